@@ -3,6 +3,7 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"strconv"
 )
 
 // ErrInvalidPacket is wrapped by every *DecodeError: test for it with
@@ -29,3 +30,48 @@ func (e *DecodeError) Unwrap() error { return ErrInvalidPacket }
 
 // ErrTransportClosed is returned by a Transport's methods once it is closed.
 var ErrTransportClosed = errors.New("transport: closed")
+
+// ErrorCode is an Engine.IO request error code, sent in the JSON body
+// {"code":N,"message":"..."} of a refused HTTP request.
+type ErrorCode int
+
+// The Engine.IO error codes.
+const (
+	CodeUnknownTransport   ErrorCode = 0 // "Transport unknown"
+	CodeUnknownSID         ErrorCode = 1 // "Session ID unknown"
+	CodeBadHandshakeMethod ErrorCode = 2 // "Bad handshake method"
+	CodeBadRequest         ErrorCode = 3 // "Bad request"
+	CodeForbidden          ErrorCode = 4 // "Forbidden"
+	CodeUnsupportedVersion ErrorCode = 5 // "Unsupported protocol version"
+)
+
+var errorMessages = [...]string{
+	"Transport unknown",
+	"Session ID unknown",
+	"Bad handshake method",
+	"Bad request",
+	"Forbidden",
+	"Unsupported protocol version",
+}
+
+// String returns the message the reference server sends with c.
+func (c ErrorCode) String() string {
+	if c >= 0 && int(c) < len(errorMessages) {
+		return errorMessages[c]
+	}
+	return fmt.Sprintf("ErrorCode(%d)", int(c))
+}
+
+// AppendJSON appends the JSON error body for c to dst.
+func (c ErrorCode) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(c), 10)
+	dst = append(dst, `,"message":`...)
+	dst = strconv.AppendQuote(dst, c.String())
+	return append(dst, '}')
+}
+
+// ErrPeerClosed is passed to Session.TransportClosed when the peer ended the
+// connection in an orderly way (a WebSocket close frame, for example); the
+// session reports it as "transport close" rather than "transport error".
+var ErrPeerClosed = errors.New("transport: closed by peer")

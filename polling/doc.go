@@ -1,0 +1,21 @@
+// Package polling is the HTTP long-polling Transport: a GET is held open
+// until the session has packets for it, a POST delivers packets from the
+// client.
+//
+// In: the session's HTTP requests for one sid (routed here by the session
+// layer). Out: [transport.Packet] values delivered to the session, and
+// payloads written to GET responses.
+//
+// Wire rules (Engine.IO v4): bodies are text payloads of records separated
+// by 0x1E, binary messages travel as "b"+base64 records. A GET answers with
+// every queued packet in one payload (200, text/plain; charset=UTF-8,
+// Cache-Control: no-store, gzip or deflate at or above a size threshold). A
+// POST answers "ok" (text/html).
+//
+// Concurrency: at most one GET may be parked and one POST in flight per
+// session; a second of either is answered 400 and closes the session, as the
+// reference server does. The parked GET is the session's only writer while
+// the session is on long-polling. POST handlers deliver packets to the
+// session synchronously and in order, so the session sees client packets in
+// the order the client sent them.
+package polling

@@ -1,0 +1,114 @@
+package polling
+
+import (
+	"bytes"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/ferryio/ferry/transport"
+)
+
+// closePayload is the body of a GET answered after the transport ended.
+var closePayload = []transport.Packet{{Type: transport.Close}}
+
+// poll handles a GET: it parks until the session has packets for this
+// transport, the transport ends, or the client goes away.
+func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		t.write(w, r, closePayload)
+		return
+	}
+	if t.parked {
+		t.mu.Unlock()
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		// The session closes, and the parked GET is answered with a close packet.
+		t.fail(ErrOverlappingGet)
+		return
+	}
+	t.parked = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.parked = false
+		t.mu.Unlock()
+	}()
+
+	for {
+		if pkts, last := t.sess.Take(t); len(pkts) > 0 {
+			err := t.write(w, r, pkts)
+			switch {
+			case err != nil:
+				t.fail(err)
+			case last:
+				t.Close()
+				t.sess.TransportClosed(t, nil)
+			}
+			return
+		}
+		select {
+		case <-t.wake:
+		case <-t.done:
+			pkts, _ := t.sess.Take(t)
+			if len(pkts) == 0 {
+				pkts = closePayload
+			}
+			t.write(w, r, pkts)
+			return
+		case <-r.Context().Done():
+			t.fail(ErrGetAborted)
+			return
+		}
+	}
+}
+
+// write sends pkts as one payload, compressed when it is large enough and
+// the client accepts it.
+func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
+	body := transport.EncodePayload(pkts)
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	if th := t.cfg.compressionThreshold; th > 0 && len(body) >= th {
+		if coding := acceptedCoding(r.Header.Get("Accept-Encoding")); coding != "" {
+			var buf bytes.Buffer
+			zw, release := t.cfg.compressor(coding, &buf)
+			zw.Write(body)
+			zw.Close()
+			release()
+			body = buf.Bytes()
+			h.Set("Content-Encoding", coding)
+			h.Add("Vary", "Accept-Encoding")
+		}
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, err := w.Write(body)
+	return err
+}
+
+// acceptedCoding picks "gzip" or "deflate" from an Accept-Encoding header,
+// preferring gzip, or returns "" when neither is acceptable.
+func acceptedCoding(header string) string {
+	deflate := false
+	for _, part := range strings.Split(header, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if q, ok := strings.CutPrefix(strings.TrimSpace(params), "q="); ok {
+			if v, err := strconv.ParseFloat(q, 64); err == nil && v == 0 {
+				continue
+			}
+		}
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "gzip":
+			return "gzip"
+		case "deflate":
+			deflate = true
+		}
+	}
+	if deflate {
+		return "deflate"
+	}
+	return ""
+}

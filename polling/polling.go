@@ -1,0 +1,181 @@
+package polling
+
+import (
+	"compress/flate"
+	"compress/gzip"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"github.com/ferryio/ferry/transport"
+)
+
+// Errors that close a session, passed to transport.Session.TransportClosed.
+var (
+	// ErrOverlappingGet reports a second GET while one was parked.
+	ErrOverlappingGet = errors.New("polling: overlapping GET request")
+	// ErrOverlappingPost reports a second POST while one was in flight.
+	ErrOverlappingPost = errors.New("polling: overlapping POST request")
+	// ErrPayloadTooLarge reports a POST body over the size limit.
+	ErrPayloadTooLarge = errors.New("polling: POST body exceeds the maximum payload size")
+	// ErrBinaryBody reports a POST with Content-Type application/octet-stream,
+	// which Engine.IO v4 does not allow.
+	ErrBinaryBody = errors.New("polling: binary POST bodies are not allowed in Engine.IO v4")
+	// ErrGetAborted reports that the client went away while a GET was parked.
+	ErrGetAborted = errors.New("polling: client aborted a pending GET")
+)
+
+// Config holds the settings shared by the polling transports of one
+// engine. Build it once with NewConfig; it is safe for concurrent use.
+type Config struct {
+	maxBody              int64
+	compressionThreshold int
+	logger               *slog.Logger
+	gzipPool             sync.Pool
+	flatePool            sync.Pool
+}
+
+// Options configures NewConfig.
+type Options struct {
+	// MaxHTTPBufferSize is the largest POST body accepted, in bytes.
+	// Default 1e6, as socket.io's maxHttpBufferSize.
+	MaxHTTPBufferSize int64
+	// CompressionThreshold is the smallest GET response body, in bytes,
+	// that is gzip- or deflate-compressed when the client accepts it.
+	// Default 1024, as socket.io's httpCompression.threshold. Negative
+	// disables compression.
+	CompressionThreshold int
+	// Logger receives transport-level diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// NewConfig returns a Config for opts, which may be nil.
+func NewConfig(opts *Options) *Config {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxHTTPBufferSize <= 0 {
+		o.MaxHTTPBufferSize = 1e6
+	}
+	if o.CompressionThreshold == 0 {
+		o.CompressionThreshold = 1024
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Config{
+		maxBody:              o.MaxHTTPBufferSize,
+		compressionThreshold: o.CompressionThreshold,
+		logger:               o.Logger,
+	}
+}
+
+// Transport is a long-polling transport for one session. Create it with
+// New and route the session's HTTP requests to ServeHTTP.
+type Transport struct {
+	cfg  *Config
+	sess transport.Session
+
+	wake chan struct{} // signal: packets are queued (capacity 1)
+	done chan struct{} // closed when the transport ends
+
+	mu        sync.Mutex
+	parked    bool // guarded by mu: a GET is waiting
+	posting   bool // guarded by mu: a POST is in flight
+	closed    bool // guarded by mu
+	closeOnce sync.Once
+}
+
+// New returns a polling transport bound to sess.
+func New(cfg *Config, sess transport.Session) *Transport {
+	return &Transport{
+		cfg:  cfg,
+		sess: sess,
+		wake: make(chan struct{}, 1),
+		done: make(chan struct{}),
+	}
+}
+
+// Name returns "polling".
+func (t *Transport) Name() string { return transport.NamePolling }
+
+// Wake signals a parked GET that packets are queued. It never blocks.
+func (t *Transport) Wake() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Done is closed once the transport has ended.
+func (t *Transport) Done() <-chan struct{} { return t.done }
+
+// Close ends the transport. A parked GET is answered with the session's
+// remaining packets if the session still has any for this transport, or with
+// a close packet otherwise. Close does not call TransportClosed.
+func (t *Transport) Close() error {
+	t.closeOnce.Do(func() {
+		t.mu.Lock()
+		t.closed = true
+		t.mu.Unlock()
+		close(t.done)
+	})
+	return nil
+}
+
+// fail closes the transport and tells the session why.
+// The session learns first, so that a parked GET woken by the close finds
+// the session already closed and answers with a close packet.
+func (t *Transport) fail(err error) {
+	t.sess.TransportClosed(t, err)
+	t.Close()
+}
+
+// ServeHTTP handles one long-polling request for the session: GET receives,
+// POST sends. Other methods get 400.
+func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		t.poll(w, r)
+	case http.MethodPost:
+		t.post(w, r)
+	default:
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+	}
+}
+
+// WriteError writes an Engine.IO error response: status, and the JSON body
+// for code.
+func WriteError(w http.ResponseWriter, status int, code transport.ErrorCode) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Del("Content-Encoding")
+	w.WriteHeader(status)
+	w.Write(code.AppendJSON(nil))
+}
+
+// compressor returns a pooled compressing writer over w for the given
+// content coding ("gzip" or "deflate"), and a function returning it.
+func (c *Config) compressor(coding string, w io.Writer) (io.WriteCloser, func()) {
+	switch coding {
+	case "gzip":
+		zw, _ := c.gzipPool.Get().(*gzip.Writer)
+		if zw == nil {
+			zw, _ = gzip.NewWriterLevel(w, gzip.DefaultCompression)
+		} else {
+			zw.Reset(w)
+		}
+		return zw, func() { c.gzipPool.Put(zw) }
+	default:
+		fw, _ := c.flatePool.Get().(*flate.Writer)
+		if fw == nil {
+			fw, _ = flate.NewWriter(w, flate.DefaultCompression)
+		} else {
+			fw.Reset(w)
+		}
+		return fw, func() { c.flatePool.Put(fw) }
+	}
+}

@@ -1,0 +1,68 @@
+package polling
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+
+	"github.com/ferryio/ferry/transport"
+)
+
+// post handles a POST: it decodes the payload and delivers its packets to
+// the session in order, then answers "ok".
+func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		WriteError(w, http.StatusBadRequest, transport.CodeUnknownSID)
+		return
+	}
+	if t.posting {
+		t.mu.Unlock()
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.fail(ErrOverlappingPost)
+		return
+	}
+	t.posting = true
+	t.mu.Unlock()
+	defer func() {
+		t.mu.Lock()
+		t.posting = false
+		t.mu.Unlock()
+	}()
+
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.fail(ErrBinaryBody)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.maxBody))
+	if err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			WriteError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
+			t.fail(ErrPayloadTooLarge)
+			return
+		}
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.fail(err)
+		return
+	}
+	pkts, decodeErr := transport.DecodePayload(body)
+	for _, p := range pkts {
+		if err := t.sess.Deliver(t, p); err != nil {
+			WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+			return
+		}
+	}
+	if decodeErr != nil {
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.fail(decodeErr)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "ok")
+}

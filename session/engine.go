@@ -1,0 +1,195 @@
+package session
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryio/ferry/polling"
+	"github.com/ferryio/ferry/transport"
+	"github.com/ferryio/ferry/websocket"
+)
+
+// Engine is the Engine.IO server: an http.Handler that answers handshakes,
+// routes each request to its session by sid, and runs the sessions'
+// heartbeats and upgrades. Create it with NewEngine.
+type Engine struct {
+	opts     Options
+	logger   *slog.Logger
+	polling  *polling.Config
+	ws       *websocket.Config
+	registry registry
+	closed   atomic.Bool
+}
+
+// NewEngine returns an Engine configured by opts, which may be nil.
+func NewEngine(opts *Options) *Engine {
+	o := opts.withDefaults()
+	e := &Engine{opts: o, logger: o.Logger}
+	e.polling = polling.NewConfig(&polling.Options{
+		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
+		CompressionThreshold: o.CompressionThreshold,
+		Logger:               o.Logger,
+	})
+	e.ws = websocket.NewConfig(&websocket.Options{
+		MaxHTTPBufferSize: o.MaxHTTPBufferSize,
+		WriteTimeout:      o.WriteTimeout,
+		CheckOrigin:       e.originAllowed,
+		Logger:            o.Logger,
+	})
+	return e
+}
+
+// Path returns the URL path prefix the engine answers, such as "/socket.io/".
+func (e *Engine) Path() string { return e.opts.Path }
+
+// Count returns the number of sessions that are open or flushing their
+// last packets.
+func (e *Engine) Count() int { return e.registry.len() }
+
+// Session returns the session with the given id, or nil.
+func (e *Engine) Session(id string) *Session { return e.registry.get(id) }
+
+// ServeHTTP answers Engine.IO requests under the engine's path; other paths
+// get 404. Refused requests get the protocol's JSON error (400 or 403).
+func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, e.opts.Path) && r.URL.Path+"/" != e.opts.Path {
+		http.NotFound(w, r)
+		return
+	}
+	if e.applyCORS(w, r) {
+		return
+	}
+	if !e.originAllowed(r) {
+		e.refuse(w, r, http.StatusForbidden, transport.CodeForbidden)
+		return
+	}
+	q := r.URL.Query()
+	name := q.Get("transport")
+	if !slices.Contains(e.opts.Transports, name) {
+		e.refuse(w, r, http.StatusBadRequest, transport.CodeUnknownTransport)
+		return
+	}
+	isUpgrade := isWebSocketRequest(r)
+	if sid := q.Get("sid"); sid != "" {
+		s := e.registry.get(sid)
+		switch {
+		case s == nil:
+			e.refuse(w, r, http.StatusBadRequest, transport.CodeUnknownSID)
+		case name == transport.NameWebSocket && isUpgrade:
+			if !e.allowed(w, r) {
+				return
+			}
+			e.upgrade(w, r, s)
+		case name == transport.NamePolling:
+			s.servePolling(w, r)
+		default:
+			e.refuse(w, r, http.StatusBadRequest, transport.CodeBadRequest)
+		}
+		return
+	}
+	switch {
+	case r.Method != http.MethodGet:
+		e.refuse(w, r, http.StatusBadRequest, transport.CodeBadHandshakeMethod)
+	case name == transport.NameWebSocket && !isUpgrade:
+		e.refuse(w, r, http.StatusBadRequest, transport.CodeBadRequest)
+	case q.Get("EIO") != "4":
+		e.refuse(w, r, http.StatusBadRequest, transport.CodeUnsupportedVersion)
+	case e.closed.Load():
+		w.Header().Set("Connection", "close")
+		e.refuse(w, r, http.StatusServiceUnavailable, transport.CodeBadRequest)
+	case !e.allowed(w, r):
+	default:
+		e.handshake(w, r, name)
+	}
+}
+
+// allowed runs Options.AllowRequest, refusing the request with 403 if it
+// fails.
+func (e *Engine) allowed(w http.ResponseWriter, r *http.Request) bool {
+	if e.opts.AllowRequest == nil {
+		return true
+	}
+	if err := e.opts.AllowRequest(r); err != nil {
+		e.logger.Debug("request refused by AllowRequest", "err", err, "remote", r.RemoteAddr)
+		e.refuse(w, r, http.StatusForbidden, transport.CodeForbidden)
+		return false
+	}
+	return true
+}
+
+// refuse answers a refused request: the JSON error, or for a WebSocket
+// upgrade request a plain-text status, as the reference server does.
+func (e *Engine) refuse(w http.ResponseWriter, r *http.Request, status int, code transport.ErrorCode) {
+	if isWebSocketRequest(r) {
+		http.Error(w, code.String(), status)
+		return
+	}
+	polling.WriteError(w, status, code)
+}
+
+// servePolling routes a long-polling request to the session's polling
+// transport, or refuses it if the session has moved to WebSocket.
+func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	pt, ok := s.current.(*polling.Transport)
+	s.mu.Unlock()
+	if !ok {
+		polling.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		return
+	}
+	pt.ServeHTTP(w, r)
+}
+
+func isWebSocketRequest(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// Close closes every session at once, with ReasonServerShuttingDown, and
+// refuses new handshakes. It does not wait for queued packets to be
+// written. It returns ErrServerClosed if the engine was already closed.
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return ErrServerClosed
+	}
+	for _, s := range e.registry.all() {
+		s.closeWith(ReasonServerShuttingDown, nil, false)
+		s.finish()
+	}
+	return nil
+}
+
+// Shutdown refuses new handshakes and closes every session gracefully: each
+// writes what it has queued and a close packet. It waits until all have
+// finished or ctx is done, then closes what remains and returns ctx's
+// error. It returns ErrServerClosed if the engine was already closed.
+func (e *Engine) Shutdown(ctx context.Context) error {
+	if e.closed.Swap(true) {
+		return ErrServerClosed
+	}
+	for _, s := range e.registry.all() {
+		s.closeWith(ReasonServerShuttingDown, nil, true)
+	}
+	// Poll with backoff until the registry is empty, as net/http's
+	// Server.Shutdown waits for idle connections.
+	wait := time.Millisecond
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for e.registry.len() > 0 {
+		select {
+		case <-ctx.Done():
+			for _, s := range e.registry.all() {
+				s.finish()
+			}
+			return ctx.Err()
+		case <-timer.C:
+			wait = min(wait*2, 100*time.Millisecond)
+			timer.Reset(wait)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,85 @@
+package session
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/ferryio/ferry/polling"
+	"github.com/ferryio/ferry/transport"
+	"github.com/ferryio/ferry/websocket"
+)
+
+// openPayload is the JSON of the open packet. Clients and conformance
+// tests expect exactly these keys.
+type openPayload struct {
+	SID          string   `json:"sid"`
+	Upgrades     []string `json:"upgrades"`
+	PingInterval int64    `json:"pingInterval"`
+	PingTimeout  int64    `json:"pingTimeout"`
+	MaxPayload   int64    `json:"maxPayload"`
+}
+
+// newID returns an unguessable session id: 15 random bytes as 20
+// URL-safe base64 characters, like the reference server's.
+func newID() string {
+	var b [15]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// handshake opens a session over the named transport and answers with the
+// open packet.
+func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) {
+	s := newSession(e, newID(), r)
+	open := openPayload{
+		SID:          s.id,
+		Upgrades:     []string{},
+		PingInterval: e.opts.PingInterval.Milliseconds(),
+		PingTimeout:  e.opts.PingTimeout.Milliseconds(),
+		MaxPayload:   e.opts.MaxHTTPBufferSize,
+	}
+	if name == transport.NamePolling && !e.opts.DisableUpgrades && slices.Contains(e.opts.Transports, transport.NameWebSocket) {
+		open.Upgrades = []string{transport.NameWebSocket}
+	}
+	data, _ := json.Marshal(open)
+	s.queue = []transport.Packet{{Type: transport.Open, Data: data}}
+
+	var ws *websocket.Transport
+	if name == transport.NameWebSocket {
+		conn, err := e.ws.Upgrade(w, r)
+		if err != nil {
+			e.logger.Debug("websocket handshake refused", "err", err, "remote", r.RemoteAddr)
+			return
+		}
+		ws = websocket.New(e.ws, conn, s)
+		s.current = ws
+	} else {
+		if c := e.opts.Cookie; c != nil {
+			cookie := *c
+			cookie.Value = s.id
+			http.SetCookie(w, &cookie)
+		}
+		s.current = polling.New(e.polling, s)
+	}
+
+	e.registry.add(s)
+	if f := e.opts.OnConnection; f != nil {
+		f(s)
+	}
+	s.mu.Lock()
+	if s.state == stateOpen {
+		s.startHeartbeatLocked()
+	}
+	s.mu.Unlock()
+	e.logger.Debug("session opened", "sid", s.id, "transport", name, "remote", r.RemoteAddr)
+
+	if ws != nil {
+		ws.Start()
+		ws.Wake()
+		return
+	}
+	s.servePolling(w, r)
+}

@@ -1,0 +1,125 @@
+package session
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ferryio/ferry/transport"
+)
+
+// Options configures an Engine. The zero value gives socket.io's defaults.
+type Options struct {
+	// Path is the URL path prefix the engine answers. Default "/socket.io/".
+	Path string
+	// PingInterval is the time between server pings. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for a pong before closing
+	// the session with "ping timeout". Default 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout is how long a started upgrade may take before it is
+	// abandoned and the session carries on over long-polling. Default 10s.
+	UpgradeTimeout time.Duration
+	// MaxHTTPBufferSize is the largest POST body or WebSocket message
+	// accepted, in bytes, announced to clients as maxPayload. Default 1e6.
+	MaxHTTPBufferSize int64
+	// Transports lists the enabled transports, from "polling" and
+	// "websocket". Default both. With only "websocket", polling requests
+	// are refused with code 0 ("Transport unknown").
+	Transports []string
+	// DisableUpgrades stops sessions from upgrading from long-polling to
+	// WebSocket (socket.io's allowUpgrades: false). Default false.
+	DisableUpgrades bool
+	// AllowRequest, if set, runs on every handshake and WebSocket upgrade
+	// request. A non-nil error refuses it with 403 and code 4 ("Forbidden").
+	AllowRequest func(r *http.Request) error
+	// CORS enables cross-origin access. Default nil: requests whose Origin
+	// header names another host are refused (403, code 4), and no CORS
+	// headers are sent.
+	CORS *CORSOptions
+	// Cookie, if set, is a template for the cookie set on the handshake
+	// response, whose value is the session id (socket.io's cookie option;
+	// its usual name is "io"). Default nil: no cookie.
+	Cookie *http.Cookie
+	// CompressionThreshold is the smallest long-polling response, in bytes,
+	// that is compressed when the client accepts gzip or deflate.
+	// Default 1024. Negative disables compression.
+	CompressionThreshold int
+	// MaxQueuedPackets bounds each session's outbound queue. When a Send
+	// would exceed it, the packets are refused with ErrQueueFull and the
+	// session closes with ReasonQueueFull. Default 65536.
+	MaxQueuedPackets int
+	// WriteTimeout bounds each batch of WebSocket writes. Default 10s.
+	WriteTimeout time.Duration
+	// OnConnection is called with each new session, on the handshake
+	// request's goroutine, before the handshake response is written: set
+	// the session's callbacks there. Packets cannot arrive before it returns.
+	OnConnection func(s *Session)
+	// Logger receives diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// CORSOptions configures cross-origin access.
+type CORSOptions struct {
+	// AllowedOrigins lists the origins allowed, such as
+	// "https://app.example.com". "*" allows every origin.
+	AllowedOrigins []string
+	// AllowOriginFunc, if set, decides for origins not in AllowedOrigins.
+	AllowOriginFunc func(origin string) bool
+	// AllowCredentials sends Access-Control-Allow-Credentials: true, for
+	// clients created with withCredentials. The exact origin is then echoed
+	// even when "*" is allowed.
+	AllowCredentials bool
+	// AllowedHeaders lists request headers a preflight allows. Default: the
+	// headers the preflight asks for.
+	AllowedHeaders []string
+	// MaxAge is how long a browser may cache a preflight answer. Default 0
+	// (no Access-Control-Max-Age header).
+	MaxAge time.Duration
+}
+
+// withDefaults returns a copy of o (which may be nil) with defaults applied.
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if !strings.HasSuffix(c.Path, "/") {
+		c.Path += "/"
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if c.MaxHTTPBufferSize <= 0 {
+		c.MaxHTTPBufferSize = 1e6
+	}
+	if len(c.Transports) == 0 {
+		c.Transports = []string{transport.NamePolling, transport.NameWebSocket}
+	} else {
+		c.Transports = slices.Clone(c.Transports)
+	}
+	if c.CompressionThreshold == 0 {
+		c.CompressionThreshold = 1024
+	}
+	if c.MaxQueuedPackets <= 0 {
+		c.MaxQueuedPackets = 65536
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

@@ -1,0 +1,19 @@
+// Package websocket is the WebSocket Transport, built on
+// github.com/gorilla/websocket and upgraded by the same HTTP handler, on the
+// same port and path, as long-polling.
+//
+// In: an upgraded connection for one session. Out: [transport.Packet] values
+// delivered to the session, and frames written to the peer.
+//
+// Framing (Engine.IO v4): exactly one packet per frame. Text packets travel
+// as text frames ("4hello"), binary messages as binary frames holding the raw
+// bytes. A client that asked for base64 (b64=1) receives binary messages as
+// "b"+base64 text frames instead. Messages over the size limit close the
+// connection with status 1009.
+//
+// Concurrency: one goroutine reads, for the life of the connection, and hands
+// packets to the session in order. Writes are made by one writer goroutine at
+// a time, started when the session wakes the transport and ending when the
+// session's queue is empty, so an idle connection holds no writer goroutine
+// and, with a pooled write buffer, no write buffer either.
+package websocket

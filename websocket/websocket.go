@@ -1,0 +1,276 @@
+package websocket
+
+import (
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	gorilla "github.com/gorilla/websocket"
+
+	"github.com/ferryio/ferry/transport"
+)
+
+// ErrMessageTooLarge is passed to the session when the peer sent a message
+// over the size limit; the connection is closed with status 1009.
+var ErrMessageTooLarge = errors.New("websocket: message exceeds the maximum payload size")
+
+// Options configures NewConfig.
+type Options struct {
+	// MaxHTTPBufferSize is the largest message accepted, in bytes.
+	// Default 1e6, as socket.io's maxHttpBufferSize.
+	MaxHTTPBufferSize int64
+	// WriteTimeout bounds each batch of writes. Default 10s.
+	WriteTimeout time.Duration
+	// CheckOrigin decides whether the Origin of an upgrade request is
+	// allowed. Default: same origin only (the Origin's host equals Host).
+	CheckOrigin func(r *http.Request) bool
+	// ReadBufferSize is the size of the per-connection read buffer. Default 0
+	// reuses the buffer net/http already allocated for the connection.
+	ReadBufferSize int
+	// WriteBufferSize is the size of the pooled write buffers. Default 4096.
+	WriteBufferSize int
+	// Logger receives transport-level diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Config holds the settings shared by the WebSocket transports of one
+// engine. Build it once with NewConfig; it is safe for concurrent use.
+type Config struct {
+	upgrader     gorilla.Upgrader
+	maxMessage   int64
+	writeTimeout time.Duration
+	logger       *slog.Logger
+}
+
+// NewConfig returns a Config for opts, which may be nil.
+func NewConfig(opts *Options) *Config {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxHTTPBufferSize <= 0 {
+		o.MaxHTTPBufferSize = 1e6
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.WriteBufferSize <= 0 {
+		o.WriteBufferSize = 4096
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return &Config{
+		upgrader: gorilla.Upgrader{
+			ReadBufferSize:  o.ReadBufferSize,
+			WriteBufferSize: o.WriteBufferSize,
+			WriteBufferPool: &sync.Pool{},
+			CheckOrigin:     o.CheckOrigin,
+			// Engine.IO servers decline permessage-deflate by default.
+			EnableCompression: false,
+		},
+		maxMessage:   o.MaxHTTPBufferSize,
+		writeTimeout: o.WriteTimeout,
+		logger:       o.Logger,
+	}
+}
+
+// Conn is an upgraded WebSocket connection not yet bound to a session.
+type Conn struct {
+	ws     *gorilla.Conn
+	base64 bool
+}
+
+// Upgrade completes the WebSocket handshake for r. On failure the request
+// has been answered (400 or 403 with a text message) and the error says why.
+// A request with b64=1 gets binary messages as base64 text frames.
+func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
+	ws, err := c.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(c.maxMessage)
+	return &Conn{ws: ws, base64: r.URL.Query().Get("b64") != ""}, nil
+}
+
+// Transport is a WebSocket transport for one session.
+type Transport struct {
+	cfg  *Config
+	conn *Conn
+	sess transport.Session
+	done chan struct{}
+
+	mu      sync.Mutex
+	writing bool // guarded by mu: a writer goroutine is running
+	again   bool // guarded by mu: Wake was called while writing
+	closed  bool // guarded by mu
+}
+
+// New binds conn to sess. Call Start to begin reading.
+func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
+	return &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{})}
+}
+
+// Start starts the read goroutine, which delivers packets to the session
+// until the connection ends.
+func (t *Transport) Start() { go t.readLoop() }
+
+// Name returns "websocket".
+func (t *Transport) Name() string { return transport.NameWebSocket }
+
+// Done is closed once the transport has ended.
+func (t *Transport) Done() <-chan struct{} { return t.done }
+
+// Close closes the connection without a close frame and ends both
+// goroutines. It does not call TransportClosed.
+func (t *Transport) Close() error {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil
+	}
+	t.closed = true
+	t.mu.Unlock()
+	close(t.done)
+	return t.conn.ws.Close()
+}
+
+func (t *Transport) isClosed() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.closed
+}
+
+// fail tells the session why the transport ended, then closes it. An error
+// after the transport was closed on purpose is not reported.
+func (t *Transport) fail(err error) {
+	if t.isClosed() {
+		return
+	}
+	t.sess.TransportClosed(t, err)
+	t.Close()
+}
+
+// Wake starts a writer goroutine unless one is running, in which case the
+// running one takes the new packets before it ends. It never blocks.
+func (t *Transport) Wake() {
+	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return
+	}
+	if t.writing {
+		t.again = true
+		t.mu.Unlock()
+		return
+	}
+	t.writing = true
+	t.mu.Unlock()
+	go t.writeLoop()
+}
+
+// writeLoop writes queued packets until the session has none left for this
+// transport.
+func (t *Transport) writeLoop() {
+	for {
+		t.mu.Lock()
+		t.again = false
+		t.mu.Unlock()
+		pkts, last := t.sess.Take(t)
+		if len(pkts) == 0 {
+			t.mu.Lock()
+			if t.again && !t.closed {
+				t.mu.Unlock()
+				continue
+			}
+			t.writing = false
+			t.mu.Unlock()
+			return
+		}
+		if err := t.writePackets(pkts, last); err != nil {
+			t.mu.Lock()
+			t.writing = false
+			t.mu.Unlock()
+			t.fail(err)
+			return
+		}
+		if last {
+			t.mu.Lock()
+			t.writing = false
+			t.mu.Unlock()
+			t.Close()
+			t.sess.TransportClosed(t, nil)
+			return
+		}
+	}
+}
+
+// writePackets writes one frame per packet, then a bare close frame if last.
+func (t *Transport) writePackets(pkts []transport.Packet, last bool) error {
+	ws := t.conn.ws
+	deadline := time.Now().Add(t.cfg.writeTimeout)
+	if err := ws.SetWriteDeadline(deadline); err != nil {
+		return err
+	}
+	var text []byte
+	for _, p := range pkts {
+		var err error
+		switch {
+		case p.Binary && !t.conn.base64:
+			err = ws.WriteMessage(gorilla.BinaryMessage, p.Data)
+		case p.Binary:
+			text = append(text[:0], 'b')
+			text = base64.StdEncoding.AppendEncode(text, p.Data)
+			err = ws.WriteMessage(gorilla.TextMessage, text)
+		default:
+			text = transport.AppendPacket(text[:0], p)
+			err = ws.WriteMessage(gorilla.TextMessage, text)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if last {
+		// A close frame with no status, as the reference server sends.
+		return ws.WriteControl(gorilla.CloseMessage, nil, deadline)
+	}
+	return nil
+}
+
+// readLoop reads frames and delivers them to the session in order.
+func (t *Transport) readLoop() {
+	for {
+		mt, data, err := t.conn.ws.ReadMessage()
+		if err != nil {
+			t.fail(readError(err))
+			return
+		}
+		p, err := transport.DecodeFrame(data, mt == gorilla.BinaryMessage)
+		if err != nil {
+			t.fail(err)
+			return
+		}
+		if err := t.sess.Deliver(t, p); err != nil {
+			// The session rejected the packet and is closing this transport.
+			return
+		}
+	}
+}
+
+// readError classifies a read failure for the session.
+func readError(err error) error {
+	switch {
+	case errors.Is(err, gorilla.ErrReadLimit):
+		return ErrMessageTooLarge
+	case gorilla.IsCloseError(err, gorilla.CloseNormalClosure, gorilla.CloseGoingAway, gorilla.CloseNoStatusReceived):
+		return transport.ErrPeerClosed
+	default:
+		return err
+	}
+}
+
+// Close closes a connection that was never bound to a session.
+func (c *Conn) Close() error { return c.ws.Close() }

@@ -100,20 +100,20 @@ type Session struct {
 	done      chan struct{}
 
 	mu         sync.Mutex
-	state      state                 // guarded by mu
-	err        *CloseError           // guarded by mu
-	queue      []transport.Packet    // guarded by mu: outbound packets, in order
-	current    transport.Transport   // guarded by mu: the transport that writes
-	previous   transport.Transport   // guarded by mu: the polling transport after an upgrade
-	upgraded   bool                  // guarded by mu
-	probe      transport.Transport   // guarded by mu: WebSocket being probed
-	probeQueue []transport.Packet    // guarded by mu: packets for the probe only
-	probed     bool                  // guarded by mu: "2probe" received on probe
-	upTimer    *time.Timer           // guarded by mu: upgrade timeout
-	linger     *time.Timer           // guarded by mu: bounds the final flush
+	state      state                  // guarded by mu
+	err        *CloseError            // guarded by mu
+	queue      []transport.Packet     // guarded by mu: outbound packets, in order
+	current    transport.Transport    // guarded by mu: the transport that writes
+	previous   transport.Transport    // guarded by mu: the polling transport after an upgrade
+	upgraded   bool                   // guarded by mu
+	probe      transport.Transport    // guarded by mu: WebSocket being probed
+	probeQueue []transport.Packet     // guarded by mu: packets for the probe only
+	probed     bool                   // guarded by mu: "2probe" received on probe
+	upTimer    *time.Timer            // guarded by mu: upgrade timeout
+	linger     *time.Timer            // guarded by mu: bounds the final flush
 	onMessage  func(transport.Packet) // guarded by mu
-	onClose    func(*CloseError)     // guarded by mu
-	onUpgrade  func(UpgradeEvent)    // guarded by mu
+	onClose    func(*CloseError)      // guarded by mu
+	onUpgrade  func(UpgradeEvent)     // guarded by mu
 
 	hb heartbeat // guarded by mu
 }

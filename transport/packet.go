@@ -106,7 +106,9 @@ func DecodePacket(text []byte) (Packet, error) {
 		if !utf8.Valid(text[1:]) {
 			return Packet{}, &DecodeError{Reason: "text packet is not valid UTF-8"}
 		}
-		return Packet{Type: PacketType(c - '0'), Data: text[1:]}, nil
+		// Cap Data at the packet's end, so that appending to it cannot
+		// overwrite what follows it in a payload.
+		return Packet{Type: PacketType(c - '0'), Data: text[1:len(text):len(text)]}, nil
 	default:
 		return Packet{}, &DecodeError{Reason: fmt.Sprintf("unknown packet type %q", c)}
 	}

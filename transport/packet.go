@@ -3,6 +3,7 @@ package transport
 import (
 	"encoding/base64"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -41,6 +42,25 @@ type Packet struct {
 	// WebSocket frame, or as a "b"-prefixed base64 record on long-polling.
 	// Only Message packets may be binary.
 	Binary bool
+	// Shared, if set, marks a packet sent unchanged to many sessions (a
+	// broadcast): transports may cache its encoded frame there, so that it
+	// is framed once for all of them. Nil for a packet sent once.
+	Shared *FrameCache
+}
+
+// FrameCache holds one transport-specific encoding of a packet, built on
+// first use and shared by every session the packet is sent to. It is safe
+// for concurrent use.
+type FrameCache struct {
+	once  sync.Once
+	frame any
+}
+
+// Frame returns the cached frame, building it with build on the first call.
+// Every caller must pass a build function producing the same kind of value.
+func (c *FrameCache) Frame(build func() any) any {
+	c.once.Do(func() { c.frame = build() })
+	return c.frame
 }
 
 // String returns a short form of p for logs: its type and data length.

@@ -219,6 +219,8 @@ func (t *Transport) writePackets(pkts []transport.Packet, last bool) error {
 	for _, p := range pkts {
 		var err error
 		switch {
+		case p.Shared != nil && !(p.Binary && t.conn.base64):
+			err = ws.WritePreparedMessage(preparedFrame(p))
 		case p.Binary && !t.conn.base64:
 			err = ws.WriteMessage(gorilla.BinaryMessage, p.Data)
 		case p.Binary:
@@ -274,3 +276,17 @@ func readError(err error) error {
 
 // Close closes a connection that was never bound to a session.
 func (c *Conn) Close() error { return c.ws.Close() }
+
+// preparedFrame returns the broadcast packet p framed once for every
+// connection it goes to.
+func preparedFrame(p transport.Packet) *gorilla.PreparedMessage {
+	return p.Shared.Frame(func() any {
+		var pm *gorilla.PreparedMessage
+		if p.Binary {
+			pm, _ = gorilla.NewPreparedMessage(gorilla.BinaryMessage, p.Data)
+		} else {
+			pm, _ = gorilla.NewPreparedMessage(gorilla.TextMessage, transport.EncodePacket(p))
+		}
+		return pm
+	}).(*gorilla.PreparedMessage)
+}

@@ -262,7 +262,11 @@ export interface EncodablePacket {
 export const msgpackParser: {
   readonly protocol: number;
   readonly Encoder: new () => { encode(packet: EncodablePacket): unknown[] };
-  readonly Decoder: typeof officialMsgpack.Decoder;
+  readonly Decoder: new () => {
+    add(chunk: unknown): void;
+    destroy(): void;
+    on(event: "decoded", listener: (packet: unknown) => void): unknown;
+  };
 } = {
   protocol: officialMsgpack.protocol,
   Encoder: class Encoder {

@@ -17,7 +17,7 @@ import (
 
 // clientJSDir is client-js/ relative to this package's folder, where go test
 // runs.
-var clientJSDir = filepath.Join("..", "..", "client-js")
+const clientJSDir = "../../client-js"
 
 // requireClientDeps fails t unless node, npm and client-js/node_modules are
 // installed.

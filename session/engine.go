@@ -24,6 +24,10 @@ type Engine struct {
 	ws       *websocket.Config
 	registry registry
 	closed   atomic.Bool
+
+	// testHookIdlePoll, if set (by tests, before serving), is called each
+	// time Take finds nothing for a long-poll, which is then about to park.
+	testHookIdlePoll func(*Session)
 }
 
 // NewEngine returns an Engine configured by opts, which may be nil.

@@ -47,6 +47,11 @@ func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) 
 	data, _ := json.Marshal(open)
 	s.queue = []transport.Packet{{Type: transport.Open, Data: data}}
 
+	if c := e.opts.Cookie; c != nil {
+		cookie := *c
+		cookie.Value = s.id
+		http.SetCookie(w, &cookie)
+	}
 	var ws *websocket.Transport
 	if name == transport.NameWebSocket {
 		conn, err := e.ws.Upgrade(w, r)
@@ -57,11 +62,6 @@ func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) 
 		ws = websocket.New(e.ws, conn, s)
 		s.current = ws
 	} else {
-		if c := e.opts.Cookie; c != nil {
-			cookie := *c
-			cookie.Value = s.id
-			http.SetCookie(w, &cookie)
-		}
 		s.current = polling.New(e.polling, s)
 	}
 

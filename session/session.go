@@ -230,7 +230,16 @@ func (s *Session) Close() error {
 // Take implements transport.Session.
 func (s *Session) Take(t transport.Transport) ([]transport.Packet, bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	pkts, last := s.takeLocked(t)
+	s.mu.Unlock()
+	if len(pkts) == 0 && s.engine.testHookIdlePoll != nil && t.Name() == transport.NamePolling {
+		s.engine.testHookIdlePoll(s)
+	}
+	return pkts, last
+}
+
+// takeLocked is Take with s.mu held.
+func (s *Session) takeLocked(t transport.Transport) ([]transport.Packet, bool) {
 	if t == s.probe {
 		pkts := s.probeQueue
 		s.probeQueue = nil

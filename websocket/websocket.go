@@ -84,11 +84,12 @@ type Conn struct {
 	base64 bool
 }
 
-// Upgrade completes the WebSocket handshake for r. On failure the request
+// Upgrade completes the WebSocket handshake for r. Headers already set on
+// w (CORS, Set-Cookie) are sent with the 101 response. On failure the request
 // has been answered (400 or 403 with a text message) and the error says why.
 // A request with b64=1 gets binary messages as base64 text frames.
 func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	ws, err := c.upgrader.Upgrade(w, r, nil)
+	ws, err := c.upgrader.Upgrade(w, r, w.Header())
 	if err != nil {
 		return nil, err
 	}

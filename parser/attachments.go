@@ -1,0 +1,384 @@
+package parser
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+)
+
+// This file finds binary data inside values that the JSON codec hands to
+// encoding/json (structs, typed slices and maps, pointers), so that it
+// travels as attachments, as socket.io-parser sends Buffers found anywhere
+// in the arguments.
+//
+// encoding/json decides the field names, omitempty and the order of keys,
+// and it would write a []byte as a base64 string. So the value is copied
+// with every []byte it would write replaced by a unique marker; the copy is
+// marshalled, and each marker string in the output is swapped for a
+// placeholder while its bytes become the next attachment. Numbering follows
+// the output, which is the depth-first order socket.io-parser uses.
+//
+// Binary is found in exported struct fields (embedded structs included),
+// slice and array elements, map values, pointers and interfaces. It is not
+// found inside types with their own MarshalJSON or MarshalText, nor in
+// exported fields of unexported embedded structs, which encoding/json still
+// writes as base64 strings.
+
+var (
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	jsonRawType       = reflect.TypeFor[*jsonRaw]()
+	msgpackRawType    = reflect.TypeFor[*msgpackRaw]()
+)
+
+// appendFallback appends v marshalled by encoding/json, with its binary
+// data turned into attachments.
+func (e *jsonEncoder) appendFallback(b []byte, v any) ([]byte, error) {
+	rv := reflect.ValueOf(v)
+	if e.c.holdsBinary(rv.Type()) {
+		m := marker{c: e.c}
+		cp, changed, err := m.copyValue(rv, 0)
+		if err != nil {
+			return nil, err
+		}
+		if changed {
+			out, err := marshalJSON(cp.Interface())
+			if err != nil {
+				return nil, err
+			}
+			return e.appendMarked(b, out, &m), nil
+		}
+	}
+	out, err := marshalJSON(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, out...), nil
+}
+
+// appendMarked appends out with every marker string replaced by a
+// placeholder for the bytes it stands for.
+func (e *jsonEncoder) appendMarked(b, out []byte, m *marker) []byte {
+	pat := []byte(`"` + m.prefix)
+	pos := 0
+	for {
+		k := bytes.Index(out[pos:], pat)
+		if k < 0 {
+			break
+		}
+		at := pos + k
+		tail := out[at+len(pat):]
+		var idx [3]byte
+		if len(tail) >= 5 && tail[4] == '"' {
+			if n, err := base64.StdEncoding.Decode(idx[:], tail[:4]); err == nil && n == 3 {
+				if i := int(idx[0])<<16 | int(idx[1])<<8 | int(idx[2]); i < len(m.bufs) {
+					b = append(b, out[pos:at]...)
+					b = e.appendPlaceholder(b, m.bufs[i])
+					pos = at + len(pat) + 5
+					continue
+				}
+			}
+		}
+		b = append(b, out[pos:at+1]...)
+		pos = at + 1
+	}
+	return append(b, out[pos:]...)
+}
+
+// marker replaces binary data in a copy of a value with marker bytes: a
+// random 9-byte nonce shared by one call, then a 3-byte index. In base64 a
+// marker is 16 characters, the first 12 of them the same for the whole call.
+type marker struct {
+	c      *jsonCodec
+	nonce  [9]byte
+	prefix string   // base64 of nonce, set by the first mark
+	bufs   [][]byte // the binary data, copied, by index
+}
+
+var errTooManyBinaries = errors.New("too many binary values")
+
+func (m *marker) mark(p []byte) ([]byte, error) {
+	if m.prefix == "" {
+		for k := range m.nonce {
+			m.nonce[k] = byte(rand.Uint32())
+		}
+		m.prefix = base64.StdEncoding.EncodeToString(m.nonce[:])
+	}
+	i := len(m.bufs)
+	if i >= 1<<24 {
+		return nil, errTooManyBinaries
+	}
+	m.bufs = append(m.bufs, bytes.Clone(p))
+	return append(m.nonce[:len(m.nonce):len(m.nonce)], byte(i>>16), byte(i>>8), byte(i)), nil
+}
+
+// copyValue returns v, or a copy of it with binary data replaced by markers
+// and changed set.
+func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, error) {
+	if depth > maxDepth {
+		return v, false, errTooDeep
+	}
+	if !v.IsValid() || !v.CanInterface() {
+		return v, false, nil
+	}
+	t := v.Type()
+	if t == jsonRawType || t == msgpackRawType {
+		return m.copyRaw(v)
+	}
+	if isJSONMarshaler(t) {
+		return v, false, nil
+	}
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return v, false, nil
+		}
+		ev, changed, err := m.copyValue(v.Elem(), depth+1)
+		if err != nil || !changed {
+			return v, false, err
+		}
+		if v.Kind() == reflect.Interface {
+			if !ev.Type().AssignableTo(t) {
+				return v, false, nil
+			}
+			nv := reflect.New(t).Elem()
+			nv.Set(ev)
+			return nv, true, nil
+		}
+		if ev.Type() != t.Elem() {
+			return v, false, nil
+		}
+		p := reflect.New(t.Elem())
+		p.Elem().Set(ev)
+		return p, true, nil
+	case reflect.Slice:
+		if v.IsNil() {
+			return v, false, nil
+		}
+		if isByteSlice(t) {
+			mk, err := m.mark(v.Bytes())
+			if err != nil {
+				return v, false, err
+			}
+			nv := reflect.MakeSlice(t, len(mk), len(mk))
+			reflect.Copy(nv, reflect.ValueOf(string(mk)))
+			return nv, true, nil
+		}
+		return m.copyElems(v, depth, func() reflect.Value {
+			nv := reflect.MakeSlice(t, v.Len(), v.Len())
+			reflect.Copy(nv, v)
+			return nv
+		})
+	case reflect.Array:
+		return m.copyElems(v, depth, func() reflect.Value {
+			nv := reflect.New(t).Elem()
+			nv.Set(v)
+			return nv
+		})
+	case reflect.Map:
+		if v.IsNil() || !m.c.holdsBinary(t.Elem()) {
+			return v, false, nil
+		}
+		var changedKeys, changedVals []reflect.Value
+		iter := v.MapRange()
+		for iter.Next() {
+			ev, changed, err := m.copyValue(iter.Value(), depth+1)
+			if err != nil {
+				return v, false, err
+			}
+			if changed {
+				changedKeys = append(changedKeys, iter.Key())
+				changedVals = append(changedVals, ev)
+			}
+		}
+		if len(changedKeys) == 0 {
+			return v, false, nil
+		}
+		nv := reflect.MakeMapWithSize(t, v.Len())
+		iter = v.MapRange()
+		for iter.Next() {
+			nv.SetMapIndex(iter.Key(), iter.Value())
+		}
+		for k := range changedKeys {
+			nv.SetMapIndex(changedKeys[k], changedVals[k])
+		}
+		return nv, true, nil
+	case reflect.Struct:
+		return m.copyStruct(v, depth)
+	}
+	return v, false, nil
+}
+
+// copyElems copies the elements of a slice or array, creating the copy with
+// fresh only when an element changes.
+func (m *marker) copyElems(v reflect.Value, depth int, fresh func() reflect.Value) (reflect.Value, bool, error) {
+	if !m.c.holdsBinary(v.Type().Elem()) {
+		return v, false, nil
+	}
+	var nv reflect.Value
+	for k := 0; k < v.Len(); k++ {
+		ev, changed, err := m.copyValue(v.Index(k), depth+1)
+		if err != nil {
+			return v, false, err
+		}
+		if !changed {
+			continue
+		}
+		if !nv.IsValid() {
+			nv = fresh()
+		}
+		nv.Index(k).Set(ev)
+	}
+	if !nv.IsValid() {
+		return v, false, nil
+	}
+	return nv, true, nil
+}
+
+// copyStruct copies the fields encoding/json writes. A []byte field tagged
+// omitempty and empty is left alone, since encoding/json omits it.
+func (m *marker) copyStruct(v reflect.Value, depth int) (reflect.Value, bool, error) {
+	t := v.Type()
+	var nv reflect.Value
+	for k := 0; k < t.NumField(); k++ {
+		f := t.Field(k)
+		if !f.IsExported() && !f.Anonymous {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		fv := v.Field(k)
+		if isByteSlice(f.Type) && fv.Len() == 0 && hasOption(tag, "omitempty") {
+			continue
+		}
+		ev, changed, err := m.copyValue(fv, depth+1)
+		if err != nil {
+			return v, false, err
+		}
+		if !changed {
+			continue
+		}
+		if !nv.IsValid() {
+			nv = reflect.New(t).Elem()
+			nv.Set(v)
+		}
+		if dst := nv.Field(k); dst.CanSet() && ev.Type().AssignableTo(dst.Type()) {
+			dst.Set(ev)
+		}
+	}
+	if !nv.IsValid() {
+		return v, false, nil
+	}
+	return nv, true, nil
+}
+
+// copyRaw turns a Raw of either codec into a *jsonRaw whose text has
+// markers where its binary data was.
+func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
+	if v.IsNil() {
+		return v, false, nil
+	}
+	jr, ok := v.Interface().(*jsonRaw)
+	if !ok {
+		var x any
+		if err := v.Interface().(Raw).Decode(&x); err != nil {
+			return v, false, err
+		}
+		e := jsonEncoder{c: m.c}
+		b, err := e.appendValue(nil, x, 1)
+		if err != nil {
+			return v, false, err
+		}
+		jr = &jsonRaw{b: b, atts: e.atts, ph: len(e.atts) > 0}
+	}
+	if !jr.ph {
+		return v, false, nil // no binary: the Raw's own MarshalJSON writes it
+	}
+	var err error
+	out, _ := jsonRewrite(nil, jr.b, 0, len(jr.atts), 1, func(dst []byte, k int) []byte {
+		mk, e := m.mark(jr.atts[k])
+		if e != nil {
+			err = e
+			return append(dst, "null"...)
+		}
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, mk)
+		return append(dst, '"')
+	})
+	if err != nil {
+		return v, false, err
+	}
+	return reflect.ValueOf(&jsonRaw{b: out}), true, nil
+}
+
+// hasOption reports whether a json struct tag lists option.
+func hasOption(tag, option string) bool {
+	_, opts, _ := strings.Cut(tag, ",")
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == option {
+			return true
+		}
+	}
+	return false
+}
+
+// isJSONMarshaler reports whether encoding/json may hand values of t to
+// their own MarshalJSON or MarshalText.
+func isJSONMarshaler(t reflect.Type) bool {
+	if t.Implements(jsonMarshalerType) || t.Implements(textMarshalerType) {
+		return true
+	}
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		p := reflect.PointerTo(t)
+		return p.Implements(jsonMarshalerType) || p.Implements(textMarshalerType)
+	}
+	return false
+}
+
+// isByteSlice reports whether encoding/json writes t as a base64 string.
+func isByteSlice(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !isJSONMarshaler(t.Elem())
+}
+
+// holdsBinary reports whether values of type t may hold binary data that
+// encoding/json would write, remembering the answer per type.
+func (c *jsonCodec) holdsBinary(t reflect.Type) bool {
+	if v, ok := c.binaryTypes.Load(t); ok {
+		return v.(bool)
+	}
+	r := holdsBinaryType(t, map[reflect.Type]bool{})
+	c.binaryTypes.Store(t, r)
+	return r
+}
+
+func holdsBinaryType(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == jsonRawType || t == msgpackRawType {
+		return true
+	}
+	if seen[t] || isJSONMarshaler(t) {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Interface:
+		return true
+	case reflect.Slice:
+		return isByteSlice(t) || holdsBinaryType(t.Elem(), seen)
+	case reflect.Pointer, reflect.Array, reflect.Map:
+		return holdsBinaryType(t.Elem(), seen)
+	case reflect.Struct:
+		for k := 0; k < t.NumField(); k++ {
+			if f := t.Field(k); (f.IsExported() || f.Anonymous) && holdsBinaryType(f.Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,255 @@
+package parser
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Encode implements Codec. It returns one text Frame, followed by one binary
+// Frame per attachment when the arguments hold binary data.
+func (c *jsonCodec) Encode(p *Packet) ([]Frame, error) {
+	cp, err := checkPacket(nameJSON, p)
+	if err != nil {
+		return nil, err
+	}
+	if strings.IndexByte(cp.nsp, ',') >= 0 {
+		return nil, encodeError(nameJSON, "namespace must not contain a comma", nil)
+	}
+	e := jsonEncoder{c: c}
+	b := make([]byte, 0, 64)
+	b = append(b, '0'+byte(cp.typ))
+	if cp.nsp != "/" {
+		b = append(append(b, cp.nsp...), ',')
+	}
+	if p.HasID {
+		b = strconv.AppendUint(b, p.ID, 10)
+	}
+	switch cp.typ {
+	case Connect, ConnectError:
+		if p.Payload == nil {
+			break
+		}
+		off := len(b)
+		if b, err = e.appendValue(b, p.Payload, 1); err != nil {
+			return nil, encodeError(nameJSON, "cannot encode payload", err)
+		}
+		if len(e.atts) > 0 {
+			return nil, encodeError(nameJSON, cp.typ.String()+" payload holds binary data: only EVENT and ACK carry attachments", nil)
+		}
+		if cp.typ == Connect && b[off] != '{' {
+			return nil, encodeError(nameJSON, "CONNECT payload must encode to an object", nil)
+		}
+		if cp.typ == ConnectError && b[off] != '{' && b[off] != '"' {
+			return nil, encodeError(nameJSON, "CONNECT_ERROR payload must encode to an object or a string", nil)
+		}
+	case Event, Ack:
+		b = append(b, '[')
+		for k, a := range p.Args {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			if b, err = e.appendValue(b, a, 1); err != nil {
+				return nil, encodeError(nameJSON, "cannot encode argument", err)
+			}
+		}
+		b = append(b, ']')
+	}
+	if len(e.atts) == 0 {
+		return []Frame{{Data: b}}, nil
+	}
+	if len(e.atts) > maxAttachments {
+		return nil, encodeError(nameJSON, "more than 10 binary attachments: socket.io-parser refuses them", nil)
+	}
+	// A BINARY_EVENT or BINARY_ACK: type 5 or 6, then "<n>-".
+	b[0] += byte(BinaryEvent - Event)
+	b = slices.Insert(b, 1, append(strconv.AppendInt(nil, int64(len(e.atts)), 10), '-')...)
+	frames := make([]Frame, 0, 1+len(e.atts))
+	frames = append(frames, Frame{Data: b})
+	for _, a := range e.atts {
+		frames = append(frames, Frame{Data: a, Binary: true})
+	}
+	return frames, nil
+}
+
+// jsonEncoder writes the JSON of one packet and collects its attachments.
+type jsonEncoder struct {
+	c    *jsonCodec
+	atts [][]byte
+}
+
+// appendValue appends v as JSON.stringify would write the equivalent
+// JavaScript value, with each []byte replaced by a placeholder. The common
+// dynamic types are written directly; anything else goes through
+// encoding/json (see appendFallback).
+func (e *jsonEncoder) appendValue(b []byte, v any, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
+	}
+	var err error
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int8:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int32:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case uint:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint8:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint16:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint32:
+		return strconv.AppendUint(b, uint64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(b, x, 10), nil
+	case float32:
+		return appendJSONFloat(b, float64(x), 32), nil
+	case float64:
+		return appendJSONFloat(b, x, 64), nil
+	case []byte:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return e.appendPlaceholder(b, bytes.Clone(x)), nil
+	case []any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for k, el := range x {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			if b, err = e.appendValue(b, el, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	case map[string]any:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '{')
+		for k, key := range sortedKeys(x) {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJSONString(b, key), ':')
+			if b, err = e.appendValue(b, x[key], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case *jsonRaw:
+		if !x.ph {
+			return append(b, x.b...), nil
+		}
+		b, _ = jsonRewrite(b, x.b, 0, len(x.atts), 1, func(dst []byte, k int) []byte {
+			return e.appendPlaceholder(dst, x.atts[k]) // decoder-owned, never modified
+		})
+		return b, nil
+	case Raw:
+		var decoded any
+		if err := x.Decode(&decoded); err != nil {
+			return nil, err
+		}
+		return e.appendValue(b, decoded, depth+1)
+	}
+	return e.appendFallback(b, v)
+}
+
+// appendPlaceholder records data as the next attachment and appends its
+// placeholder, keys in the order socket.io-parser writes them.
+func (e *jsonEncoder) appendPlaceholder(b, data []byte) []byte {
+	b = append(b, `{"_placeholder":true,"num":`...)
+	b = strconv.AppendInt(b, int64(len(e.atts)), 10)
+	e.atts = append(e.atts, data)
+	return append(b, '}')
+}
+
+// appendJSONFloat appends f as JSON.stringify does: null for NaN and the
+// infinities, JavaScript's number formatting otherwise.
+func appendJSONFloat(b []byte, f float64, bits int) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	return appendJSNumber(b, f, bits)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s quoted as JSON.stringify quotes a string: only
+// '"', '\\' and control characters are escaped, using the short forms \b,
+// \f, \n, \r, \t where they exist. Invalid UTF-8 becomes U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, "\ufffd"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// marshalJSON is json.Marshal without HTML escaping, closer to what
+// JSON.stringify writes.
+func marshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}

@@ -191,6 +191,7 @@ func (ts *testServer) connect(t testing.TB, mode string) *testClient {
 	case modeUpgrade:
 		c := ts.handshakePolling(t, "EIO=4&transport=polling")
 		c.upgrade(t)
+		c.mode = modeUpgrade
 		return c
 	}
 	t.Fatalf("unknown mode %q", mode)
@@ -377,6 +378,15 @@ func (c *testClient) recvUntilClosed(t testing.TB) []transport.Packet {
 		require.NoError(t, err)
 		pkts = append(pkts, p)
 	}
+}
+
+// wire returns the text forms of pkts, for comparing packet sequences.
+func wire(pkts ...transport.Packet) []string {
+	out := make([]string, len(pkts))
+	for i, p := range pkts {
+		out[i] = string(transport.EncodePacket(p))
+	}
+	return out
 }
 
 // requireClosedConn asserts that the server ended the client's WebSocket.

@@ -45,8 +45,8 @@ type Peer interface {
 }
 
 // MakeTransport starts a transport bound to s and returns it with its
-// client Peer. It is called once per subtest, inside the subtest, so it may
-// use t.Cleanup (for an httptest.Server, say) and t.Fatal. The transport
+// client Peer. It is called inside each subtest, once or (for SharedPackets)
+// twice, so it may use t.Cleanup (for an httptest.Server, say) and t.Fatal. The transport
 // must not be s's writer yet: Run calls Bind itself.
 type MakeTransport func(t *testing.T, s transport.Session) (transport.Transport, Peer)
 
@@ -71,6 +71,7 @@ func Run(t *testing.T, mk MakeTransport) {
 		{"WakeEmptyQueue", true, testWakeEmptyQueue},
 		{"ConcurrentWake", true, testConcurrentWake},
 		{"LargePackets", true, testLargePackets},
+		{"SharedPackets", true, testSharedPackets},
 		{"NotWriter", false, testNotWriter},
 		{"Close", true, testClose},
 		{"LastQueued", true, testLastQueued},
@@ -90,6 +91,7 @@ func Run(t *testing.T, mk MakeTransport) {
 // harness is one subtest's transport, peer and session.
 type harness struct {
 	t    *testing.T
+	mk   MakeTransport
 	ctx  context.Context // ends at Timeout or when the subtest ends
 	s    *Session
 	tr   transport.Transport
@@ -98,12 +100,13 @@ type harness struct {
 }
 
 func start(t *testing.T, mk MakeTransport, bind bool) *harness {
+	t.Helper()
 	s := NewSession()
 	tr, peer := mk(t, s)
 	require.NotNil(t, tr, "MakeTransport returned a nil transport")
 	require.NotNil(t, peer, "MakeTransport returned a nil peer")
 	ctx, cancel := context.WithTimeout(t.Context(), Timeout)
-	h := &harness{t: t, ctx: ctx, s: s, tr: tr, peer: peer}
+	h := &harness{t: t, mk: mk, ctx: ctx, s: s, tr: tr, peer: peer}
 	t.Cleanup(func() {
 		cancel()
 		tr.Close()
@@ -390,6 +393,32 @@ func testLargePackets(t *testing.T, h *harness) {
 	got, err := h.s.WaitDelivered(h.ctx, len(pkts))
 	require.NoError(t, err)
 	requirePackets(t, pkts, got)
+}
+
+// A broadcast packet (one carrying a FrameCache) goes to many sessions and
+// may be pushed more than once: each copy arrives intact on every transport.
+func testSharedPackets(t *testing.T, h *harness) {
+	other := start(t, h.mk, true)
+	shared := []transport.Packet{
+		transport.TextPacket(`2["news",{"n":1}]`),
+		transport.BinaryPacket([]byte{0x1e, 0, 0xff}),
+		transport.TextPacket(""),
+		transport.BinaryPacket([]byte{}),
+		transport.TextPacket("€" + textOfLen(300)),
+	}
+	for i := range shared {
+		shared[i].Shared = new(transport.FrameCache)
+	}
+	chs := []<-chan received{h.goCollect(2 * len(shared)), other.goCollect(2 * len(shared))}
+	for range 2 {
+		h.s.Push(shared...)
+		other.s.Push(shared...)
+	}
+	for i, ch := range chs {
+		r := h.await(ch)
+		require.NoError(t, r.err, "transport %d", i)
+		requirePackets(t, append(shared, shared...), r.pkts)
+	}
 }
 
 // A transport that is not the session's writer gets nothing from Take and

@@ -45,7 +45,10 @@
 //     session's writer. The transport then keeps waiting: a parked GET stays
 //     parked, and nothing is written.
 //  3. Each packet of a batch is written once, in order, keeping its kind
-//     (text or binary). The transport must not modify the packets.
+//     (text or binary). The transport must not modify the packets. A
+//     broadcast packet carries a transport.FrameCache in Shared and may be
+//     written by many transports, or more than once by one: a transport may
+//     cache its encoding there.
 //  4. Wake never blocks and calls no Session method before it returns; it
 //     only signals. Wakes may be coalesced but never lost: a Wake that comes
 //     while the transport is in Take or writing is followed by another Take.
@@ -126,6 +129,8 @@
 //     duplicates and reorders nothing (rule 4).
 //   - LargePackets: binary and text packets of 125, 126 and about 64 KiB
 //     bytes, both ways.
+//   - SharedPackets: broadcast packets, each with a FrameCache, pushed
+//     twice to each of two transports, arrive intact every time (rule 3).
 //   - NotWriter: a transport that is not the writer keeps waiting, and
 //     writes the queue once bound and woken (rule 2).
 //   - Close: a pending Receive is released, Close is idempotent, Done

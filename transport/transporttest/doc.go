@@ -67,9 +67,9 @@
 //  7. A delivered packet's Data belongs to the session: the transport must
 //     not modify or reuse that memory afterwards.
 //  8. Deliver may block, and it may call the transport's Close (a session
-//     does when the packet was a close packet). Take may be called with the
-//     session's lock held and must not block. A transport must not hold a
-//     lock that Close or Wake needs while it calls Deliver or Take.
+//     does when the packet was a close packet). Take returns promptly, but
+//     it too may call Close or Wake. So a transport must not hold a lock
+//     that Close or Wake needs while it calls Deliver or Take.
 //  9. When Deliver returns an error, the session is closing: the transport
 //     delivers nothing more (long-polling drops the rest of the POST and
 //     answers it with an error status) and leaves ending it to the session.

@@ -30,14 +30,13 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	}
 	t.parked = true
 	t.mu.Unlock()
-	defer func() {
-		t.mu.Lock()
-		t.parked = false
-		t.mu.Unlock()
-	}()
 
+	// The GET stops counting as parked before its response is written: a
+	// large body reaches the client before this handler returns, and the
+	// client's next GET must not be taken for an overlapping one.
 	for {
 		if pkts, last := t.sess.Take(t); len(pkts) > 0 {
+			t.unpark()
 			err := t.write(w, r, pkts)
 			switch {
 			case err != nil:
@@ -55,13 +54,22 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 			if len(pkts) == 0 {
 				pkts = closePayload
 			}
+			t.unpark()
 			t.write(w, r, pkts)
 			return
 		case <-r.Context().Done():
+			t.unpark()
 			t.fail(ErrGetAborted)
 			return
 		}
 	}
+}
+
+// unpark records that the parked GET is done waiting.
+func (t *Transport) unpark() {
+	t.mu.Lock()
+	t.parked = false
+	t.mu.Unlock()
 }
 
 // write sends pkts as one payload, compressed when it is large enough and

@@ -1,0 +1,110 @@
+package client
+
+import (
+	"fmt"
+	"slices"
+	"sync/atomic"
+
+	"github.com/ferryio/ferry/parser"
+)
+
+// EventHandler handles an event from the server. Handlers run on the
+// client's dispatch goroutine, one at a time, in arrival order; see the
+// package documentation for what they may do.
+type EventHandler func(e *Event)
+
+// Event is an event received from the server. Its arguments stay encoded
+// until the handler decodes them into its own types.
+type Event struct {
+	// Name is the event name (a numeric name is given in decimal).
+	Name string
+
+	socket *Socket
+	eng    *engine // session the event came over; its ack must go back on it
+	args   []parser.Raw
+	id     uint64
+	hasID  bool
+	acked  atomic.Bool
+}
+
+// Socket returns the socket the event arrived on.
+func (e *Event) Socket() *Socket { return e.socket }
+
+// Args returns the event's arguments after the name, still encoded.
+func (e *Event) Args() []parser.Raw { return e.args }
+
+// Decode decodes argument i (0 is the first after the event name) into v,
+// a non-nil pointer, as parser.Raw.Decode does. It fails with ErrNoArgument
+// (wrapped) when there is no argument i.
+func (e *Event) Decode(i int, v any) error {
+	if i < 0 || i >= len(e.args) {
+		return fmt.Errorf("%w: event %q has %d arguments, not %d", ErrNoArgument, e.Name, len(e.args), i+1)
+	}
+	return e.args[i].Decode(v)
+}
+
+// WantsAck reports whether the server asked for an acknowledgement.
+func (e *Event) WantsAck() bool { return e.hasID }
+
+// Ack sends the acknowledgement the server asked for, with args as its
+// arguments. It may be called from any goroutine, once: a second call fails
+// with ErrAckSent. It fails with ErrNoAck when the server asked for none,
+// and with ErrDisconnected (wrapped) when the connection the event came
+// over is gone.
+func (e *Event) Ack(args ...any) error {
+	if !e.hasID {
+		return ErrNoAck
+	}
+	if !e.acked.CompareAndSwap(false, true) {
+		return ErrAckSent
+	}
+	err := e.socket.sendAck(e.eng, e.id, args)
+	if err != nil {
+		e.acked.Store(false)
+	}
+	return err
+}
+
+// On adds h to the handlers of the named event. Handlers of one event run
+// in the order they were added, after the OnAny handlers.
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	s.handlers[event] = append(s.handlers[event], h)
+	s.mu.Unlock()
+}
+
+// Off removes every handler of the named event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// OnAny adds h to the handlers run for every event, before the event's own
+// handlers.
+func (s *Socket) OnAny(h EventHandler) {
+	s.mu.Lock()
+	s.anyHandlers = append(s.anyHandlers, h)
+	s.mu.Unlock()
+}
+
+// onEvent queues an event that arrived over e for the handlers. Handlers
+// are looked up when it is dispatched, so a handler added by an earlier
+// handler sees it.
+func (s *Socket) onEvent(e *engine, msg *parser.Message) {
+	s.mu.Lock()
+	ok := s.eng == e && s.connected
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	ev := &Event{Name: msg.Event, socket: s, eng: e, args: msg.Args, id: msg.ID, hasID: msg.HasID}
+	s.c.disp.push(func() {
+		s.mu.Lock()
+		hs := slices.Concat(s.anyHandlers, s.handlers[ev.Name])
+		s.mu.Unlock()
+		for _, h := range hs {
+			h(ev)
+		}
+	})
+}

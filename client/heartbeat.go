@@ -1,0 +1,25 @@
+package client
+
+import "time"
+
+// heartbeat watches for server silence. In Engine.IO v4 the server pings
+// every pingInterval and waits pingTimeout for the pong; the client arms a
+// single timer for pingInterval+pingTimeout at the handshake and re-arms it
+// on every ping. If it fires, the server is gone: the session ends with
+// "ping timeout" and the client reconnects.
+func (e *engine) heartbeat() {
+	silence := e.pingInterval + e.pingTimeout
+	t := time.NewTimer(silence)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ping:
+			t.Reset(silence)
+		case <-t.C:
+			e.terminate(ReasonPingTimeout, nil)
+			return
+		case <-e.done:
+			return
+		}
+	}
+}

@@ -104,8 +104,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case q.Get("EIO") != "4":
 		e.refuse(w, r, http.StatusBadRequest, transport.CodeUnsupportedVersion)
 	case e.closed.Load():
-		w.Header().Set("Connection", "close")
-		e.refuse(w, r, http.StatusServiceUnavailable, transport.CodeBadRequest)
+		e.refuseClosed(w, r)
 	case !e.allowed(w, r):
 	default:
 		e.handshake(w, r, name)
@@ -136,6 +135,12 @@ func (e *Engine) refuse(w http.ResponseWriter, r *http.Request, status int, code
 	polling.WriteError(w, status, code)
 }
 
+// refuseClosed refuses a handshake because the engine is closed.
+func (e *Engine) refuseClosed(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	e.refuse(w, r, http.StatusServiceUnavailable, transport.CodeBadRequest)
+}
+
 // servePolling routes a long-polling request to the session's polling
 // transport, or refuses it if the session has moved to WebSocket.
 func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +165,7 @@ func (e *Engine) Close() error {
 	if e.closed.Swap(true) {
 		return ErrServerClosed
 	}
-	for _, s := range e.registry.all() {
+	for _, s := range e.registry.close() {
 		s.closeWith(ReasonServerShuttingDown, nil, false)
 		s.finish()
 	}
@@ -175,7 +180,7 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	if e.closed.Swap(true) {
 		return ErrServerClosed
 	}
-	for _, s := range e.registry.all() {
+	for _, s := range e.registry.close() {
 		s.closeWith(ReasonServerShuttingDown, nil, true)
 	}
 	// Poll with backoff until the registry is empty, as net/http's

@@ -65,7 +65,15 @@ func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) 
 		s.current = polling.New(e.polling, s)
 	}
 
-	e.registry.add(s)
+	if !e.registry.add(s) {
+		// Engine.Close or Shutdown ran since ServeHTTP checked.
+		if ws != nil {
+			ws.Close()
+		} else {
+			e.refuseClosed(w, r)
+		}
+		return
+	}
 	if f := e.opts.OnConnection; f != nil {
 		f(s)
 	}

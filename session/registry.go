@@ -8,15 +8,31 @@ import "sync"
 type registry struct {
 	mu       sync.RWMutex
 	sessions map[string]*Session // guarded by mu
+	closed   bool                // guarded by mu: the engine closed; add refuses
 }
 
-func (r *registry) add(s *Session) {
+// add registers s, or reports false if the registry is closed.
+func (r *registry) add(s *Session) bool {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
 	if r.sessions == nil {
 		r.sessions = make(map[string]*Session)
 	}
 	r.sessions[s.id] = s
+	return true
+}
+
+// close refuses further sessions and returns a snapshot of those held, so
+// that a handshake racing with Engine.Close either fails to register or is
+// in the snapshot.
+func (r *registry) close() []*Session {
+	r.mu.Lock()
+	r.closed = true
 	r.mu.Unlock()
+	return r.all()
 }
 
 func (r *registry) get(id string) *Session {

@@ -52,9 +52,9 @@ type frame struct {
 	binary bool
 }
 
-func text(s string) frame     { return frame{data: []byte(s)} }
-func bin(b ...byte) frame     { return frame{data: b, binary: true} }
-func binSpec(s string) frame  { return frame{data: mp(s), binary: true} }
+func text(s string) frame      { return frame{data: []byte(s)} }
+func bin(b ...byte) frame      { return frame{data: b, binary: true} }
+func binSpec(s string) frame   { return frame{data: mp(s), binary: true} }
 func textBytes(b []byte) frame { return frame{data: b} }
 
 // decodeFrames feeds frames to a fresh decoder and returns the messages it

@@ -14,6 +14,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/ferryio/ferry/client"
 )
@@ -46,6 +47,8 @@ func TestConnectNamespacesWithAuth(t *testing.T) {
 
 		auth := decode[map[string]any](t, ack(t, admin, "auth")[0])
 		assert.Equal(t, map[string]any{"token": tok}, auth)
+		adminIDs := decode[[]int](t, ack(t, admin, "event-ids")[0])
+		assert.Equal(t, []int{0, 1}, adminIDs, "ack ids are numbered per socket from 0")
 		assert.Empty(t, decode[map[string]any](t, ack(t, root, "auth")[0]), "no auth payload reads as {} on the server")
 
 		want := m.transports[0]
@@ -248,6 +251,25 @@ func TestLateAckIgnored(t *testing.T) {
 	assert.Equal(t, "mine", decode[string](t, ack(t, s, "echo", "mine")[0]))
 }
 
+func TestEmitWithAckFromHandler(t *testing.T) {
+	url := refServer(t, serverConfig{parser: "msgpack"})
+	c := dial(t, url, mode{parser: "msgpack", transports: []string{"websocket"}}.options())
+	s := c.Socket("/", nil)
+	got := make(chan string, 1)
+	s.On("welcome", func(*client.Event) {
+		// Acks are delivered by the reader, not the dispatch goroutine, so
+		// waiting here does not deadlock.
+		res, err := s.EmitWithAck(context.Background(), "echo", "from handler")
+		if assert.NoError(t, err) {
+			var v string
+			assert.NoError(t, res[0].Decode(&v))
+			got <- v
+		}
+	})
+	require.NoError(t, s.Connect(testCtx(t)))
+	assert.Equal(t, "from handler", next(t, got))
+}
+
 func TestRoomsBroadcast(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		url := m.server(t)
@@ -421,7 +443,7 @@ func TestPingTimeout(t *testing.T) {
 			start := time.Now()
 			require.NoError(t, s.Emit("silence"))
 			assert.Equal(t, client.ReasonPingTimeout, next(t, reasons))
-			assert.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "silence is tolerated for pingInterval+pingTimeout")
+			assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond, "silence is tolerated for about pingInterval+pingTimeout")
 			next(t, connects)
 			assert.Equal(t, "again", decode[string](t, ack(t, s, "echo", "again")[0]))
 		})
@@ -593,8 +615,10 @@ func TestCloseEndsEverything(t *testing.T) {
 			t.Run(p+"/"+tm.name, func(t *testing.T) {
 				m := mode{parser: p, transports: tm.transports}
 				url := m.server(t)
-				observer := connect(t, dial(t, url, m.options()), "/", nil)
+				// A WebSocket-only observer keeps a fixed set of goroutines.
+				observer := connect(t, dial(t, url, mode{parser: p, transports: []string{"websocket"}}.options()), "/", nil)
 				room := token()
+				before := goleak.IgnoreCurrent()
 
 				c, err := client.Dial(testCtx(t), url, m.options())
 				require.NoError(t, err)
@@ -617,8 +641,10 @@ func TestCloseEndsEverything(t *testing.T) {
 				assert.Equal(t, []client.DisconnectReason{client.ReasonClientDisconnect, client.ReasonClientDisconnect}, reasons,
 					"OnDisconnect handlers ran before Close returned")
 				assert.ErrorIs(t, next(t, pending), client.ErrClosed)
+				goleak.VerifyNone(t, before)
 				assert.ErrorIs(t, root.Emit("echo"), client.ErrClosed)
 				assert.ErrorIs(t, root.Connect(testCtx(t)), client.ErrClosed)
+				assert.ErrorIs(t, root.Emit("echo"), client.ErrClosed, "a failed Connect leaves the socket inactive")
 				assert.Equal(t, "", c.Transport())
 				require.NoError(t, c.Close(), "Close is idempotent")
 				require.Eventually(t, func() bool {

@@ -28,7 +28,8 @@ type Options struct {
 	// Valid names are "polling" and "websocket".
 	// Default ["polling", "websocket"]: open with long-polling, then upgrade.
 	// ["websocket"] connects with a WebSocket only; ["polling"] never
-	// upgrades.
+	// upgrades. There is no fallback: if the first transport fails, the
+	// attempt fails.
 	Transports []string
 
 	// DisableUpgrade keeps the connection on the first transport even when
@@ -54,11 +55,13 @@ type Options struct {
 	// it doubles on each further attempt. Default 1s.
 	ReconnectionDelay time.Duration
 
-	// ReconnectionDelayMax caps the delay between attempts. Default 5s.
+	// ReconnectionDelayMax caps the delay between attempts; it is raised to
+	// ReconnectionDelay if lower. Default 5s.
 	ReconnectionDelayMax time.Duration
 
 	// RandomizationFactor spreads each delay uniformly over
-	// delay×(1±factor). Default 0.5; a negative value disables the jitter.
+	// delay×(1±factor). Default 0.5; a negative value disables the jitter,
+	// and values above 1 count as 1.
 	RandomizationFactor float64
 
 	// Timeout bounds each attempt to open the Engine.IO connection (the

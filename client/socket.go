@@ -124,6 +124,10 @@ func (s *Socket) Connect(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
+	if s.c.shut.Load() {
+		s.mu.Unlock()
+		return ErrClosed
+	}
 	if err := s.prepareLocked(); err != nil {
 		s.mu.Unlock()
 		return err
@@ -135,6 +139,7 @@ func (s *Socket) Connect(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	if err := s.c.ensureOpen(s); err != nil {
+		s.deactivate(err)
 		return err
 	}
 	for {
@@ -165,9 +170,6 @@ func (s *Socket) Connect(ctx context.Context) error {
 func (s *Socket) prepareLocked() error {
 	if s.connectPkts != nil {
 		return nil
-	}
-	if s.c.shut.Load() {
-		return ErrClosed
 	}
 	conn, err := s.encodeLocked(&parser.Packet{Type: parser.Connect, Namespace: s.namespace, Payload: s.auth})
 	if err != nil {

@@ -65,6 +65,7 @@ type engine struct {
 	pausing bool               // guarded by mu: the upgrade asked polling to stop
 	closing bool               // guarded by mu: flush the queue, then close
 	closed  bool               // guarded by mu: terminate ran
+	reason  DisconnectReason   // guarded by mu: why terminate ran
 }
 
 func newEngine(c *Client, kind string, h *openPacket) *engine {
@@ -224,6 +225,7 @@ func (e *engine) terminate(reason DisconnectReason, err error) {
 		return
 	}
 	e.closed = true
+	e.reason = reason
 	e.queue = nil
 	ws, probe := e.ws, e.probe
 	e.mu.Unlock()

@@ -43,9 +43,11 @@
 //
 // Every exported method is safe for concurrent use. Each Client runs:
 //
-//   - one writer goroutine per session, the only one writing to the
-//     network; Emit, EmitWithAck, Event.Ack and pongs only append to its
-//     queue (unbounded) and never wait for the network;
+//   - one writer goroutine per session, the only one writing to its
+//     transport (the upgrade goroutine writes "2probe" and "5" on the new
+//     WebSocket before handing it over); Emit, EmitWithAck, Event.Ack and
+//     pongs only append to its queue, which is unbounded, and never wait
+//     for the network;
 //   - one reader at a time: the long-polling GET loop, then, after an
 //     upgrade, the WebSocket reader; acknowledgements from the server are
 //     delivered to EmitWithAck from here;

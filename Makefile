@@ -30,6 +30,7 @@ test-go:
 
 test-js:
 	npm --prefix client-js test
+	npm --prefix client-js run test:browser
 
 # Runs every fuzz target for FUZZTIME each (default 30s).
 FUZZTIME ?= 30s

@@ -1,0 +1,205 @@
+package ferry
+
+import (
+	"sync"
+	"time"
+
+	"github.com/ferryio/ferry/parser"
+	"github.com/ferryio/ferry/session"
+	"github.com/ferryio/ferry/transport"
+)
+
+// conn is one Engine.IO session seen from Socket.IO: it decodes the
+// session's messages and routes them to the sockets it multiplexes, one per
+// namespace.
+type conn struct {
+	server *Server
+	sess   *session.Session
+	// decMu serialises decoding and dispatch. A session's messages arrive
+	// from one goroutine at a time, but from two different ones across an
+	// upgrade; the lock keeps them in order and the decoder single-user.
+	decMu sync.Mutex
+	dec   parser.Decoder
+
+	mu           sync.Mutex
+	sockets      map[string]*Socket // guarded by mu: by namespace name
+	connectTimer *time.Timer        // guarded by mu
+	closed       bool               // guarded by mu
+}
+
+// onSession is the engine's connection callback.
+func (s *Server) onSession(sess *session.Session) {
+	c := &conn{
+		server:  s,
+		sess:    sess,
+		dec:     s.codec.NewDecoder(),
+		sockets: make(map[string]*Socket, 1),
+	}
+	c.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)
+	sess.OnMessage(c.onMessage)
+	sess.OnClose(c.onSessionClose)
+}
+
+// onMessage decodes one engine message and dispatches the packet it
+// completes, if any.
+func (c *conn) onMessage(p transport.Packet) {
+	c.decMu.Lock()
+	defer c.decMu.Unlock()
+	msg, err := c.dec.Decode(p.Data, p.Binary)
+	if err != nil {
+		c.server.logger.Debug("closing connection: malformed packet", "sid", c.sess.ID(), "err", err)
+		c.close(ReasonParseError)
+		return
+	}
+	if msg == nil {
+		return // waiting for binary attachments
+	}
+	if msg.Type == parser.Connect {
+		c.connect(msg)
+		return
+	}
+	c.mu.Lock()
+	sock := c.sockets[msg.Namespace]
+	c.mu.Unlock()
+	if sock == nil || msg.Type == parser.ConnectError {
+		// As in the reference server, a packet for a namespace this
+		// connection has not joined, or a CONNECT_ERROR from a client,
+		// closes the whole connection.
+		c.server.logger.Debug("closing connection: packet for a namespace not joined",
+			"sid", c.sess.ID(), "namespace", msg.Namespace, "type", msg.Type.String())
+		c.close(ReasonParseError)
+		return
+	}
+	sock.onPacket(msg)
+}
+
+// connect joins a namespace: it runs the middleware, then answers CONNECT
+// or CONNECT_ERROR.
+func (c *conn) connect(msg *parser.Message) {
+	c.mu.Lock()
+	_, joined := c.sockets[msg.Namespace]
+	c.mu.Unlock()
+	if joined {
+		// A second CONNECT for the same namespace closes the connection,
+		// as in the reference server.
+		c.server.logger.Debug("closing connection: second CONNECT", "sid", c.sess.ID(), "namespace", msg.Namespace)
+		c.close(ReasonParseError)
+		return
+	}
+	nsp := c.server.lookup(msg.Namespace)
+	if nsp == nil || c.server.closed.Load() {
+		c.sendConnectError(msg.Namespace, "Invalid namespace", nil)
+		return
+	}
+	sock := newSocket(nsp, c, msg.Payload)
+	if err := nsp.runMiddleware(sock); err != nil {
+		ce, ok := err.(*ConnectError)
+		if !ok {
+			ce = &ConnectError{Message: err.Error()}
+		}
+		c.sendConnectError(msg.Namespace, ce.Message, ce.Data)
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.sockets[msg.Namespace] = sock
+	c.connectTimer.Stop()
+	c.mu.Unlock()
+	nsp.join(sock)
+}
+
+func (c *conn) sendConnectError(nsp, message string, data any) {
+	payload := map[string]any{"message": message}
+	if data != nil {
+		payload["data"] = data
+	}
+	c.send(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Payload: payload}, false)
+}
+
+// send encodes p and queues it on the session.
+func (c *conn) send(p *parser.Packet, volatile bool) error {
+	frames, err := c.server.codec.Encode(p)
+	if err != nil {
+		return err
+	}
+	return c.sendFrames(toEnginePackets(frames, nil), volatile)
+}
+
+// sendFrames queues encoded engine packets on the session.
+func (c *conn) sendFrames(pkts []transport.Packet, volatile bool) error {
+	if volatile {
+		c.sess.SendVolatile(pkts...)
+		return nil
+	}
+	if err := c.sess.Send(pkts...); err != nil {
+		return ErrDisconnected
+	}
+	return nil
+}
+
+// toEnginePackets wraps encoded frames as engine message packets. With a
+// cache slice (one per frame) the packets are marked as shared, so that
+// transports frame them once for every target.
+func toEnginePackets(frames []parser.Frame, caches []transport.FrameCache) []transport.Packet {
+	pkts := make([]transport.Packet, len(frames))
+	for i, f := range frames {
+		pkts[i] = transport.Packet{Type: transport.Message, Data: f.Data, Binary: f.Binary}
+		if caches != nil {
+			pkts[i].Shared = &caches[i]
+		}
+	}
+	return pkts
+}
+
+// removeSocket forgets a socket that left its namespace; the engine
+// session stays open, as in the reference server.
+func (c *conn) removeSocket(sock *Socket) {
+	c.mu.Lock()
+	if c.sockets[sock.nsp.name] == sock {
+		delete(c.sockets, sock.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// close disconnects every socket with reason, then closes the session,
+// writing what is queued first.
+func (c *conn) close(reason DisconnectReason) {
+	c.closeSockets(reason)
+	c.sess.Close()
+}
+
+func (c *conn) closeSockets(reason DisconnectReason) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.connectTimer.Stop()
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.onClose(reason)
+	}
+}
+
+// onSessionClose runs when the engine session closes, for any reason.
+func (c *conn) onSessionClose(err *session.CloseError) {
+	c.closeSockets(disconnectReason(err))
+}
+
+func (c *conn) connectTimedOut() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0 && !c.closed
+	c.mu.Unlock()
+	if idle {
+		c.server.logger.Debug("closing connection: no namespace joined in time", "sid", c.sess.ID())
+		c.close(ReasonTransportClose)
+	}
+}

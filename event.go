@@ -1,0 +1,188 @@
+package ferry
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryio/ferry/parser"
+)
+
+// Args are an event's or an ack's arguments, still encoded: decode them
+// into your own types with Decode.
+type Args []parser.Raw
+
+// Decode decodes the arguments in order into the pointers in targets, as
+// encoding/json.Unmarshal would. A nil target skips its argument. Extra
+// arguments are ignored; too few give ErrArgCount.
+func (a Args) Decode(targets ...any) error {
+	if len(targets) > len(a) {
+		return fmt.Errorf("%w: have %d, want %d", ErrArgCount, len(a), len(targets))
+	}
+	for i, t := range targets {
+		if t == nil {
+			continue
+		}
+		if err := a[i].Decode(t); err != nil {
+			return fmt.Errorf("ferry: argument %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Event is an event received from a client.
+type Event struct {
+	// Name is the event name.
+	Name string
+	// Args are the arguments after the name.
+	Args Args
+
+	socket   *Socket
+	id       uint64
+	wantsAck bool
+	acked    atomic.Bool
+}
+
+// Socket returns the socket the event came from.
+func (e *Event) Socket() *Socket { return e.socket }
+
+// Decode decodes the event's arguments; see Args.Decode.
+func (e *Event) Decode(targets ...any) error { return e.Args.Decode(targets...) }
+
+// WantsAck reports whether the client asked for an acknowledgement.
+func (e *Event) WantsAck() bool { return e.wantsAck }
+
+// Ack answers the event; the client's ack callback receives args. It may
+// be called from any goroutine, once: later calls return ErrAlreadyAcked.
+// It returns ErrNoAck if the client did not ask for an ack.
+func (e *Event) Ack(args ...any) error {
+	if !e.wantsAck {
+		return ErrNoAck
+	}
+	if e.acked.Swap(true) {
+		return ErrAlreadyAcked
+	}
+	s := e.socket
+	return s.conn.send(&parser.Packet{
+		Type:      parser.Ack,
+		Namespace: s.nsp.name,
+		ID:        e.id,
+		HasID:     true,
+		Args:      args,
+	}, false)
+}
+
+// Handle registers a handler for the named event whose first argument
+// decodes into a T: a typed alternative to Socket.On. An argument that does
+// not decode, or a handler error, is logged and the event is dropped. If the
+// client asked for an ack, the event is acknowledged with no arguments after
+// the handler succeeds.
+func Handle[T any](s *Socket, event string, h func(s *Socket, v T) error) {
+	s.On(event, func(e *Event) {
+		var v T
+		if err := e.Decode(&v); err != nil {
+			s.nsp.server.logger.Warn("dropping event: bad argument", "event", event, "socket", s.id, "err", err)
+			return
+		}
+		if err := h(s, v); err != nil {
+			s.nsp.server.logger.Warn("event handler failed", "event", event, "socket", s.id, "err", err)
+			return
+		}
+		if e.WantsAck() {
+			e.Ack()
+		}
+	})
+}
+
+// HandleAck registers a handler for the named event whose first argument
+// decodes into a T, and whose result R answers the client's ack. When
+// decoding or the handler fails, the ack carries {"error": message}, so
+// that a client awaiting it is not left waiting.
+func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, error)) {
+	s.On(event, func(e *Event) {
+		var v T
+		err := e.Decode(&v)
+		var r R
+		if err == nil {
+			r, err = h(s, v)
+		}
+		if err != nil {
+			s.nsp.server.logger.Warn("event handler failed", "event", event, "socket", s.id, "err", err)
+			e.Ack(map[string]any{"error": err.Error()})
+			return
+		}
+		e.Ack(r)
+	})
+}
+
+// Emitter emits to one socket with options set: Volatile, Timeout. It is a
+// value; each method returns a modified copy.
+type Emitter struct {
+	s        *Socket
+	volatile bool
+	timeout  time.Duration
+}
+
+// Volatile returns a copy whose events are dropped when the client is not
+// ready to receive them.
+func (em Emitter) Volatile() Emitter { em.volatile = true; return em }
+
+// Timeout returns a copy whose EmitWithAck gives up after d.
+func (em Emitter) Timeout(d time.Duration) Emitter { em.timeout = d; return em }
+
+// Emit sends an event to the socket's client.
+func (em Emitter) Emit(event string, args ...any) error {
+	if reserved(event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	s := em.s
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	return s.conn.send(&parser.Packet{
+		Type:      parser.Event,
+		Namespace: s.nsp.name,
+		Args:      append([]any{event}, args...),
+	}, em.volatile)
+}
+
+// EmitWithAck sends an event and waits for the client's ack. It returns
+// ctx's error (wrapped) if ctx ends or the Timeout passes first, and
+// ErrDisconnected if the socket disconnects first.
+func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if reserved(event) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	if em.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, em.timeout)
+		defer cancel()
+	}
+	s := em.s
+	id := s.nsp.ackIDs.Add(1) - 1
+	reply := make(chan Args, 1)
+	if !s.expectAck(id, func(a Args) { reply <- a }) {
+		return nil, ErrDisconnected
+	}
+	err := s.conn.send(&parser.Packet{
+		Type:      parser.Event,
+		Namespace: s.nsp.name,
+		ID:        id,
+		HasID:     true,
+		Args:      append([]any{event}, args...),
+	}, em.volatile)
+	if err != nil {
+		s.dropAck(id)
+		return nil, err
+	}
+	select {
+	case a := <-reply:
+		return a, nil
+	case <-ctx.Done():
+		s.dropAck(id)
+		return nil, fmt.Errorf("ferry: waiting for ack of %q: %w", event, ctx.Err())
+	case <-s.ctx.Done():
+		return nil, ErrDisconnected
+	}
+}

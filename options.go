@@ -1,0 +1,115 @@
+package ferry
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/ferryio/ferry/parser"
+	"github.com/ferryio/ferry/session"
+)
+
+// CORSOptions configures cross-origin access; see Options.CORS.
+type CORSOptions = session.CORSOptions
+
+// Options configures a Server. A nil *Options, or any zero field, gives
+// socket.io's defaults.
+type Options struct {
+	// Path is the URL path prefix the server answers. Default "/socket.io/".
+	Path string
+	// PingInterval is the time between server pings. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for a pong before the
+	// connection closes with "ping timeout". Default 20s.
+	PingTimeout time.Duration
+	// UpgradeTimeout bounds the switch from long-polling to WebSocket; a
+	// slower upgrade is abandoned and the connection stays on long-polling.
+	// Default 10s.
+	UpgradeTimeout time.Duration
+	// MaxHTTPBufferSize is the largest message or POST body accepted, in
+	// bytes. Default 1e6.
+	MaxHTTPBufferSize int64
+	// Transports lists the enabled transports, from "polling" and
+	// "websocket". Default both; []string{"websocket"} makes the server
+	// websocket-only.
+	Transports []string
+	// DisableUpgrades keeps connections on the transport they opened with
+	// (socket.io's allowUpgrades: false). Default false.
+	DisableUpgrades bool
+	// AllowRequest, if set, runs on every handshake and upgrade request; an
+	// error refuses it with 403. Default nil.
+	AllowRequest func(r *http.Request) error
+	// CORS enables cross-origin access. Default nil: same-origin only.
+	CORS *CORSOptions
+	// Cookie, if set, is the template of a cookie holding the connection's
+	// id, set on the handshake response. Default nil: no cookie.
+	Cookie *http.Cookie
+	// CompressionThreshold is the smallest long-polling response compressed
+	// when the client accepts it, in bytes. Default 1024; negative disables.
+	CompressionThreshold int
+	// MaxQueuedPackets bounds each connection's outbound queue; a client
+	// that falls further behind is disconnected ("transport error").
+	// Default 65536.
+	MaxQueuedPackets int
+	// Parser encodes Socket.IO packets. Default parser.Msgpack(), matching
+	// socket.io-msgpack-parser; parser.JSON() matches socket.io's default
+	// parser. Every client must use the same one.
+	Parser parser.Codec
+	// ConnectTimeout closes a connection that joins no namespace in time.
+	// Default 45s.
+	ConnectTimeout time.Duration
+	// DisableClient stops the server from serving the bundled JavaScript
+	// client at <Path>ferry.min.js. Default false.
+	DisableClient bool
+	// Adapter builds each namespace's adapter. Default NewMemoryAdapter.
+	Adapter func(nsp *Namespace) Adapter
+	// Logger receives diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of o (which may be nil) with the ferry-level
+// defaults applied; the engine applies its own.
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.Path == "" {
+		c.Path = "/socket.io/"
+	}
+	if c.Path[len(c.Path)-1] != '/' {
+		c.Path += "/"
+	}
+	if c.Parser == nil {
+		c.Parser = parser.Msgpack()
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 45 * time.Second
+	}
+	if c.Adapter == nil {
+		c.Adapter = func(nsp *Namespace) Adapter { return NewMemoryAdapter(nsp) }
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Options {
+	return &session.Options{
+		Path:                 o.Path,
+		PingInterval:         o.PingInterval,
+		PingTimeout:          o.PingTimeout,
+		UpgradeTimeout:       o.UpgradeTimeout,
+		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
+		Transports:           o.Transports,
+		DisableUpgrades:      o.DisableUpgrades,
+		AllowRequest:         o.AllowRequest,
+		CORS:                 o.CORS,
+		Cookie:               o.Cookie,
+		CompressionThreshold: o.CompressionThreshold,
+		MaxQueuedPackets:     o.MaxQueuedPackets,
+		OnConnection:         onConnection,
+		Logger:               o.Logger,
+	}
+}

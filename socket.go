@@ -1,0 +1,328 @@
+package ferry
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ferryio/ferry/parser"
+	"github.com/ferryio/ferry/session"
+)
+
+// Handshake describes how a socket connected: the HTTP request that opened
+// its connection, and the auth payload it sent to join the namespace.
+type Handshake struct {
+	Header http.Header
+	Query  url.Values
+	// Address is the client's network address (the request's RemoteAddr).
+	Address string
+	URL     string
+	// Secure reports whether the connection came over TLS.
+	Secure bool
+	// Time is when the connection was opened.
+	Time time.Time
+	// Auth is the client's auth payload, or nil when it sent none.
+	Auth parser.Raw
+}
+
+// DecodeAuth decodes the auth payload into v. With no payload, v is left
+// unchanged and the result is nil.
+func (h *Handshake) DecodeAuth(v any) error {
+	if h.Auth == nil {
+		return nil
+	}
+	return h.Auth.Decode(v)
+}
+
+// Socket is one client's membership of one namespace. Its methods are safe
+// for concurrent use: any goroutine may emit to any socket at any time.
+//
+// Event handlers for one connection run one at a time, in the order the
+// client sent the events, on that connection's read goroutine. A handler
+// that waits for the same client (EmitWithAck to it) must do so in a new
+// goroutine, or it waits for an ack that cannot be read until it returns.
+type Socket struct {
+	id        string
+	nsp       *Namespace
+	conn      *conn
+	handshake *Handshake
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	mu              sync.Mutex
+	connected       bool                              // guarded by mu
+	handlers        map[string][]func(*Event)         // guarded by mu
+	anyHandlers     []func(*Event)                    // guarded by mu
+	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
+	onDisconnect    []func(*Socket, DisconnectReason) // guarded by mu
+	acks            map[uint64]func(Args)             // guarded by mu: pending acks by id
+	data            any                               // guarded by mu
+}
+
+func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
+	hs := c.sess.Handshake()
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Socket{
+		id:   newSocketID(),
+		nsp:  nsp,
+		conn: c,
+		handshake: &Handshake{
+			Header:  hs.Header,
+			Query:   hs.Query,
+			Address: hs.RemoteAddr,
+			URL:     hs.URL,
+			Secure:  hs.Secure,
+			Time:    hs.Time,
+			Auth:    auth,
+		},
+		ctx:       ctx,
+		cancel:    cancel,
+		connected: true,
+	}
+}
+
+// newSocketID returns a fresh socket id. It differs from the connection's
+// Engine.IO id, which Socket.IO servers do not reveal.
+func newSocketID() string {
+	var b [15]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ID returns the socket's id, also the name of its own room.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake returns how the socket connected.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// Transport returns the name of the connection's current transport,
+// "polling" or "websocket".
+func (s *Socket) Transport() string { return s.conn.sess.Transport() }
+
+// Conn returns the socket's underlying Engine.IO connection (socket.io's
+// socket.conn), shared by the client's sockets in other namespaces. Closing
+// it disconnects them all with "forced close"; the client reconnects.
+func (s *Socket) Conn() *session.Session { return s.conn.sess }
+
+// Context returns a context cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Connected reports whether the socket is still connected.
+func (s *Socket) Connected() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Data returns the value stored with SetData, or nil.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData stores an application value with the socket (socket.io's
+// socket.data); FetchSockets returns it.
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// Rooms returns the rooms the socket is in, its own room included.
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	if s.Connected() {
+		s.nsp.adapter.AddAll(s.id, rooms)
+	}
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+
+// On adds a handler for the named event from the client.
+func (s *Socket) On(event string, h func(e *Event)) {
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string][]func(*Event))
+	}
+	s.handlers[event] = append(s.handlers[event], h)
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler run for every event from the client, before the
+// handlers for its name.
+func (s *Socket) OnAny(h func(e *Event)) {
+	s.mu.Lock()
+	s.anyHandlers = append(s.anyHandlers, h)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting adds a handler run when the socket is about to
+// disconnect, while Rooms still returns its rooms.
+func (s *Socket) OnDisconnecting(h func(s *Socket, reason DisconnectReason)) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting, h)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a handler run once the socket has disconnected.
+func (s *Socket) OnDisconnect(h func(s *Socket, reason DisconnectReason)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, h)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to the client. Arguments may be any value the
+// server's parser encodes: nil, booleans, numbers, strings, []byte (binary),
+// slices, maps with string keys, and structs.
+func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
+
+// EmitWithAck sends an event and waits for the client's ack, until ctx is
+// done or the socket disconnects.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+// Volatile returns an Emitter whose events are dropped when the client is
+// not ready to receive them.
+func (s *Socket) Volatile() Emitter { return Emitter{s: s, volatile: true} }
+
+// Timeout returns an Emitter whose EmitWithAck gives up after d.
+func (s *Socket) Timeout(d time.Duration) Emitter { return Emitter{s: s, timeout: d} }
+
+// Broadcast selects every socket of the namespace but this one.
+func (s *Socket) Broadcast() Broadcast { return s.nsp.broadcast().Except(s.id) }
+
+// To selects the sockets in any of rooms, except this one.
+func (s *Socket) To(rooms ...string) Broadcast { return s.Broadcast().To(rooms...) }
+
+// In is the same as To.
+func (s *Socket) In(rooms ...string) Broadcast { return s.To(rooms...) }
+
+// Except selects every socket of the namespace in none of rooms, except
+// this one.
+func (s *Socket) Except(rooms ...string) Broadcast { return s.Broadcast().Except(rooms...) }
+
+// Disconnect disconnects the socket from its namespace; the client is told
+// and will not reconnect on its own. With close, the whole connection is
+// closed too, after what is queued is written.
+func (s *Socket) Disconnect(close bool) {
+	if !s.Connected() {
+		return
+	}
+	s.conn.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, false)
+	s.onClose(ReasonServerNamespaceDisconnect)
+	if close {
+		s.conn.close(ReasonServerNamespaceDisconnect)
+	}
+}
+
+// sendConnect answers the client's CONNECT.
+func (s *Socket) sendConnect() {
+	s.conn.send(&parser.Packet{
+		Type:      parser.Connect,
+		Namespace: s.nsp.name,
+		Payload:   map[string]any{"sid": s.id},
+	}, false)
+}
+
+// onPacket handles a decoded packet for this socket.
+func (s *Socket) onPacket(m *parser.Message) {
+	switch m.Type {
+	case parser.Event:
+		s.onEvent(m)
+	case parser.Ack:
+		s.onAck(m)
+	case parser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	}
+}
+
+func (s *Socket) onEvent(m *parser.Message) {
+	e := &Event{Name: m.Event, Args: Args(m.Args), socket: s, id: m.ID, wantsAck: m.HasID}
+	s.mu.Lock()
+	handlers := append(slices.Clone(s.anyHandlers), s.handlers[m.Event]...)
+	s.mu.Unlock()
+	for _, h := range handlers {
+		h(e)
+	}
+}
+
+func (s *Socket) onAck(m *parser.Message) {
+	s.mu.Lock()
+	f := s.acks[m.ID]
+	delete(s.acks, m.ID)
+	s.mu.Unlock()
+	if f != nil {
+		f(Args(m.Args))
+	}
+}
+
+// expectAck registers f to receive the ack with the given id. It reports
+// false if the socket has disconnected.
+func (s *Socket) expectAck(id uint64, f func(Args)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(Args))
+	}
+	s.acks[id] = f
+	return true
+}
+
+func (s *Socket) dropAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// onClose disconnects the socket once: the disconnecting handlers run with
+// the rooms intact, then the socket leaves every room, its namespace and
+// its connection, pending acks fail, and the disconnect handlers run.
+func (s *Socket) onClose(reason DisconnectReason) {
+	s.mu.Lock()
+	if !s.connected {
+		s.mu.Unlock()
+		return
+	}
+	s.connected = false
+	disconnecting := s.onDisconnecting
+	s.mu.Unlock()
+	for _, h := range disconnecting {
+		h(s, reason)
+	}
+	s.nsp.adapter.DelAll(s.id)
+	s.nsp.remove(s)
+	s.conn.removeSocket(s)
+	s.cancel()
+	s.mu.Lock()
+	s.acks = nil
+	disconnect := s.onDisconnect
+	s.mu.Unlock()
+	for _, h := range disconnect {
+		h(s, reason)
+	}
+}
+
+// reserved lists the event names Socket.IO keeps for itself.
+func reserved(event string) bool {
+	switch event {
+	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":
+		return true
+	}
+	return false
+}

@@ -99,7 +99,7 @@ func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) (
 
 // encode builds the broadcast packet for event, encoded once.
 func (b Broadcast) encode(event string, args []any, ack bool, id uint64) (*EncodedPacket, error) {
-	if reserved(event) {
+	if parser.IsReserved(event) {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	p := parser.Packet{

@@ -133,7 +133,7 @@ func (em Emitter) Timeout(d time.Duration) Emitter { em.timeout = d; return em }
 
 // Emit sends an event to the socket's client.
 func (em Emitter) Emit(event string, args ...any) error {
-	if reserved(event) {
+	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	s := em.s
@@ -151,7 +151,7 @@ func (em Emitter) Emit(event string, args ...any) error {
 // ctx's error (wrapped) if ctx ends or the Timeout passes first, and
 // ErrDisconnected if the socket disconnects first.
 func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	if reserved(event) {
+	if parser.IsReserved(event) {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	if em.timeout > 0 {

@@ -317,12 +317,3 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		h(s, reason)
 	}
 }
-
-// reserved lists the event names Socket.IO keeps for itself.
-func reserved(event string) bool {
-	switch event {
-	case "connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener":
-		return true
-	}
-	return false
-}

@@ -1,0 +1,113 @@
+package parser_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ferryio/ferry/parser"
+)
+
+func ExampleMsgpack() {
+	codec := parser.Msgpack()
+	frames, err := codec.Encode(&parser.Packet{Type: parser.Event, Args: []any{"hi", 1}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%d frame, binary=%v: % x\n", len(frames), frames[0].Binary, frames[0].Data)
+
+	// The client's EVENT carries an "options" key, which is ignored.
+	client := []byte("\x84\xa4type\x02\xa4data\x92\xa2hi\x01\xa7options\x81\xa8compress\xc3\xa3nsp\xa1/")
+	m, err := codec.NewDecoder().Decode(client, true)
+	if err != nil {
+		panic(err)
+	}
+	var n int
+	if err := m.Args[0].Decode(&n); err != nil {
+		panic(err)
+	}
+	fmt.Println(m.Type, m.Namespace, m.Event, n)
+	// Output:
+	// 1 frame, binary=true: 83 a4 74 79 70 65 02 a4 64 61 74 61 92 a2 68 69 01 a3 6e 73 70 a1 2f
+	// EVENT / hi 1
+}
+
+func ExampleJSON() {
+	codec := parser.JSON()
+	frames, err := codec.Encode(&parser.Packet{
+		Type:      parser.Ack,
+		Namespace: "/admin",
+		ID:        7,
+		HasID:     true,
+		Args:      []any{"done", []byte{1, 2, 3}},
+	})
+	if err != nil {
+		panic(err)
+	}
+	for _, f := range frames {
+		if f.Binary {
+			fmt.Printf("binary % x\n", f.Data)
+		} else {
+			fmt.Printf("text   %s\n", f.Data)
+		}
+	}
+
+	// The decoder holds the packet until its attachment has arrived.
+	d := codec.NewDecoder()
+	for _, f := range frames {
+		m, err := d.Decode(f.Data, f.Binary)
+		if err != nil {
+			panic(err)
+		}
+		if m == nil {
+			fmt.Println("waiting for attachments")
+			continue
+		}
+		var data []byte
+		if err := m.Args[1].Decode(&data); err != nil {
+			panic(err)
+		}
+		fmt.Println(m.Type, m.Namespace, m.ID, data)
+	}
+	// Output:
+	// text   61-/admin,7["done",{"_placeholder":true,"num":0}]
+	// binary 01 02 03
+	// waiting for attachments
+	// ACK /admin 7 [1 2 3]
+}
+
+func ExampleRaw() {
+	type upload struct {
+		Name string `json:"name"`
+		Data []byte `json:"data"`
+	}
+	m, err := parser.JSON().NewDecoder().Decode([]byte(`2["upload",{"name":"a.txt","data":"aGk="},{"size":2}]`), false)
+	if err != nil {
+		panic(err)
+	}
+	var u upload
+	if err := m.Args[0].Decode(&u); err != nil {
+		panic(err)
+	}
+	var meta any
+	if err := m.Args[1].Decode(&meta); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s %q %#v\n", u.Name, u.Data, meta)
+	// Output:
+	// a.txt "hi" map[string]interface {}{"size":2}
+}
+
+func ExamplePacketError() {
+	_, err := parser.JSON().NewDecoder().Decode([]byte(`2["disconnect"]`), false)
+	var pe *parser.PacketError
+	fmt.Println(errors.Is(err, parser.ErrInvalidPacket), errors.As(err, &pe))
+	fmt.Println(pe.Codec, pe.Op+":", pe.Reason)
+	// Output:
+	// true true
+	// json decode: invalid payload: reserved event name "disconnect"
+}
+
+func ExampleIsReserved() {
+	fmt.Println(parser.IsReserved("disconnect"), parser.IsReserved("chat"))
+	// Output: true false
+}

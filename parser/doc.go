@@ -2,8 +2,62 @@
 // default, byte-compatible with socket.io-msgpack-parser) and JSON
 // (compatible with socket.io-parser, binary attachments included).
 //
-// In: Engine.IO message payloads, text or binary. Out: [Message] values with
-// lazily decoded arguments, and back from [Packet] values to [Frame]s.
+// Layer: it sits on Engine.IO messages and under the Socket.IO server and
+// client. In: Engine.IO message payloads, text or binary, which a [Decoder]
+// turns into [Message] values whose arguments stay encoded ([Raw]) until the
+// caller decodes them into its own types. Out: [Packet] values, which a
+// [Codec] turns into the [Frame]s to send, in order.
 //
 // It imports no other Ferry package, does no I/O and starts no goroutines.
+//
+// # Codecs
+//
+// [Msgpack] writes each packet as one binary message holding a msgpack map;
+// [JSON] writes a text message and one binary message per attachment. Both
+// write values as the npm encoders write the equivalent JavaScript value,
+// and a test runs the npm packages to check it (internal/nodetest/node/
+// parser-vectors.mjs): Go output equals npm output byte for byte for
+// packets built as Node's socket.io server builds them, each side decodes
+// the other's output to the same value, and both decoders accept and reject
+// the same inputs, except where listed below.
+//
+// Decoding applies the validation of the npm decoders: packet types, a
+// string namespace, the shape of the data for each type, ack ids, and, for
+// JSON, reserved event names and attachment placeholders. This package is
+// stricter where the npm code only accepts something through JavaScript's
+// loose typing, which no real encoder produces: an empty JSON message, a
+// JSON packet of type EVENT, ACK or CONNECT_ERROR with no data, spaces or
+// exponents read as numbers in the JSON header, a fractional placeholder
+// num, ack ids that are negative or beyond uint64, an EVENT with no event
+// name or whose name is neither a string nor a number, and msgpack map
+// keys that are arrays, maps or extensions.
+//
+// # Binary data
+//
+// A []byte anywhere in Args travels as msgpack bin, or as a JSON attachment.
+// The JSON codec finds it in []any elements and map[string]any values at any
+// depth, and also inside values it hands to encoding/json: exported struct
+// fields (embedded structs included), slice and array elements, map values,
+// pointers and interfaces. It does not look inside types with their own
+// MarshalJSON or MarshalText, nor into unexported embedded structs, whose
+// []byte fields encoding/json writes as base64 strings. Attachments are
+// numbered depth first, in the order the JSON is written, as socket.io-parser
+// numbers them.
+//
+// Received binary decodes into []byte: msgpack bin, msgpack ext of type 0
+// (how Node writes typed arrays), and JSON attachments. Decoding a JSON
+// argument into a typed target hands each attachment to encoding/json as a
+// base64 string, so []byte fields receive the bytes.
+//
+// # Errors
+//
+// Every error from Encode and Decode is a [*PacketError] that wraps
+// [ErrInvalidPacket]. A Decoder that failed once keeps failing: the
+// connection must close.
+//
+// # Concurrency
+//
+// A Codec is safe for concurrent use. A Decoder belongs to one connection
+// and must not be used by several goroutines at once. Message and Raw values
+// are safe to read from several goroutines.
 package parser

@@ -94,6 +94,12 @@ func TestMsgpackEncodeWire(t *testing.T) {
 	}
 }
 
+type treeNode struct {
+	Name     string      `json:"name"`
+	Parent   *treeNode   `json:"-"`
+	Children []*treeNode `json:"children"`
+}
+
 type myInt int
 type myString string
 type blob []byte
@@ -190,6 +196,10 @@ func TestEncodeErrors(t *testing.T) {
 	t.Parallel()
 	cyclic := []any{nil}
 	cyclic[0] = cyclic
+	cyclicNode := &node{B: []byte{1}}
+	cyclicNode.Next = cyclicNode
+	tree := &treeNode{Name: "root"}
+	tree.Children = []*treeNode{{Name: "leaf", Parent: tree}}
 	tooMany := []any{"x"}
 	for range 11 {
 		tooMany = append(tooMany, []byte{1})
@@ -197,7 +207,7 @@ func TestEncodeErrors(t *testing.T) {
 	tests := []struct {
 		name   string
 		packet *parser.Packet
-		codecs []string // codecs that refuse it; both when empty
+		codecs []string // the codecs that refuse it: both when empty, neither for "none"
 	}{
 		{name: "nil packet"},
 		{name: "unknown type", packet: &parser.Packet{Type: 7}},
@@ -226,6 +236,8 @@ func TestEncodeErrors(t *testing.T) {
 		{name: "a channel", packet: &parser.Packet{Type: parser.Event, Args: []any{"x", make(chan int)}}},
 		{name: "a func in a struct", packet: &parser.Packet{Type: parser.Event, Args: []any{"x", struct{ F func() }{}}}},
 		{name: "a cyclic value", packet: &parser.Packet{Type: parser.Event, Args: []any{"x", cyclic}}},
+		{name: "a cyclic struct", packet: &parser.Packet{Type: parser.Event, Args: []any{"x", cyclicNode}}},
+		{name: "a tree whose parent links are skipped", packet: &parser.Packet{Type: parser.Event, Args: []any{"x", tree}}, codecs: []string{"none"}},
 		{name: "more than 10 attachments", packet: &parser.Packet{Type: parser.Event, Args: tooMany}, codecs: []string{"json"}},
 		{name: "NaN inside a struct", packet: &parser.Packet{Type: parser.Event, Args: []any{"x", stamped{Ratio: math.NaN()}}}, codecs: []string{"json"}},
 	}

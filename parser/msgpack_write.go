@@ -298,6 +298,9 @@ func appendMsgpackReflect(b []byte, v any, depth int) ([]byte, error) {
 // appendMsgpackLibrary encodes v with the msgpack library, then rewrites the
 // result into notepack.io's forms (appendJSForm).
 func appendMsgpackLibrary(b []byte, v any) ([]byte, error) {
+	if err := checkNesting(reflect.ValueOf(v), 0); err != nil {
+		return nil, err // the msgpack library would recurse until the stack overflows
+	}
 	var buf bytes.Buffer
 	enc := msgpack.GetEncoder()
 	enc.Reset(&buf)
@@ -515,4 +518,63 @@ func appendMapHeader(b []byte, n int) []byte {
 		return binary.BigEndian.AppendUint16(append(b, 0xde), uint16(n))
 	}
 	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
+}
+
+// checkNesting walks what the msgpack library will encode of v and returns
+// errTooDeep when it nests deeper than maxDepth, which is how a cyclic value
+// shows. Like the library, it skips unexported fields and fields tagged
+// "-", and does not look inside types that encode themselves.
+func checkNesting(v reflect.Value, depth int) error {
+	if depth > maxDepth {
+		return errTooDeep
+	}
+	if !v.IsValid() {
+		return nil
+	}
+	t := v.Type()
+	if t.Implements(customEncoderType) || t.Implements(marshalerType) ||
+		t.Implements(binaryMarshalerType) || t.Implements(textMarshalerType) {
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return checkNesting(v.Elem(), depth+1)
+	case reflect.Slice, reflect.Array:
+		switch t.Elem().Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Struct, reflect.Slice, reflect.Array, reflect.Map:
+			for k := 0; k < v.Len(); k++ {
+				if err := checkNesting(v.Index(k), depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	case reflect.Map:
+		iter := v.MapRange()
+		for iter.Next() {
+			if err := checkNesting(iter.Value(), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Struct:
+		for k := 0; k < t.NumField(); k++ {
+			f := t.Field(k)
+			if !f.IsExported() && !f.Anonymous {
+				continue
+			}
+			tag := f.Tag.Get("msgpack")
+			if tag == "" {
+				tag = f.Tag.Get("json")
+			}
+			if tag == "-" {
+				continue
+			}
+			if err := checkNesting(v.Field(k), depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

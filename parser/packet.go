@@ -30,20 +30,27 @@ func (t Type) String() string {
 type Packet struct {
 	// Type is the packet kind. Encoders choose BinaryEvent and BinaryAck
 	// themselves when the JSON codec finds binary data; callers use Event
-	// and Ack.
+	// and Ack (BinaryEvent and BinaryAck are accepted as their synonyms).
 	Type Type
-	// Namespace is the namespace name; "" means "/".
+	// Namespace is the namespace name; "" means "/". Encode requires a
+	// leading "/" (and, for the JSON codec, no ",").
 	Namespace string
-	// ID is the ack id, meaningful only when HasID is set. Zero is a valid id.
+	// ID is the ack id, meaningful only when HasID is set. Zero is a valid
+	// id. An Ack needs one; Connect, Disconnect and ConnectError take none.
 	ID    uint64
 	HasID bool
-	// Args holds the arguments of an Event (the first is the event name) or
-	// of an Ack. Values may be any encodable value: nil, bool, numbers,
-	// strings, []byte (binary), slices, maps with string keys, structs, or a
-	// Raw decoded by the same codec, which is written back unchanged.
+	// Args holds the arguments of an Event (the first is the event name: a
+	// string that IsReserved refuses, or a finite number) or of an Ack.
+	// Values may be any encodable value: nil, bool, numbers, strings, []byte
+	// (binary), slices, maps with string keys (written with sorted keys),
+	// structs (json tags name their fields and fix their order), time.Time,
+	// or a Raw, which is written back unchanged when it comes from the same
+	// codec. Encode copies what it needs: the caller keeps its values.
 	Args []any
 	// Payload is the object of a Connect (the client's auth, or the server's
-	// {"sid": ...} reply) or of a ConnectError. Nil means absent.
+	// {"sid": ...} reply) or of a ConnectError (an object or a string). Nil
+	// means absent, which a ConnectError does not allow. To control the
+	// order of keys on the wire, use a struct rather than a map.
 	Payload any
 }
 
@@ -54,8 +61,8 @@ type Message struct {
 	Namespace string
 	ID        uint64
 	HasID     bool
-	// Event is the event name of an Event (a numeric name is given in
-	// decimal).
+	// Event is the event name of an Event. A numeric name is given as
+	// JavaScript writes the number, such as "42" or "1.5".
 	Event string
 	// Args holds an Event's arguments after the name, or an Ack's arguments.
 	Args []Raw
@@ -63,12 +70,17 @@ type Message struct {
 	Payload Raw
 }
 
-// Raw is one encoded value inside a decoded packet.
+// Raw is one encoded value inside a decoded packet. It may be decoded any
+// number of times, and passed back in Packet.Args to relay it.
 type Raw interface {
 	// Decode decodes the value into v, a non-nil pointer, as
-	// encoding/json.Unmarshal would. Decoding into *any yields nil, bool,
-	// int64, uint64 or float64, string, []byte for binary, []any and
-	// map[string]any.
+	// encoding/json.Unmarshal would, json struct tags included. Decoding
+	// into *any yields nil, bool, int64 (uint64 above math.MaxInt64) for
+	// integers, float64 for other numbers, string, []byte for binary, []any
+	// and map[string]any; the msgpack codec also yields time.Time for a
+	// JavaScript Date. Each call returns memory of its own. Errors about
+	// the target's type come from the underlying library and do not wrap
+	// ErrInvalidPacket.
 	Decode(v any) error
 }
 
@@ -83,7 +95,9 @@ type Frame struct {
 type Codec interface {
 	// Name returns the codec's name: "msgpack" or "json".
 	Name() string
-	// Encode returns the Engine.IO messages that carry p, in order.
+	// Encode returns the Engine.IO messages that carry p, in order. An error
+	// is a *PacketError wrapping ErrInvalidPacket: p breaks a protocol rule
+	// or holds a value that cannot be encoded.
 	Encode(p *Packet) ([]Frame, error)
 	// NewDecoder returns a decoder for one connection's inbound messages.
 	NewDecoder() Decoder
@@ -94,8 +108,10 @@ type Codec interface {
 // one per connection.
 type Decoder interface {
 	// Decode consumes one Engine.IO message. It returns the completed
-	// Message, or nil while binary attachments are still awaited. Any error
-	// wraps ErrInvalidPacket and leaves the Decoder unusable: the connection
-	// must close with reason "parse error".
+	// Message, or nil while binary attachments are still awaited. It copies
+	// what it keeps, so the caller may reuse data. Any error is a
+	// *PacketError wrapping ErrInvalidPacket and leaves the Decoder
+	// unusable (later calls fail too): the connection must close with
+	// reason "parse error".
 	Decode(data []byte, binary bool) (*Message, error)
 }

@@ -1,0 +1,105 @@
+package chatserver
+
+import (
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/ferryio/ferry"
+	"github.com/gorilla/mux"
+)
+
+// web holds the page, its script, style sheet and icon. The Ferry server
+// serves the client library itself, at /socket.io/ferry.min.js.
+//
+//go:embed web
+var web embed.FS
+
+// Server is the chat application: an http.Handler serving the page at /,
+// its assets under /static/ and the Socket.IO endpoint under /socket.io/.
+type Server struct {
+	handler http.Handler
+	ferry   *ferry.Server
+	log     *slog.Logger
+	now     func() time.Time
+
+	mu      sync.Mutex
+	members map[string]*member // guarded by mu: by socket id
+	rooms   map[string]*room   // guarded by mu: by name
+	lastID  uint64             // guarded by mu: id of the newest message
+}
+
+// New returns a chat server logging to logger (nil means slog.Default()).
+func New(logger *slog.Logger) *Server {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Server{
+		log:     logger,
+		now:     time.Now,
+		members: make(map[string]*member),
+		rooms:   make(map[string]*room),
+	}
+	for _, name := range fixedRooms() {
+		s.rooms[name] = newRoom(name, true)
+	}
+	s.ferry = ferry.NewServer(&ferry.Options{
+		// Chat messages are small: refuse anything larger than 64 KiB.
+		MaxHTTPBufferSize: 64 << 10,
+		Logger:            logger,
+	})
+	s.ferry.OnConnection(s.onConnection)
+
+	assets, err := fs.Sub(web, "web")
+	if err != nil {
+		panic(err) // the embedded tree always has a web folder
+	}
+	r := mux.NewRouter()
+	r.PathPrefix("/socket.io/").Handler(s.ferry)
+	r.Handle("/", page(assets)).Methods(http.MethodGet, http.MethodHead)
+	r.PathPrefix("/static/").
+		Handler(http.StripPrefix("/static/", http.FileServerFS(assets))).
+		Methods(http.MethodGet, http.MethodHead)
+	s.handler = secureHeaders(r)
+	return s
+}
+
+// ServeHTTP serves the page, its assets and the Socket.IO endpoint.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Shutdown disconnects every client, lets their connections flush what is
+// queued and waits for them to close, or for ctx to be done. Call it
+// before http.Server.Shutdown, which does not wait for hijacked WebSocket
+// connections and would wait for parked long-polls.
+func (s *Server) Shutdown(ctx context.Context) error { return s.ferry.Shutdown(ctx) }
+
+// Close disconnects every client and closes their connections at once.
+func (s *Server) Close() error { return s.ferry.Close() }
+
+// page serves index.html.
+func page(assets fs.FS) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFileFS(w, r, assets, "index.html")
+	})
+}
+
+// secureHeaders sets headers that keep the page to its own origin: no
+// inline scripts, no third-party resources, no framing.
+func secureHeaders(next http.Handler) http.Handler {
+	const csp = "default-src 'self'; connect-src 'self'; img-src 'self' data:; " +
+		"style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", csp)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}

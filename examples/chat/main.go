@@ -1,0 +1,77 @@
+// Command chat is Ferry's example chat: rooms, presence, a typing
+// indicator, delivery acks and a badge that shows the live transport switch
+// from long-polling to WebSocket. Everything it serves is embedded.
+//
+//	go run ./chat                     # http://127.0.0.1:3000
+//	go run ./chat -addr :8080
+//
+// Open the page with ?transport=polling or ?transport=websocket to force
+// the browser's transport. It stops gracefully on SIGINT or SIGTERM.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ferryio/ferry/examples/chat/chatserver"
+)
+
+// shutdownTimeout bounds the graceful shutdown.
+const shutdownTimeout = 10 * time.Second
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
+	flag.Parse()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		logger.Error("listening", "addr", *addr, "err", err)
+		os.Exit(1)
+	}
+	if err := serve(ctx, ln, logger); err != nil {
+		logger.Error("chat stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+// serve runs the chat on ln until ctx is done, then shuts down gracefully:
+// first the Ferry server (clients are told, connections flushed and
+// closed, parked long-polls answered), then the HTTP server.
+func serve(ctx context.Context, ln net.Listener, logger *slog.Logger) error {
+	app := chatserver.New(logger)
+	hs := &http.Server{
+		Handler:           app,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	logger.Info("chat listening", "url", "http://"+ln.Addr().String()+"/")
+
+	select {
+	case err := <-served:
+		app.Close()
+		return err
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	ferryErr := app.Shutdown(sctx)
+	httpErr := hs.Shutdown(sctx)
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		httpErr = errors.Join(httpErr, err)
+	}
+	return errors.Join(ferryErr, httpErr)
+}

@@ -35,7 +35,11 @@ func (s *Server) onSession(sess *session.Session) {
 		dec:     s.codec.NewDecoder(),
 		sockets: make(map[string]*Socket, 1),
 	}
+	// The timer is set under mu, which connectTimedOut takes first: a
+	// short ConnectTimeout may fire before AfterFunc has returned.
+	c.mu.Lock()
 	c.connectTimer = time.AfterFunc(s.opts.ConnectTimeout, c.connectTimedOut)
+	c.mu.Unlock()
 	sess.OnMessage(c.onMessage)
 	sess.OnClose(c.onSessionClose)
 }

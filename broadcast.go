@@ -64,11 +64,14 @@ func (b Broadcast) Timeout(d time.Duration) Broadcast { b.timeout = d; return b 
 // Emit sends an event to the selected sockets. It is encoded once, and on
 // WebSocket framed once, whatever the number of targets.
 func (b Broadcast) Emit(event string, args ...any) error {
-	pkt, err := b.encode(event, args, false, 0)
-	if err != nil {
-		return err
+	if parser.IsReserved(event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	for _, nsp := range b.nsp.targets() {
+		pkt, err := encodeBroadcast(nsp, event, args, false, 0)
+		if err != nil {
+			return err
+		}
 		nsp.adapter.Broadcast(pkt, b.opts)
 	}
 	return nil
@@ -79,6 +82,9 @@ func (b Broadcast) Emit(event string, args ...any) error {
 // acks received, in arrival order; if some are missing it also returns an
 // error wrapping ctx's.
 func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	if parser.IsReserved(event) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
 	if b.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
@@ -87,7 +93,7 @@ func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) (
 	acks := newAckCollector()
 	for _, nsp := range b.nsp.targets() {
 		id := nsp.ackIDs.Add(1) - 1
-		pkt, err := b.encode(event, args, true, id)
+		pkt, err := encodeBroadcast(nsp, event, args, true, id)
 		if err != nil {
 			return nil, err
 		}
@@ -97,19 +103,18 @@ func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) (
 	return acks.wait(ctx, event)
 }
 
-// encode builds the broadcast packet for event, encoded once.
-func (b Broadcast) encode(event string, args []any, ack bool, id uint64) (*EncodedPacket, error) {
-	if parser.IsReserved(event) {
-		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
-	}
+// encodeBroadcast builds the broadcast packet for event in nsp, encoded
+// once for all its targets. A dynamic parent's broadcast is encoded once
+// per child, each under the child's own name.
+func encodeBroadcast(nsp *Namespace, event string, args []any, ack bool, id uint64) (*EncodedPacket, error) {
 	p := parser.Packet{
 		Type:      parser.Event,
-		Namespace: b.nsp.name,
+		Namespace: nsp.name,
 		ID:        id,
 		HasID:     ack,
 		Args:      append([]any{event}, args...),
 	}
-	frames, err := b.nsp.server.codec.Encode(&p)
+	frames, err := nsp.server.codec.Encode(&p)
 	if err != nil {
 		return nil, err
 	}

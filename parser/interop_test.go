@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ferryio/ferry/internal/nodetest"
 	"github.com/ferryio/ferry/parser"
@@ -270,4 +274,140 @@ func jsonEqual(t *testing.T, a string, b []byte) bool {
 	require.NoError(t, json.Unmarshal([]byte(a), &x))
 	require.NoError(t, json.Unmarshal(b, &y))
 	return assert.ObjectsAreEqual(x, y)
+}
+
+// TestInteropMutatedInputs feeds both decoders the same few thousand
+// mutations of the decode cases (bytes changed, inserted, swapped, cut) and
+// checks that they agree, but for the differences the package
+// documentation lists.
+func TestInteropMutatedInputs(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(1, 2))
+	insert := []byte(`0123456789-/,[]{}":_ta ` + "\x00\x91\x80\xc0\xd4\xcb\xa1\xc4\xc7\xff")
+	var mutated []decodeCase
+	var cases []npmCase
+	for len(mutated) < 4000 {
+		c := decodeCases[r.IntN(len(decodeCases))]
+		if len(c.frames) == 0 || len(c.frames[0].data) > 2000 {
+			continue
+		}
+		c.frames = append([]frame(nil), c.frames...)
+		k := r.IntN(len(c.frames))
+		d := bytes.Clone(c.frames[k].data)
+		for range 1 + r.IntN(3) {
+			switch p := r.IntN(len(d) + 1); r.IntN(4) {
+			case 0:
+				if p < len(d) {
+					d[p] = byte(r.Uint32())
+				}
+			case 1:
+				d = d[:p]
+			case 2:
+				d = append(d[:p], append([]byte{insert[r.IntN(len(insert))]}, d[p:]...)...)
+			case 3:
+				if p+1 < len(d) {
+					d[p], d[p+1] = d[p+1], d[p]
+				}
+			}
+		}
+		c.frames[k].data = d
+		fs := make([]parser.Frame, len(c.frames))
+		for j, f := range c.frames {
+			fs[j] = parser.Frame{Data: f.data, Binary: f.binary}
+		}
+		mutated = append(mutated, c)
+		cases = append(cases, npmCase{Name: c.name, Codec: c.codec, Frames: toNPM(fs)})
+	}
+	var agree, documented int
+	for i, r := range npmDecode(t, cases) {
+		c := mutated[i]
+		ms, err := decodeFrames(codecs[c.codec], c.frames)
+		if err == nil && r.OK && jsonEqual(t, tagMessages(t, ms), r.Packets) || err != nil && !r.OK {
+			agree++
+			continue
+		}
+		why := documentedDifference(c, err, r)
+		if assert.NotEmpty(t, why, "%s %q: Go %v, npm ok=%v %s %s", c.codec, wire(toParserFrames(c.frames)), err, r.OK, r.Error, r.Packets) {
+			documented++
+		}
+	}
+	t.Logf("%d inputs: %d decoded alike, %d differ as documented", len(mutated), agree, documented)
+	assert.Greater(t, agree, len(mutated)*3/4)
+}
+
+// jsWhitespace is what JavaScript's Number() skips, reading " " as 0.
+const jsWhitespace = " \t\n\v\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+
+// documentedDifference names the documented difference that explains why
+// the decoders disagree on c, or returns "".
+func documentedDifference(c decodeCase, goErr error, npm npmDecoded) string {
+	for _, f := range c.frames {
+		if !f.binary && !utf8.Valid(f.data) {
+			return "text messages are UTF-8; Node decodes invalid UTF-8 its own way"
+		}
+		if !f.binary && c.codec == "json" && bytes.ContainsAny(f.data, jsWhitespace) {
+			return "JavaScript reads whitespace in the header as a number"
+		}
+	}
+	if npm.OK && bytes.Contains(npm.Packets, []byte("\ufffd")) {
+		return "Go keeps invalid UTF-8 in msgpack strings, JavaScript replaces it"
+	}
+	if npm.OK && bytes.Contains(npm.Packets, []byte(`"$date":null`)) {
+		return "a Date beyond JavaScript's range"
+	}
+	var pe *parser.PacketError
+	if !npm.OK || !errors.As(goErr, &pe) {
+		return ""
+	}
+	if c.codec == "msgpack" && strings.Contains(pe.Reason, "data must be an array") && extAsArray(npm.Packets) {
+		return "notepack.io reads an extension of a non-zero type as the array [type, bytes]"
+	}
+	for _, reason := range []string{
+		"empty message",                // Number("") is 0, a CONNECT
+		"needs data",                   // no payload, no validation
+		"invalid packet id",            // negative, or beyond uint64
+		"event name must be",           // the msgpack parser does not check names
+		"EVENT data is empty",          // nor that the array holds one
+		"map key is not",               // JavaScript makes a string of any key
+		"placeholder num out of range", // a fractional num passes the range check
+	} {
+		if strings.Contains(pe.Reason, reason) {
+			return pe.Reason
+		}
+	}
+	return ""
+}
+
+// extAsArray reports whether npm decoded one packet whose data is
+// [type, bytes], which is what notepack.io makes of an extension value.
+func extAsArray(packets []byte) bool {
+	var ps []struct {
+		Data []any `json:"data"`
+	}
+	if json.Unmarshal(packets, &ps) != nil || len(ps) != 1 || len(ps[0].Data) != 2 {
+		return false
+	}
+	var name float64
+	switch v := ps[0].Data[0].(type) {
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return false
+		}
+		name = f
+	case float64:
+		name = v
+	default:
+		return false
+	}
+	b, ok := ps[0].Data[1].(map[string]any)
+	return ok && b["$bin"] != nil && name == math.Trunc(name) && name >= -128 && name <= 127
+}
+
+func toParserFrames(fr []frame) []parser.Frame {
+	fs := make([]parser.Frame, len(fr))
+	for j, f := range fr {
+		fs[j] = parser.Frame{Data: f.data, Binary: f.binary}
+	}
+	return fs
 }

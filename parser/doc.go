@@ -14,23 +14,36 @@
 //
 // [Msgpack] writes each packet as one binary message holding a msgpack map;
 // [JSON] writes a text message and one binary message per attachment. Both
-// write values as the npm encoders write the equivalent JavaScript value,
-// and a test runs the npm packages to check it (internal/nodetest/node/
-// parser-vectors.mjs): Go output equals npm output byte for byte for
-// packets built as Node's socket.io server builds them, each side decodes
-// the other's output to the same value, and both decoders accept and reject
-// the same inputs, except where listed below.
+// write values as the npm encoders write the equivalent JavaScript value.
+// Tests run the npm packages (parser-vectors.mjs in internal/nodetest/node)
+// to check that Go output equals npm output byte for byte for packets built
+// as Node's socket.io server builds them, that each side decodes the other's
+// output to the same value, and that both decoders accept and reject the
+// same inputs, except as listed below.
 //
 // Decoding applies the validation of the npm decoders: packet types, a
 // string namespace, the shape of the data for each type, ack ids, and, for
 // JSON, reserved event names and attachment placeholders. This package is
 // stricter where the npm code only accepts something through JavaScript's
-// loose typing, which no real encoder produces: an empty JSON message, a
-// JSON packet of type EVENT, ACK or CONNECT_ERROR with no data, spaces or
-// exponents read as numbers in the JSON header, a fractional placeholder
-// num, ack ids that are negative or beyond uint64, an EVENT with no event
-// name or whose name is neither a string nor a number, and msgpack map
-// keys that are arrays, maps or extensions.
+// loose typing, which no real encoder produces:
+//
+//   - an empty JSON message (Node reads a CONNECT);
+//   - a JSON EVENT, ACK or CONNECT_ERROR with no data (Node skips the check);
+//   - whitespace or an exponent in the JSON header, or a JSON ack id beyond
+//     uint64 (Node reads a space as 0, 1e1 as 10, and any digits as a
+//     number);
+//   - a placeholder whose num is fractional;
+//   - a negative msgpack ack id (Go ack ids are unsigned);
+//   - a msgpack EVENT with no name, or with a name that is neither a string
+//     nor a number (the msgpack parser does not look);
+//   - a msgpack extension of non-zero type where the data array belongs
+//     (notepack.io reads it as [type, bytes]);
+//   - msgpack map keys that are arrays, maps or extensions.
+//
+// Two differences are in values: a msgpack string holding invalid UTF-8
+// keeps its bytes in Go, where JavaScript replaces them, and a msgpack Date
+// beyond JavaScript's range of ±8.64e15 ms decodes to a time.Time, where
+// JavaScript has an invalid Date.
 //
 // # Binary data
 //

@@ -57,7 +57,7 @@ func TestBrowser(t *testing.T) {
 	assert.Equal(t, "polling", summary.Alice, "alice's badge (?transport=polling)")
 	assert.Equal(t, "websocket", summary.Bob, "bob's badge (upgraded)")
 	assert.Equal(t, []string{"alice", "bob"}, summary.People)
-	require.Len(t, summary.Screenshots, 4)
+	require.Len(t, summary.Screenshots, 5)
 	for _, name := range summary.Screenshots {
 		f, err := os.Open(filepath.Join(dir, name))
 		require.NoError(t, err)

@@ -2,8 +2,8 @@
 // join one room, one forced onto long-polling (?transport=polling), the
 // other left to upgrade to WebSocket. Each must see the other's messages,
 // typing indicator and presence, and its own transport in the badge.
-// Screenshots of both pages (and a phone-width one) are written to the
-// artifacts folder.
+// A third page, phone-width and in dark mode, checks the responsive layout.
+// Screenshots of all three are written to the artifacts folder.
 //
 // Usage: node chat-browser.mjs <chat URL> <artifacts dir>
 // Chromium comes from the machine: CHROMIUM_PATH, default /usr/bin/chromium.
@@ -19,7 +19,7 @@ if (!url || !artifacts) {
   process.exit(2);
 }
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const LIMIT_MS = 5000;
+const LIMIT_MS = 10_000; // per step; generous for a loaded machine
 const started = Date.now();
 // step logs progress on stderr, which the Go test shows when it fails.
 const step = (what) => console.error(`${String(Date.now() - started).padStart(6)} ms  ${what}`);
@@ -50,8 +50,8 @@ const browser = await chromium.launch({
 // Content-Security-Policy violation shows up there).
 const problems = [];
 
-async function open(name, query, viewport) {
-  const context = await browser.newContext({ viewport, locale: "en-GB", timezoneId: "UTC" });
+async function open(name, query, viewport, colorScheme = "light") {
+  const context = await browser.newContext({ viewport, colorScheme, locale: "en-GB", timezoneId: "UTC" });
   const page = await context.newPage();
   page.setDefaultTimeout(LIMIT_MS);
   page.on("pageerror", (err) => problems.push(`${name}: page error: ${err.message}`));
@@ -86,6 +86,9 @@ try {
   const desktop = { width: 1100, height: 720 };
   step("alice opens the page with ?transport=polling");
   const alice = await open("alice", "?transport=polling", desktop);
+  await alice.locator("#room-options option").first().waitFor({ state: "attached" }); // the room list arrived
+  await alice.locator("#nick").fill("alice");
+  await alice.screenshot({ path: join(artifacts, "chat-login.png") });
   await login(alice, "alice", "general");
   step("bob opens the page");
   const bob = await open("bob", "", desktop);
@@ -146,8 +149,8 @@ try {
   await bob.screenshot({ path: join(artifacts, "chat-bob-websocket.png") });
 
   step("carol joins on a phone-width page");
-  // A phone-width page joins too: the layout must fit 390 px.
-  const phone = await open("carol", "", { width: 390, height: 760 });
+  // A phone-width page in dark mode joins too: the layout must fit 390 px.
+  const phone = await open("carol", "", { width: 390, height: 760 }, "dark");
   await login(phone, "carol", "general");
   await phone.locator('#transport[data-transport="websocket"]').waitFor();
   await waitText(phone, '#messages .msg[data-nick="bob"] .text', "I'm on a WebSocket");
@@ -175,7 +178,7 @@ try {
       alice: await alice.locator("#transport").textContent(),
       bob: await bob.locator("#transport").textContent(),
       people: await peopleOf(alice),
-      screenshots: ["chat-alice-polling.png", "chat-bob-websocket.png", "chat-carol-phone.png", "chat-carol-phone-menu.png"],
+      screenshots: ["chat-login.png", "chat-alice-polling.png", "chat-bob-websocket.png", "chat-carol-phone.png", "chat-carol-phone-menu.png"],
     }),
   );
 } finally {

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"math"
 	"reflect"
 	"strconv"
 )
@@ -226,6 +225,9 @@ type jsonRaw struct {
 // encoding/json decodes into a []byte field (an interface field then holds
 // that string, and numbers in interface fields are float64).
 func (r *jsonRaw) Decode(v any) error {
+	if r == nil {
+		return errNilRaw
+	}
 	switch t := v.(type) {
 	case *any:
 		if t == nil {
@@ -307,11 +309,19 @@ func (r *jsonRaw) typedForm() []byte {
 
 // MarshalJSON returns the value's text, attachments written as base64
 // strings, so that encoding/json can embed a Raw found inside a struct.
-func (r *jsonRaw) MarshalJSON() ([]byte, error) { return r.typedForm(), nil }
+func (r *jsonRaw) MarshalJSON() ([]byte, error) {
+	if r == nil {
+		return []byte("null"), nil
+	}
+	return r.typedForm(), nil
+}
 
 // MarshalMsgpack returns the value in msgpack, attachments as bin, so that
 // the msgpack library can embed a Raw found inside a struct.
 func (r *jsonRaw) MarshalMsgpack() ([]byte, error) {
+	if r == nil {
+		return []byte{0xc0}, nil
+	}
 	x, err := r.tree()
 	if err != nil {
 		return nil, err
@@ -331,7 +341,7 @@ func (r *msgpackRaw) MarshalJSON() ([]byte, error) {
 
 // jsonKind names the JSON kind of a decoded value for error messages.
 func jsonKind(x any) string {
-	switch x := x.(type) {
+	switch x.(type) {
 	case bool:
 		return "bool"
 	case string:
@@ -342,10 +352,6 @@ func jsonKind(x any) string {
 		return "object"
 	case []byte:
 		return "binary"
-	case float64:
-		if math.IsInf(x, 0) {
-			return "number " + strconv.FormatFloat(x, 'g', -1, 64)
-		}
 	}
 	return "number"
 }

@@ -157,6 +157,9 @@ func (e *jsonEncoder) appendValue(b []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(b, '}'), nil
 	case *jsonRaw:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
 		if !x.ph {
 			return append(b, x.b...), nil
 		}

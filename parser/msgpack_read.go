@@ -205,6 +205,9 @@ func (r *msgpackRaw) Decode(v any) error {
 	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errDecodeTarget
 	}
+	if r == nil {
+		return errNilRaw
+	}
 	gb, _, reason := appendGoForm(make([]byte, 0, len(r.b)+16), r.b, 0)
 	if reason != "" {
 		return errors.New("parser: msgpack value: " + reason)
@@ -220,7 +223,15 @@ func (r *msgpackRaw) Decode(v any) error {
 
 // MarshalMsgpack returns the value's bytes, so that a Raw placed inside a
 // struct is relayed unchanged by the msgpack library.
-func (r *msgpackRaw) MarshalMsgpack() ([]byte, error) { return r.b, nil }
+func (r *msgpackRaw) MarshalMsgpack() ([]byte, error) {
+	if r == nil {
+		return []byte{0xc0}, nil
+	}
+	return r.b, nil
+}
+
+// errNilRaw is returned by Decode on a nil Raw pointer.
+var errNilRaw = errors.New("parser: Decode on a nil Raw")
 
 // errDecodeTarget is returned by Raw.Decode for a target that is not a
 // non-nil pointer.

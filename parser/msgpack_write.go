@@ -194,6 +194,9 @@ func appendMsgpack(b []byte, v any, depth int) ([]byte, error) {
 	case time.Time:
 		return appendDate(b, x.UnixMilli()), nil
 	case *msgpackRaw:
+		if x == nil {
+			return append(b, 0xc0), nil
+		}
 		return append(b, x.b...), nil
 	case Raw:
 		var decoded any

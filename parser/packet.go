@@ -57,10 +57,15 @@ type Packet struct {
 // Message is a decoded Socket.IO packet. Arguments are left encoded until
 // the caller decodes them into its own types.
 type Message struct {
-	Type      Type // never BinaryEvent or BinaryAck: decoders report Event and Ack
+	// Type is the packet kind, never BinaryEvent or BinaryAck: decoders
+	// report Event and Ack.
+	Type Type
+	// Namespace is the namespace name, "/" when the packet names none.
 	Namespace string
-	ID        uint64
-	HasID     bool
+	// ID is the ack id, meaningful only when HasID is set. Zero is a valid
+	// id.
+	ID    uint64
+	HasID bool
 	// Event is the event name of an Event. A numeric name is given as
 	// JavaScript writes the number, such as "42" or "1.5".
 	Event string
@@ -86,7 +91,10 @@ type Raw interface {
 
 // Frame is one Engine.IO message produced by an encoder.
 type Frame struct {
-	Data   []byte
+	// Data is the message's payload.
+	Data []byte
+	// Binary marks a binary message: a binary WebSocket frame, or a
+	// "b"-prefixed base64 record on long-polling. Otherwise Data is text.
 	Binary bool
 }
 

@@ -93,7 +93,10 @@
     showTransport(ferry.transportName(socket), false);
     if (state.nick) {
       // Reconnected: the server forgot us with the old connection.
-      join(state.nick, state.room).catch((err) => systemLine(`Could not rejoin: ${err.message}`, true));
+      join(state.nick, state.room).then(
+        () => systemLine(`Reconnected to #${state.room}.`),
+        (err) => systemLine(`Could not rejoin: ${err.message}`, true),
+      );
     }
   });
 
@@ -136,7 +139,7 @@
     if (!sameRoom) {
       clearTypists();
     }
-    renderHistory(reply.history);
+    renderHistory(reply.history, sameRoom);
     renderRooms();
     renderPeople();
     setComposer(true);
@@ -353,13 +356,33 @@
         return;
       }
       li.dataset.id = String(reply.id);
+      li.dataset.key = key(reply);
+      li.dataset.time = String(reply.time);
       delivery.dataset.state = "delivered";
       delivery.textContent = "✓ delivered";
       delivery.title = `Received by the server at ${new Date(reply.time).toLocaleTimeString()}`;
     });
   });
 
-  function renderHistory(history) {
+  // key identifies a message across reconnections, even to a restarted
+  // server whose ids start again from 1.
+  const key = (msg) => `${msg.id}@${msg.time}`;
+
+  // renderHistory shows a room's recent messages. With keep (a rejoin or a
+  // rename in the same room) the list stays, and only messages it lacks and
+  // newer than its last are added: those sent while we were away.
+  function renderHistory(history, keep) {
+    if (keep) {
+      const shown = el.messages.querySelectorAll(".msg[data-key]");
+      const seen = new Set(Array.from(shown, (li) => li.dataset.key));
+      const last = shown.length > 0 ? Number(shown[shown.length - 1].dataset.time) : 0;
+      for (const msg of history) {
+        if (!seen.has(key(msg)) && msg.time >= last) {
+          addMessage(msg, false);
+        }
+      }
+      return;
+    }
     el.messages.replaceChildren();
     if (history.length === 0) {
       const li = document.createElement("li");
@@ -397,6 +420,7 @@
     li.dataset.time = String(msg.time);
     if (msg.id) {
       li.dataset.id = String(msg.id);
+      li.dataset.key = key(msg);
     }
 
     const body = document.createElement("div");

@@ -47,7 +47,7 @@ func TestBrowser(t *testing.T) {
 	defer app.Close() // first: answers parked long-polls
 
 	dir := artifactsDir(t)
-	out := nodetest.Run(t, 60*time.Second, "chat-browser.mjs", []string{srv.URL, dir}, "CHROMIUM_PATH="+chromiumPath)
+	out := nodetest.Run(t, 90*time.Second, "chat-browser.mjs", []string{srv.URL, dir}, "CHROMIUM_PATH="+chromiumPath)
 	var summary struct {
 		Alice, Bob  string
 		People      []string

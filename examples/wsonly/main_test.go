@@ -106,7 +106,7 @@ func TestBrowser(t *testing.T) {
 		dir, err = filepath.Abs(filepath.Join("..", "..", "artifacts"))
 		require.NoError(t, err)
 	}
-	out := nodetest.Run(t, 40*time.Second, "wsonly-browser.mjs", []string{start(t), dir}, "CHROMIUM_PATH="+chromium)
+	out := nodetest.Run(t, 60*time.Second, "wsonly-browser.mjs", []string{start(t), dir}, "CHROMIUM_PATH="+chromium)
 	var got struct{ Transport, Count string }
 	require.NoError(t, json.Unmarshal([]byte(out), &got), out)
 	assert.Equal(t, "websocket", got.Transport)

@@ -228,3 +228,6 @@ func sockets(nsp *ferry.Namespace) <-chan *ferry.Socket {
 	nsp.OnConnection(func(s *ferry.Socket) { ch <- s })
 	return ch
 }
+
+// defaultCodec is the server's default parser.
+func defaultCodec() parser.Codec { return parser.Msgpack() }

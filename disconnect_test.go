@@ -47,6 +47,7 @@ func TestServerDisconnect(t *testing.T) {
 		require.NoError(t, main.Connect(bounded(t)))
 		mainSock = ts.socket(t, main)
 		serverGone.watch(mainSock)
+		m.upgraded(t, adminSock) // a close in mid-upgrade may lose the DISCONNECT
 		adminSock.Disconnect(true)
 		require.Equal(t, client.ReasonServerDisconnect, recv(t, adminGone))
 		require.Equal(t, client.ReasonTransportClose, recv(t, mainGone), "the connection closed under /")

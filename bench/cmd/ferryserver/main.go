@@ -1,0 +1,126 @@
+// Command ferryserver is the Ferry side of the benchmark: a Ferry server
+// (msgpack parser, socket.io's defaults) with the benchmark application.
+// It listens on 127.0.0.1 with an OS-picked port, prints the port as the
+// first line of stdout, and runs until SIGTERM or SIGINT.
+//
+// The application, the same in bench/node/server.mjs:
+//
+//	"echo" arg       acks arg back, unchanged
+//	"join" room      joins room, then acks
+//	"fanout" room m size
+//	                 broadcasts m "tick" events to room, each carrying the
+//	                 send time (Unix microseconds) and a string of size
+//	                 bytes, then acks m
+//
+// GET /stats returns {"goroutines","rss","heap_inuse"} as JSON.
+//
+// Flags -cpuprofile and -memprofile write pprof profiles when the server
+// stops; -pprof mounts net/http/pprof under /debug/pprof/.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"runtime"
+	rpprof "runtime/pprof"
+	"strings"
+	"time"
+
+	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/bench/internal/procstat"
+	"github.com/ferryio/ferry/bench/internal/serve"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file, from start to stop")
+	memprofile := flag.String("memprofile", "", "write a heap profile to this file when stopping")
+	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
+	flag.Parse()
+	if err := run(*addr, *cpuprofile, *memprofile, *withPprof); err != nil {
+		fmt.Fprintln(os.Stderr, "ferryserver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, cpuprofile, memprofile string, withPprof bool) error {
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := rpprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer rpprof.StopCPUProfile()
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	srv := ferry.NewServer(&ferry.Options{Logger: logger})
+	defer srv.Close()
+	srv.OnConnection(func(s *ferry.Socket) { handle(srv, s, logger) })
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	mux.Handle("/stats", procstat.Handler())
+	if withPprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	if err := serve.Run(addr, mux, os.Stdout); err != nil {
+		return err
+	}
+	if memprofile != "" {
+		f, err := os.Create(memprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.GC()
+		return rpprof.WriteHeapProfile(f)
+	}
+	return nil
+}
+
+// handle registers the benchmark application's events on a new socket.
+func handle(srv *ferry.Server, s *ferry.Socket, logger *slog.Logger) {
+	s.On("echo", func(e *ferry.Event) {
+		if len(e.Args) == 0 {
+			e.Ack()
+			return
+		}
+		e.Ack(e.Args[0])
+	})
+	s.On("join", func(e *ferry.Event) {
+		var room string
+		if err := e.Decode(&room); err != nil {
+			logger.Warn("join: bad argument", "err", err)
+			return
+		}
+		s.Join(room)
+		e.Ack()
+	})
+	s.On("fanout", func(e *ferry.Event) {
+		var room string
+		var m, size int
+		if err := e.Decode(&room, &m, &size); err != nil {
+			logger.Warn("fanout: bad arguments", "err", err)
+			return
+		}
+		payload := strings.Repeat("x", size)
+		to := srv.To(room)
+		for range m {
+			if err := to.Emit("tick", time.Now().UnixMicro(), payload); err != nil {
+				logger.Warn("fanout: emit", "err", err)
+				return
+			}
+		}
+		e.Ack(m)
+	})
+}

@@ -1,0 +1,293 @@
+package load
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ferryio/ferry/bench/internal/procstat"
+)
+
+// Params sizes the scenarios. DefaultParams gives the values bench/run
+// uses.
+type Params struct {
+	// ConnectN connections are opened by the connect scenario,
+	// ConnectConcurrency at a time (also the concurrency of every other
+	// scenario's connection phase).
+	ConnectN           int
+	ConnectConcurrency int
+	// IdleN lists the connection counts of the idle scenario's variants.
+	IdleN []int
+	// Settle is how long the idle scenario waits after connecting (and
+	// after its warm-up) before reading the server's memory.
+	Settle time.Duration
+	// EchoClients run round trips for Duration after Warmup in the echo
+	// scenario, each keeping EchoWindow events in flight; PollClients do
+	// the same, one event at a time, in the polling scenario.
+	EchoClients int
+	EchoWindow  int
+	PollClients int
+	Warmup      time.Duration
+	Duration    time.Duration
+	// Payload is the size of the echo argument and of each fanout message,
+	// in bytes.
+	Payload int
+	// FanoutN clients join one room; the server broadcasts FanoutM
+	// messages to it.
+	FanoutN int
+	FanoutM int
+	// Timeout bounds each scenario variant, server start included.
+	Timeout time.Duration
+	// SourcePerAddr is how many connections use each loopback source
+	// address (127.0.0.1, then 127.0.0.2, ...). Default (0): the size of
+	// the ephemeral port range less 1024.
+	SourcePerAddr int
+}
+
+// DefaultParams returns the parameters bench/run uses.
+func DefaultParams() Params {
+	return Params{
+		ConnectN:           2000,
+		ConnectConcurrency: 50,
+		IdleN:              []int{1000, 10000},
+		Settle:             time.Second,
+		EchoClients:        50,
+		EchoWindow:         1,
+		PollClients:        50,
+		Warmup:             time.Second,
+		Duration:           5 * time.Second,
+		Payload:            32,
+		FanoutN:            10000,
+		FanoutM:            20,
+		Timeout:            90 * time.Second,
+	}
+}
+
+// Scenarios lists the scenario names in the order Run runs them.
+func Scenarios() []string { return []string{"connect", "idle", "echo", "fanout", "polling"} }
+
+// variant is one run of a scenario: a fresh server, one Result.
+type variant struct {
+	scenario string
+	run      func(ctx context.Context, t *target) Result
+}
+
+// variants returns the variants of scenario for a server speaking proto.
+func variants(scenario string, proto Protocol, p Params) ([]variant, error) {
+	switch scenario {
+	case "connect":
+		modes := []string{"websocket", "upgrade"}
+		if proto == Raw {
+			modes = modes[:1]
+		}
+		var vs []variant
+		for _, mode := range modes {
+			vs = append(vs, variant{scenario, func(ctx context.Context, t *target) Result { return runConnect(ctx, t, mode) }})
+		}
+		return vs, nil
+	case "idle":
+		var vs []variant
+		for _, n := range p.IdleN {
+			vs = append(vs, variant{scenario, func(ctx context.Context, t *target) Result { return runIdle(ctx, t, n) }})
+		}
+		return vs, nil
+	case "echo":
+		return []variant{{scenario, runEcho}}, nil
+	case "fanout":
+		return []variant{{scenario, runFanout}}, nil
+	case "polling":
+		if proto == Raw {
+			return nil, nil // the raw server has no long-polling
+		}
+		return []variant{{scenario, runPolling}}, nil
+	}
+	return nil, fmt.Errorf("load: unknown scenario %q", scenario)
+}
+
+// ErrScenarioFailed is returned by Run when a scenario reported an error
+// (written in its Result).
+var ErrScenarioFailed = errors.New("load: a scenario failed")
+
+// Run runs each named scenario against s, starting a fresh server process
+// for each variant, and writes each Result to out as a JSON line. It
+// returns ErrScenarioFailed (after running the others) if any scenario
+// failed.
+func Run(ctx context.Context, s Server, scenarios []string, p Params, out io.Writer) error {
+	var all []variant
+	for _, name := range scenarios {
+		vs, err := variants(name, s.Protocol, p)
+		if err != nil {
+			return err
+		}
+		all = append(all, vs...)
+	}
+	src := newSources(p.SourcePerAddr)
+	failed := false
+	for _, v := range all {
+		r := runVariant(ctx, s, src, p, v)
+		line, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(out, "%s\n", line); err != nil {
+			return err
+		}
+		failed = failed || r.Err != ""
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	if failed {
+		return ErrScenarioFailed
+	}
+	return nil
+}
+
+func runVariant(ctx context.Context, s Server, src *sources, p Params, v variant) Result {
+	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
+	defer cancel()
+	proc, err := start(ctx, s)
+	if err != nil {
+		return Result{Server: s.Name, Scenario: v.scenario, Err: err.Error()}
+	}
+	defer proc.stop()
+	deadline, _ := ctx.Deadline()
+	connect, err := connectFrame()
+	if err != nil {
+		return Result{Server: s.Name, Scenario: v.scenario, Err: err.Error()}
+	}
+	t := &target{server: s, proc: proc, src: src, p: p, deadline: deadline, connect: connect}
+	return v.run(ctx, t)
+}
+
+// target is the server a variant runs against.
+type target struct {
+	server   Server
+	proc     *process
+	src      *sources
+	p        Params
+	deadline time.Time // the variant's end at the latest
+	connect  []byte    // the Socket.IO CONNECT frame
+}
+
+// result starts the Result of a scenario against t.
+func (t *target) result(scenario string) Result {
+	return Result{Server: t.server.Name, Scenario: scenario}
+}
+
+// open opens a WebSocket connection as the scenarios use it: Socket.IO
+// (WebSocket only, main namespace joined) or raw.
+func (t *target) open(ctx context.Context) (*wsConn, error) {
+	if t.server.Protocol == Raw {
+		return openRaw(ctx, t.src, t.proc.addr, t.deadline)
+	}
+	return openWebsocket(ctx, t.src, t.proc.addr, t.connect, t.deadline)
+}
+
+// mark reads both sides' CPU time now.
+func (t *target) mark() (cpuMark, error) {
+	srv, err := t.proc.cpu()
+	if err != nil {
+		return cpuMark{}, err
+	}
+	busy, err := procstat.Busy()
+	return cpuMark{at: time.Now(), server: srv, load: cpuNow(), busy: busy}, err
+}
+
+// wait blocks for d or until ctx is done.
+func wait(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// opened is what openAll returns.
+type opened[C any] struct {
+	conns   []C
+	latency []time.Duration // how long each open took
+	elapsed time.Duration   // for all of them
+}
+
+// openAll opens n connections with open, concurrency at a time. On error
+// it closes those already open and returns the first error.
+func openAll[C any](ctx context.Context, n, concurrency int, open func(context.Context) (C, error), closeFn func(C)) (opened[C], error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res := opened[C]{conns: make([]C, n), latency: make([]time.Duration, n)}
+	ok := make([]bool, n)
+	var next atomic.Int64
+	var once sync.Once
+	var firstErr error
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for range min(concurrency, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				c, err := open(ctx)
+				if err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("connection %d of %d: %w", i+1, n, err) })
+					cancel()
+					return
+				}
+				res.latency[i] = time.Since(t0)
+				res.conns[i], ok[i] = c, true
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(begin)
+	if firstErr == nil && ctx.Err() != nil {
+		firstErr = ctx.Err()
+	}
+	if firstErr != nil {
+		for i, c := range res.conns {
+			if ok[i] {
+				closeFn(c)
+			}
+		}
+		return opened[C]{}, firstErr
+	}
+	return res, nil
+}
+
+// closeWS closes every connection in cs.
+func closeWS(cs []*wsConn) {
+	for _, c := range cs {
+		c.close()
+	}
+}
+
+// firstError keeps the first of several goroutines' errors.
+type firstError struct {
+	mu  sync.Mutex
+	err error // guarded by mu
+}
+
+func (f *firstError) set(err error) {
+	f.mu.Lock()
+	if f.err == nil {
+		f.err = err
+	}
+	f.mu.Unlock()
+}
+
+func (f *firstError) get() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.err
+}

@@ -1,0 +1,76 @@
+package procstat
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestRSSGrowsWithTouchedMemory(t *testing.T) {
+	before, err := RSS(os.Getpid())
+	require.NoError(t, err)
+	require.Positive(t, before)
+	b := make([]byte, 64<<20)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	after, err := RSS(os.Getpid())
+	require.NoError(t, err)
+	assert.Greater(t, after-before, int64(32<<20), "touching 64 MiB shows in VmRSS")
+	assert.Equal(t, byte(255), b[len(b)-1])
+}
+
+func TestCPUCountsWork(t *testing.T) {
+	before, err := CPU(os.Getpid())
+	require.NoError(t, err)
+	busyBefore, err := Busy()
+	require.NoError(t, err)
+	x := uint64(1)
+	require.Eventually(t, func() bool {
+		for range 1_000_000 {
+			x = x*6364136223846793005 + 1442695040888963407
+		}
+		now, err := CPU(os.Getpid())
+		return err == nil && now > before
+	}, 10*time.Second, time.Millisecond)
+	busyAfter, err := Busy()
+	require.NoError(t, err)
+	assert.Greater(t, busyAfter, busyBefore)
+	assert.NotZero(t, x)
+}
+
+func TestUnknownProcess(t *testing.T) {
+	_, err := RSS(-1)
+	require.Error(t, err)
+	_, err = CPU(-1)
+	require.Error(t, err)
+}
+
+func TestHandler(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	var s Stats
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&s))
+	assert.Positive(t, s.Goroutines)
+	assert.Positive(t, s.RSS)
+	assert.Positive(t, s.HeapInuse)
+}
+
+func TestRaiseFileLimit(t *testing.T) {
+	n, err := RaiseFileLimit()
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, n, uint64(1024))
+}

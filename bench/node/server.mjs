@@ -1,0 +1,63 @@
+// The Node side of Ferry's benchmark: socket.io 4.8.4 with
+// socket.io-msgpack-parser, running the same application as
+// bench/cmd/ferryserver. It listens on 127.0.0.1 with an OS-picked port,
+// prints the port as the first line of stdout, and runs until SIGTERM or
+// SIGINT.
+//
+//   "echo" arg            acks arg back
+//   "join" room           joins room, then acks
+//   "fanout" room m size  broadcasts m "tick" events to room, each carrying
+//                         the send time (Unix microseconds) and a string of
+//                         size bytes, then acks m
+//
+// GET /stats returns {"rss","heap_used"} from process.memoryUsage().
+import { createServer } from "node:http";
+import { performance } from "node:perf_hooks";
+import { Server } from "socket.io";
+import parser from "socket.io-msgpack-parser";
+
+const http = createServer((req, res) => {
+  if (req.url === "/stats") {
+    const m = process.memoryUsage();
+    res.writeHead(200, { "Content-Type": "application/json" });
+    res.end(JSON.stringify({ rss: m.rss, heap_used: m.heapUsed }));
+    return;
+  }
+  res.writeHead(404);
+  res.end();
+});
+
+// socket.io's defaults (both transports, upgrades, pingInterval 25s,
+// maxHttpBufferSize 1e6, no per-message deflate) except the parser and
+// the bundled client, which Ferry's server does not need either.
+const io = new Server(http, { parser, serveClient: false });
+
+// Wall-clock time in microseconds, with sub-millisecond resolution.
+const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+
+io.on("connection", (socket) => {
+  socket.on("echo", (arg, ack) => {
+    if (typeof ack === "function") ack(arg);
+  });
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack();
+  });
+  socket.on("fanout", (room, m, size, ack) => {
+    const payload = "x".repeat(size);
+    const to = io.to(room);
+    for (let i = 0; i < m; i++) to.emit("tick", nowMicros(), payload);
+    if (typeof ack === "function") ack(m);
+  });
+});
+
+http.listen(0, "127.0.0.1", () => {
+  process.stdout.write(`${http.address().port}\n`);
+});
+
+for (const sig of ["SIGTERM", "SIGINT"]) {
+  process.on(sig, () => {
+    io.close();
+    process.exit(0);
+  });
+}

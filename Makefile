@@ -4,7 +4,7 @@
 
 GO      ?= go
 MODULES := . examples bench
-NPM_DIRS := internal/nodetest/node client-js
+NPM_DIRS := internal/nodetest/node client-js bench/node
 
 .PHONY: chat test deps test-go test-js vet fuzz bench
 

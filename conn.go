@@ -58,6 +58,14 @@ func (c *conn) onMessage(p transport.Packet) {
 	if msg == nil {
 		return // waiting for binary attachments
 	}
+	if msg.Type == parser.Event && parser.IsReserved(msg.Event) {
+		// The JSON decoder refuses reserved names itself; the msgpack one,
+		// like socket.io-msgpack-parser, lets them through. Refuse them
+		// here so that both parsers behave alike.
+		c.server.logger.Debug("closing connection: reserved event name from client", "sid", c.sess.ID(), "event", msg.Event)
+		c.close(ReasonParseError)
+		return
+	}
 	if msg.Type == parser.Connect {
 		c.connect(msg)
 		return

@@ -48,7 +48,7 @@ func (q *sequence) count() int {
 // stressClient is a client that stays connected for the whole test, with
 // one sequence per stream it receives.
 type stressClient struct {
-	main, other         *client.Socket
+	main, other          *client.Socket
 	direct, room, other2 sequence
 }
 

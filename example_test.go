@@ -272,7 +272,7 @@ func ExampleNamespace_Use() {
 		case err != nil:
 			log.Fatal(err)
 		default:
-			fmt.Println(token+": connected")
+			fmt.Println(token + ": connected")
 		}
 		c.Close()
 	}

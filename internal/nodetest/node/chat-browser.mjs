@@ -84,14 +84,19 @@ async function peopleOf(page) {
 
 try {
   const desktop = { width: 1100, height: 720 };
-  step("alice opens the page with ?transport=polling");
-  const alice = await open("alice", "?transport=polling", desktop);
+  step("alice, bob and carol open the page");
+  // The pages load in parallel; they join one by one below.
+  const [alice, bob, phone] = await Promise.all([
+    open("alice", "?transport=polling", desktop),
+    open("bob", "", desktop),
+    // A phone-width page in dark mode, to check the responsive layout.
+    open("carol", "", { width: 390, height: 760 }, "dark"),
+  ]);
   await alice.locator("#room-options option").first().waitFor({ state: "attached" }); // the room list arrived
   await alice.locator("#nick").fill("alice");
   await alice.screenshot({ path: join(artifacts, "chat-login.png") });
+  step("alice and bob join");
   await login(alice, "alice", "general");
-  step("bob opens the page");
-  const bob = await open("bob", "", desktop);
   await login(bob, "bob", "General"); // names are normalised: same room
 
   step("checking transports");
@@ -148,9 +153,8 @@ try {
   await alice.screenshot({ path: join(artifacts, "chat-alice-polling.png") });
   await bob.screenshot({ path: join(artifacts, "chat-bob-websocket.png") });
 
-  step("carol joins on a phone-width page");
-  // A phone-width page in dark mode joins too: the layout must fit 390 px.
-  const phone = await open("carol", "", { width: 390, height: 760 }, "dark");
+  step("carol joins on the phone-width page");
+  // The layout must fit 390 px.
   await login(phone, "carol", "general");
   await phone.locator('#transport[data-transport="websocket"]').waitFor();
   await waitText(phone, '#messages .msg[data-nick="bob"] .text', "I'm on a WebSocket");

@@ -9,9 +9,9 @@
   "use strict";
 
   const ACK_TIMEOUT = 8000; // ms to wait for the server to acknowledge
-  const TYPING_REPEAT = 2500; // resend "typing" this often while typing
-  const TYPING_IDLE = 2000; // a pause this long means "stopped typing"
-  const TYPING_EXPIRY = 6000; // forget a typist not heard from for this long
+  const TYPING_REPEAT = 3000; // resend "typing" this often while typing
+  const TYPING_IDLE = 4000; // a pause this long means "stopped typing"
+  const TYPING_EXPIRY = 8000; // forget a typist not heard from for this long
   const GROUP_WINDOW = 5 * 60 * 1000; // merge one author's messages this close
 
   const $ = (id) => document.getElementById(id);
@@ -486,8 +486,9 @@
     el.send.disabled = !enabled;
   }
 
-  // Typing indicator: ours is sent as volatile events (dropped rather than
-  // queued while offline); theirs expire if not repeated.
+  // Typing indicator: ours is sent only while connected (never queued for
+  // later), and the server relays it as a volatile broadcast; theirs expire
+  // if not repeated, so a lost "stopped typing" does no lasting harm.
 
   let typingSent = 0; // when "typing: true" was last sent, 0 when not typing
   let typingIdle = 0;
@@ -502,7 +503,7 @@
     }
     const now = Date.now();
     if (now - typingSent > TYPING_REPEAT) {
-      socket.volatile.emit("typing", true);
+      sendTyping(true);
       typingSent = now;
     }
     clearTimeout(typingIdle);
@@ -513,9 +514,15 @@
     clearTimeout(typingIdle);
     if (typingSent !== 0) {
       typingSent = 0;
-      if (state.joined) {
-        socket.volatile.emit("typing", false);
-      }
+      sendTyping(false);
+    }
+  }
+
+  // sendTyping emits the typing state if it can go now. (socket.volatile
+  // would also drop it while a long-polling POST is in flight.)
+  function sendTyping(on) {
+    if (state.joined && socket.connected) {
+      socket.emit("typing", on);
     }
   }
 

@@ -108,7 +108,9 @@ func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, err
 			r, err = h(s, v)
 		}
 		if err != nil {
-			s.nsp.server.logger.Warn("event handler failed", "event", event, "socket", s.id, "err", err)
+			// The client learns of the error from the ack; for the server it
+			// is routine (a refused input), so it is only a debug message.
+			s.nsp.server.logger.Debug("event handler failed", "event", event, "socket", s.id, "err", err)
 			e.Ack(map[string]any{"error": err.Error()})
 			return
 		}

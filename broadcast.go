@@ -112,7 +112,7 @@ func encodeBroadcast(nsp *Namespace, event string, args []any, ack bool, id uint
 		Namespace: nsp.name,
 		ID:        id,
 		HasID:     ack,
-		Args:      append([]any{event}, args...),
+		Args:      eventArgs(event, args),
 	}
 	frames, err := nsp.server.codec.Encode(&p)
 	if err != nil {

@@ -145,7 +145,7 @@ func (em Emitter) Emit(event string, args ...any) error {
 	return s.conn.send(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: s.nsp.name,
-		Args:      append([]any{event}, args...),
+		Args:      eventArgs(event, args),
 	}, em.volatile)
 }
 
@@ -172,7 +172,7 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 		Namespace: s.nsp.name,
 		ID:        id,
 		HasID:     true,
-		Args:      append([]any{event}, args...),
+		Args:      eventArgs(event, args),
 	}, em.volatile)
 	if err != nil {
 		s.dropAck(id)
@@ -187,4 +187,12 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	case <-s.ctx.Done():
 		return nil, ErrDisconnected
 	}
+}
+
+// eventArgs returns an event packet's arguments, the name first, in one
+// slice allocated at its final size.
+func eventArgs(event string, args []any) []any {
+	out := make([]any, 1, len(args)+1)
+	out[0] = event
+	return append(out, args...)
 }

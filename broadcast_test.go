@@ -51,7 +51,7 @@ func (r *recorder) until() []string {
 // TestBroadcastTargets checks who receives each kind of broadcast: every
 // socket selected gets it exactly once, in emit order, and no one else.
 func TestBroadcastTargets(t *testing.T) {
-	run(t, func(t *testing.T, m mode) {
+	runParsers(t, func(t *testing.T, m mode) {
 		ts := m.serve(t, nil)
 		names := []string{"A", "B", "C", "D", "E"}
 		rooms := map[string][]string{"A": {"r1"}, "B": {"r1", "r2"}, "C": {"r2"}}
@@ -77,6 +77,7 @@ func TestBroadcastTargets(t *testing.T) {
 		emit(ts.To("r1", "r2").Emit("b", "r1|r2"))
 		emit(main.In("r1").Except("r2").Emit("b", "r1-r2"))
 		emit(ts.Except("r1").Emit("b", "!r1"))
+		emit(ts.Except("r2").In("r1").Emit("b", "r1-r2 again"))
 		emit(main.Except("r1", "r2").Emit("b", "!r1!r2"))
 		emit(sB.Broadcast().Emit("b", "not B"))
 		emit(sB.To("r1").Emit("b", "r1 from B"))
@@ -98,7 +99,7 @@ func TestBroadcastTargets(t *testing.T) {
 		}
 
 		want := map[string][]string{
-			"A": {"all", "r1|r2", "r1-r2", "not B", "r1 from B", "r1|r2 from B", "!r2 from B", "local", "r1|nobody", "r1|r2 again", "r1 again"},
+			"A": {"all", "r1|r2", "r1-r2", "r1-r2 again", "not B", "r1 from B", "r1|r2 from B", "!r2 from B", "local", "r1|nobody", "r1|r2 again", "r1 again"},
 			"B": {"all", "r1|r2", "local", "bin", "r1|nobody", "r1|r2 again", "r1 again"},
 			"C": {"all", "r1|r2", "!r1", "not B", "r1|r2 from B", "local", "bin", "r1|r2 again"},
 			"D": {"all", "!r1", "!r1!r2", "not B", "!r2 from B", "local", "D's own room"},

@@ -578,3 +578,53 @@ func TestAckSentOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestUnencodableArguments checks that a value the parser cannot encode is
+// refused with an error, and nothing is sent.
+func TestUnencodableArguments(t *testing.T) {
+	runParsers(t, func(t *testing.T, m mode) {
+		ts := m.serve(t, nil)
+		cs := ts.connect(t, "/", nil)
+		s := ts.socket(t, cs)
+		got := events(cs, "x")
+		bad := make(chan int)
+		for _, err := range []error{
+			s.Emit("x", bad),
+			s.Volatile().Emit("x", func() {}),
+			ts.Emit("x", bad),
+			ts.To(s.ID()).Emit("x", bad),
+		} {
+			require.Error(t, err)
+			require.NotErrorIs(t, err, ferry.ErrDisconnected)
+		}
+		_, err := s.Volatile().Timeout(within).EmitWithAck(context.Background(), "x", bad)
+		require.Error(t, err)
+		_, err = ts.Of("/").EmitWithAck(bounded(t), "x", bad)
+		require.Error(t, err)
+		require.True(t, s.Connected())
+		require.NoError(t, s.Emit("x", "fine"))
+		require.Equal(t, "fine", arg[string](t, recv(t, got), 0), "nothing was sent before")
+	})
+}
+
+func TestErrorValues(t *testing.T) {
+	ce := &ferry.ConnectError{Message: "not authorized", Data: 1}
+	var err error = ce
+	var target *ferry.ConnectError
+	require.ErrorAs(t, fmt.Errorf("wrapped: %w", err), &target)
+	require.Contains(t, ce.Error(), "not authorized")
+	for r, want := range map[ferry.DisconnectReason]string{
+		ferry.ReasonServerNamespaceDisconnect: "server namespace disconnect",
+		ferry.ReasonClientNamespaceDisconnect: "client namespace disconnect",
+		ferry.ReasonServerShuttingDown:        "server shutting down",
+		ferry.ReasonPingTimeout:               "ping timeout",
+		ferry.ReasonTransportClose:            "transport close",
+		ferry.ReasonTransportError:            "transport error",
+		ferry.ReasonParseError:                "parse error",
+		ferry.ReasonForcedClose:               "forced close",
+		ferry.DisconnectReason(0):             "DisconnectReason(0)",
+		ferry.DisconnectReason(99):            "DisconnectReason(99)",
+	} {
+		require.Equal(t, want, r.String())
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -85,4 +86,114 @@ func TestCustomAdapter(t *testing.T) {
 		require.NoError(t, ts.Close())
 		require.Contains(t, logs.String(), "adapter refused to close")
 	})
+}
+
+// gateAdapter replays, deterministically, a room join racing with the
+// socket's disconnection: once armed, it holds the next AddAll until DelAll
+// has run for the socket, then lets it finish before DelAll returns, so
+// that the add lands between the socket's leaving its rooms and its
+// leaving the namespace.
+type gateAdapter struct {
+	*ferry.MemoryAdapter
+	armed   atomic.Bool
+	held    atomic.Bool
+	entered chan string   // receives the id of the held AddAll's socket
+	release chan struct{} // closed by DelAll
+	added   chan struct{} // closed once the held AddAll is done
+}
+
+func newGateAdapter(nsp *ferry.Namespace) *gateAdapter {
+	return &gateAdapter{
+		MemoryAdapter: ferry.NewMemoryAdapter(nsp),
+		entered:       make(chan string, 1),
+		release:       make(chan struct{}),
+		added:         make(chan struct{}),
+	}
+}
+
+func (a *gateAdapter) AddAll(id string, rooms []string) {
+	if !a.armed.CompareAndSwap(true, false) {
+		a.MemoryAdapter.AddAll(id, rooms)
+		return
+	}
+	a.held.Store(true)
+	a.entered <- id
+	<-a.release
+	a.MemoryAdapter.AddAll(id, rooms)
+	close(a.added)
+}
+
+func (a *gateAdapter) DelAll(id string) {
+	a.MemoryAdapter.DelAll(id)
+	if a.held.CompareAndSwap(true, false) {
+		close(a.release)
+		<-a.added
+	}
+}
+
+// TestJoinRacingDisconnect checks that a Join that races with the
+// socket's disconnection leaves nothing behind in the adapter.
+func TestJoinRacingDisconnect(t *testing.T) {
+	m := mode{name: "websocket", transports: []string{"websocket"}, codec: defaultCodec()}
+	var gate *gateAdapter
+	ts := m.serve(t, &ferry.Options{Adapter: func(nsp *ferry.Namespace) ferry.Adapter {
+		a := newGateAdapter(nsp)
+		if nsp.Name() == "/" {
+			gate = a
+		}
+		return a
+	}})
+	cs := ts.connect(t, "/", nil)
+	s := ts.socket(t, cs)
+
+	gate.armed.Store(true)
+	joined := make(chan struct{})
+	go func() {
+		s.Join("gate")
+		close(joined)
+	}()
+	require.Equal(t, s.ID(), recv(t, gate.entered))
+	s.Disconnect(false)
+	recv(t, joined)
+
+	require.Empty(t, s.Rooms())
+	require.Empty(t, gate.Rooms(), "a disconnected socket is left in a room")
+	found, err := ts.Of("/").In("gate").FetchSockets(bounded(t))
+	require.NoError(t, err)
+	require.Empty(t, found)
+}
+
+// TestConnectRacingClose checks that a socket whose connection closes
+// while it is joining its namespace is not left behind, and its
+// connection handlers do not run.
+func TestConnectRacingClose(t *testing.T) {
+	m := mode{name: "websocket", transports: []string{"websocket"}, codec: defaultCodec()}
+	var gate *gateAdapter
+	ts := m.serve(t, &ferry.Options{Adapter: func(nsp *ferry.Namespace) ferry.Adapter {
+		a := newGateAdapter(nsp)
+		if nsp.Name() == "/" {
+			gate = a
+		}
+		return a
+	}})
+	var handled atomic.Bool
+	ts.OnConnection(func(s *ferry.Socket) { handled.Store(true) })
+	gate.armed.Store(true)
+	c := ts.dial(t, nil)
+	connected := make(chan error, 1)
+	go func() { connected <- c.Socket("/", nil).Connect(bounded(t)) }()
+
+	id := recv(t, gate.entered) // joining: in the namespace, adding its own room
+	s := ts.Of("/").Socket(id)
+	require.NotNil(t, s)
+	require.NoError(t, s.Conn().Close())
+	require.Error(t, recv(t, connected))
+
+	require.Eventually(t, func() bool { return len(gate.Rooms()) == 0 }, within, time.Millisecond,
+		"a socket that never finished joining is left in its room")
+	require.Nil(t, ts.Of("/").Socket(id))
+	all, err := ts.Of("/").FetchSockets(bounded(t))
+	require.NoError(t, err)
+	require.Empty(t, all)
+	require.False(t, handled.Load(), "connection handlers ran for a socket already gone")
 }

@@ -103,6 +103,14 @@ func (n *Namespace) join(s *Socket) {
 		n.parent.mu.RUnlock()
 	}
 	n.adapter.AddAll(s.id, []string{s.id})
+	if !s.Connected() {
+		// The connection closed while the socket was joining, and the
+		// socket may have left before it was added: undo the adds, and
+		// neither answer the CONNECT nor run the handlers.
+		n.remove(s)
+		n.adapter.DelAll(s.id)
+		return
+	}
 	s.sendConnect()
 	for _, h := range handlers {
 		h(s)

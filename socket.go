@@ -140,10 +140,17 @@ func (s *Socket) SetData(v any) {
 // Rooms returns the rooms the socket is in, its own room included.
 func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
 
-// Join adds the socket to rooms.
+// Join adds the socket to rooms. Once the socket has disconnected, it does
+// nothing.
 func (s *Socket) Join(rooms ...string) {
-	if s.Connected() {
-		s.nsp.adapter.AddAll(s.id, rooms)
+	if !s.Connected() {
+		return
+	}
+	s.nsp.adapter.AddAll(s.id, rooms)
+	if !s.Connected() {
+		// The socket disconnected meanwhile, and may have left its rooms
+		// before the add: leave them again.
+		s.nsp.adapter.DelAll(s.id)
 	}
 }
 

@@ -14,8 +14,11 @@
 //
 // GET /stats returns {"goroutines","rss","heap_inuse"} as JSON.
 //
-// Flags -cpuprofile and -memprofile write pprof profiles when the server
-// stops; -pprof mounts net/http/pprof under /debug/pprof/.
+// Profiling: -cpuprofile FILE profiles from start to stop, or with
+// -profile-on-signal from SIGUSR1 to SIGUSR2 (the load tool's
+// -signal-profile sends them around each measurement); -memprofile FILE
+// writes a heap profile when the server stops; -pprof mounts
+// net/http/pprof under /debug/pprof/.
 package main
 
 import (
@@ -25,9 +28,11 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"os"
+	"os/signal"
 	"runtime"
 	rpprof "runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ferryio/ferry"
@@ -37,27 +42,24 @@ import (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file, from start to stop")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
+	onSignal := flag.Bool("profile-on-signal", false, "with -cpuprofile: profile from SIGUSR1 to SIGUSR2 only")
 	memprofile := flag.String("memprofile", "", "write a heap profile to this file when stopping")
 	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
 	flag.Parse()
-	if err := run(*addr, *cpuprofile, *memprofile, *withPprof); err != nil {
+	if err := run(*addr, *cpuprofile, *onSignal, *memprofile, *withPprof); err != nil {
 		fmt.Fprintln(os.Stderr, "ferryserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, cpuprofile, memprofile string, withPprof bool) error {
+func run(addr, cpuprofile string, onSignal bool, memprofile string, withPprof bool) error {
 	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+		stop, err := profileCPU(cpuprofile, onSignal)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		if err := rpprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer rpprof.StopCPUProfile()
+		defer stop()
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	srv := ferry.NewServer(&ferry.Options{Logger: logger})
@@ -86,6 +88,48 @@ func run(addr, cpuprofile, memprofile string, withPprof bool) error {
 		return rpprof.WriteHeapProfile(f)
 	}
 	return nil
+}
+
+// profileCPU starts CPU profiling into path, at once or (onSignal) from
+// SIGUSR1 to SIGUSR2, and returns the function that ends it.
+func profileCPU(path string, onSignal bool) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if !onSignal {
+		if err := rpprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		return func() { rpprof.StopCPUProfile(); f.Close() }, nil
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	go func() {
+		defer close(ended)
+		for {
+			select {
+			case s := <-sigs:
+				if s == syscall.SIGUSR1 {
+					rpprof.StartCPUProfile(f) // fails harmlessly if already on
+				} else {
+					rpprof.StopCPUProfile()
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		<-ended
+		rpprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // handle registers the benchmark application's events on a new socket.

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 
@@ -47,13 +48,14 @@ func run() error {
 		pin       = flag.String("pin", "", "run the server under taskset -c with this CPU list")
 		scenarios = flag.String("scenarios", strings.Join(load.Scenarios(), ","), "scenarios to run, comma-separated")
 		idle      = flag.String("idle-n", joinInts(p.IdleN), "idle scenario connection counts, comma-separated")
+		windows   = flag.String("echo-windows", joinInts(p.EchoWindows), "echo scenario: events in flight per client, one variant each, comma-separated")
 		table     = flag.String("table", "", "print the comparison table of this JSON-lines file and exit")
+		profile   = flag.String("cpuprofile", "", "write the load tool's own CPU profile to this file")
 	)
 	flag.IntVar(&p.ConnectN, "connect-n", p.ConnectN, "connect scenario: connections")
 	flag.IntVar(&p.ConnectConcurrency, "concurrency", p.ConnectConcurrency, "connections opened at a time")
 	flag.DurationVar(&p.Settle, "settle", p.Settle, "idle scenario: wait before reading memory")
 	flag.IntVar(&p.EchoClients, "echo-clients", p.EchoClients, "echo scenario: clients")
-	flag.IntVar(&p.EchoWindow, "echo-window", p.EchoWindow, "echo scenario: events in flight per client")
 	flag.IntVar(&p.PollClients, "poll-clients", p.PollClients, "polling scenario: clients")
 	flag.DurationVar(&p.Warmup, "warmup", p.Warmup, "echo and polling: unmeasured warm-up")
 	flag.DurationVar(&p.Duration, "duration", p.Duration, "echo and polling: measured time")
@@ -61,6 +63,7 @@ func run() error {
 	flag.IntVar(&p.FanoutN, "fanout-n", p.FanoutN, "fanout scenario: clients in the room")
 	flag.IntVar(&p.FanoutM, "fanout-m", p.FanoutM, "fanout scenario: messages broadcast")
 	flag.DurationVar(&p.Timeout, "timeout", p.Timeout, "bound on each scenario variant")
+	flag.BoolVar(&p.SignalProfile, "signal-profile", false, "send the server SIGUSR1/SIGUSR2 at the start/end of each measurement (for ferryserver -profile-on-signal)")
 	flag.IntVar(&p.SourcePerAddr, "per-source", p.SourcePerAddr, "connections per loopback source address (0: ephemeral range less 1024)")
 	flag.Parse()
 
@@ -74,6 +77,9 @@ func run() error {
 	if p.IdleN, err = parseInts(*idle); err != nil {
 		return fmt.Errorf("-idle-n: %w", err)
 	}
+	if p.EchoWindows, err = parseInts(*windows); err != nil {
+		return fmt.Errorf("-echo-windows: %w", err)
+	}
 	s := load.Server{Name: *name, Command: strings.Fields(*command), Dir: *dir}
 	switch *proto {
 	case "socketio":
@@ -85,6 +91,17 @@ func run() error {
 	}
 	if *pin != "" {
 		s.Command = append([]string{"taskset", "-c", *pin}, s.Command...)
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if _, err := procstat.RaiseFileLimit(); err != nil {
 		return fmt.Errorf("raising the open-file limit: %w", err)

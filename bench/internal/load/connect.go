@@ -20,7 +20,7 @@ func runConnect(ctx context.Context, t *target, mode string) Result {
 			return openUpgrade(ctx, t.src, t.proc.addr, t.connect, t.deadline)
 		}
 	}
-	m0, err := t.mark()
+	m0, err := t.begin()
 	if err != nil {
 		r.Err = err.Error()
 		return r
@@ -31,7 +31,7 @@ func runConnect(ctx context.Context, t *target, mode string) Result {
 		return r
 	}
 	defer closeWS(o.conns)
-	m1, err := t.mark()
+	m1, err := t.end()
 	if err != nil {
 		r.Err = err.Error()
 		return r

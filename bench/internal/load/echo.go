@@ -22,35 +22,35 @@ func (t *target) measure(ctx context.Context, w window) (m0, m1 cpuMark, err err
 	if err = wait(ctx, time.Until(w.from)); err != nil {
 		return
 	}
-	if m0, err = t.mark(); err != nil {
+	if m0, err = t.begin(); err != nil {
 		return
 	}
 	if err = wait(ctx, time.Until(w.to)); err != nil {
 		return
 	}
-	m1, err = t.mark()
+	m1, err = t.end()
 	return
 }
 
 // runEcho runs Params.EchoClients WebSocket clients, each sending "echo"
-// events with acks, Params.EchoWindow of them in flight, for
+// events with acks, depth of them in flight, for
 // Params.Duration after Params.Warmup. It reports acked messages per
 // second, round-trip latency, and the server's CPU time per message. The
 // raw server echoes the same bytes in a raw frame instead.
-func runEcho(ctx context.Context, t *target) Result {
+func runEcho(ctx context.Context, t *target, depth int) Result {
 	r := t.result("echo")
 	c := t.p.EchoClients
 	r.add("clients", c)
-	r.add("window", t.p.EchoWindow)
+	r.add("window", depth)
 	r.add("duration_s", t.p.Duration.Seconds())
 	r.add("payload_bytes", t.p.Payload)
-	if err := t.echo(ctx, c, &r); err != nil {
+	if err := t.echo(ctx, c, depth, &r); err != nil {
 		r.Err = err.Error()
 	}
 	return r
 }
 
-func (t *target) echo(ctx context.Context, c int, r *Result) error {
+func (t *target) echo(ctx context.Context, c, depth int, r *Result) error {
 	msg, err := event("echo", echoPayload(t.p.Payload))
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func (t *target) echo(ctx context.Context, c int, r *Result) error {
 	for i, conn := range o.conns {
 		wg.Go(func() {
 			var err error
-			lats[i], err = pipeline(conn, msg, t.p.EchoWindow, w, readReply)
+			lats[i], err = pipeline(conn, msg, depth, w, readReply)
 			if err != nil {
 				fe.set(err)
 			}

@@ -74,7 +74,7 @@ func (t *target) fanout(ctx context.Context, r *Result) error {
 			}
 		})
 	}
-	m0, err := t.mark()
+	m0, err := t.begin()
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (t *target) fanout(ctx context.Context, r *Result) error {
 		return err
 	}
 	wg.Wait()
-	m1, err := t.mark()
+	m1, err := t.end()
 	if err != nil {
 		return err
 	}

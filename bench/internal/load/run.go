@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/ferryio/ferry/bench/internal/procstat"
@@ -27,10 +30,11 @@ type Params struct {
 	// after its warm-up) before reading the server's memory.
 	Settle time.Duration
 	// EchoClients run round trips for Duration after Warmup in the echo
-	// scenario, each keeping EchoWindow events in flight; PollClients do
-	// the same, one event at a time, in the polling scenario.
+	// scenario; each of its variants keeps one of EchoWindows events in
+	// flight per client. PollClients do the same, one event at a time, in
+	// the polling scenario.
 	EchoClients int
-	EchoWindow  int
+	EchoWindows []int
 	PollClients int
 	Warmup      time.Duration
 	Duration    time.Duration
@@ -43,6 +47,10 @@ type Params struct {
 	FanoutM int
 	// Timeout bounds each scenario variant, server start included.
 	Timeout time.Duration
+	// SignalProfile sends the server SIGUSR1 when a measurement starts and
+	// SIGUSR2 when it ends (ferryserver -profile-on-signal profiles exactly
+	// that window). Default false.
+	SignalProfile bool
 	// SourcePerAddr is how many connections use each loopback source
 	// address (127.0.0.1, then 127.0.0.2, ...). Default (0): the size of
 	// the ephemeral port range less 1024.
@@ -57,7 +65,7 @@ func DefaultParams() Params {
 		IdleN:              []int{1000, 10000},
 		Settle:             time.Second,
 		EchoClients:        50,
-		EchoWindow:         1,
+		EchoWindows:        []int{1, 8},
 		PollClients:        50,
 		Warmup:             time.Second,
 		Duration:           5 * time.Second,
@@ -74,6 +82,7 @@ func Scenarios() []string { return []string{"connect", "idle", "echo", "fanout",
 // variant is one run of a scenario: a fresh server, one Result.
 type variant struct {
 	scenario string
+	label    string // scenario and variant, such as "idle-10000"
 	run      func(ctx context.Context, t *target) Result
 }
 
@@ -87,24 +96,28 @@ func variants(scenario string, proto Protocol, p Params) ([]variant, error) {
 		}
 		var vs []variant
 		for _, mode := range modes {
-			vs = append(vs, variant{scenario, func(ctx context.Context, t *target) Result { return runConnect(ctx, t, mode) }})
+			vs = append(vs, variant{scenario, "connect-" + mode, func(ctx context.Context, t *target) Result { return runConnect(ctx, t, mode) }})
 		}
 		return vs, nil
 	case "idle":
 		var vs []variant
 		for _, n := range p.IdleN {
-			vs = append(vs, variant{scenario, func(ctx context.Context, t *target) Result { return runIdle(ctx, t, n) }})
+			vs = append(vs, variant{scenario, fmt.Sprintf("idle-%d", n), func(ctx context.Context, t *target) Result { return runIdle(ctx, t, n) }})
 		}
 		return vs, nil
 	case "echo":
-		return []variant{{scenario, runEcho}}, nil
+		var vs []variant
+		for _, w := range p.EchoWindows {
+			vs = append(vs, variant{scenario, fmt.Sprintf("echo-w%d", w), func(ctx context.Context, t *target) Result { return runEcho(ctx, t, w) }})
+		}
+		return vs, nil
 	case "fanout":
-		return []variant{{scenario, runFanout}}, nil
+		return []variant{{scenario, scenario, runFanout}}, nil
 	case "polling":
 		if proto == Raw {
 			return nil, nil // the raw server has no long-polling
 		}
-		return []variant{{scenario, runPolling}}, nil
+		return []variant{{scenario, scenario, runPolling}}, nil
 	}
 	return nil, fmt.Errorf("load: unknown scenario %q", scenario)
 }
@@ -114,9 +127,10 @@ func variants(scenario string, proto Protocol, p Params) ([]variant, error) {
 var ErrScenarioFailed = errors.New("load: a scenario failed")
 
 // Run runs each named scenario against s, starting a fresh server process
-// for each variant, and writes each Result to out as a JSON line. It
-// returns ErrScenarioFailed (after running the others) if any scenario
-// failed.
+// for each variant, and writes each Result to out as a JSON line. In the
+// server's command, "{variant}" is replaced by the variant's label (such
+// as "echo" or "idle-10000"), to name per-variant profiles. It returns
+// ErrScenarioFailed (after running the others) if any scenario failed.
 func Run(ctx context.Context, s Server, scenarios []string, p Params, out io.Writer) error {
 	var all []variant
 	for _, name := range scenarios {
@@ -151,6 +165,10 @@ func Run(ctx context.Context, s Server, scenarios []string, p Params, out io.Wri
 func runVariant(ctx context.Context, s Server, src *sources, p Params, v variant) Result {
 	ctx, cancel := context.WithTimeout(ctx, p.Timeout)
 	defer cancel()
+	s.Command = slices.Clone(s.Command)
+	for i, arg := range s.Command {
+		s.Command[i] = strings.ReplaceAll(arg, "{variant}", v.label)
+	}
 	proc, err := start(ctx, s)
 	if err != nil {
 		return Result{Server: s.Name, Scenario: v.scenario, Err: err.Error()}
@@ -187,6 +205,27 @@ func (t *target) open(ctx context.Context) (*wsConn, error) {
 		return openRaw(ctx, t.src, t.proc.addr, t.deadline)
 	}
 	return openWebsocket(ctx, t.src, t.proc.addr, t.connect, t.deadline)
+}
+
+// begin marks the start of a measurement: it reads both sides' CPU time
+// and, with Params.SignalProfile, sends the server SIGUSR1.
+func (t *target) begin() (cpuMark, error) {
+	m, err := t.mark()
+	if err == nil && t.p.SignalProfile {
+		err = t.proc.cmd.Process.Signal(syscall.SIGUSR1)
+	}
+	return m, err
+}
+
+// end marks the end of a measurement: with Params.SignalProfile it sends
+// the server SIGUSR2, and it reads both sides' CPU time.
+func (t *target) end() (cpuMark, error) {
+	if t.p.SignalProfile {
+		if err := t.proc.cmd.Process.Signal(syscall.SIGUSR2); err != nil {
+			return cpuMark{}, err
+		}
+	}
+	return t.mark()
 }
 
 // mark reads both sides' CPU time now.

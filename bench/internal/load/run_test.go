@@ -24,7 +24,7 @@ func tinyParams() Params {
 		IdleN:              []int{8},
 		Settle:             50 * time.Millisecond,
 		EchoClients:        3,
-		EchoWindow:         2,
+		EchoWindows:        []int{1, 3},
 		PollClients:        2,
 		Warmup:             100 * time.Millisecond,
 		Duration:           300 * time.Millisecond,
@@ -88,7 +88,7 @@ func TestScenariosAgainstFerry(t *testing.T) {
 		assert.Equal(t, "ferry", rec["server"])
 		got = append(got, rec["scenario"].(string))
 	}
-	require.Equal(t, []string{"connect", "connect", "idle", "echo", "fanout", "polling"}, got)
+	require.Equal(t, []string{"connect", "connect", "idle", "echo", "echo", "fanout", "polling"}, got)
 
 	assert.Equal(t, "websocket", recs[0]["mode"])
 	assert.Equal(t, "upgrade", recs[1]["mode"])
@@ -103,16 +103,18 @@ func TestScenariosAgainstFerry(t *testing.T) {
 	// Every Ferry connection has at least its read goroutine.
 	positive(t, idle, "goroutines_per_conn")
 
-	echo := recs[3]
-	positive(t, echo, "msgs", "msgs_per_s", "p50_us", "p99_us")
-	assert.GreaterOrEqual(t, echo["p99_us"], echo["p50_us"])
-	assert.Contains(t, echo, "server_cpu_s_per_100k_msgs")
+	for i, echo := range recs[3:5] {
+		assert.EqualValues(t, p.EchoWindows[i], echo["window"])
+		positive(t, echo, "msgs", "msgs_per_s", "p50_us", "p99_us")
+		assert.GreaterOrEqual(t, echo["p99_us"], echo["p50_us"])
+		assert.Contains(t, echo, "server_cpu_s_per_100k_msgs")
+	}
 
-	fanout := recs[4]
+	fanout := recs[5]
 	assert.EqualValues(t, p.FanoutN*p.FanoutM, fanout["deliveries"], "every client gets every message")
 	positive(t, fanout, "deliveries_per_s", "p99_ms")
 
-	positive(t, recs[5], "msgs", "msgs_per_s", "p99_us")
+	positive(t, recs[6], "msgs", "msgs_per_s", "p99_us")
 }
 
 func TestScenariosAgainstRaw(t *testing.T) {
@@ -125,20 +127,21 @@ func TestScenariosAgainstRaw(t *testing.T) {
 		got = append(got, rec["scenario"].(string))
 	}
 	// The raw server has no polling, so no upgrade and no polling scenario.
-	require.Equal(t, []string{"connect", "idle", "echo", "fanout"}, got)
+	require.Equal(t, []string{"connect", "idle", "echo", "echo", "fanout"}, got)
 	positive(t, recs[0], "conns_per_s")
 	positive(t, recs[2], "msgs", "msgs_per_s")
-	assert.EqualValues(t, p.FanoutN*p.FanoutM, recs[3]["deliveries"])
+	positive(t, recs[3], "msgs", "msgs_per_s")
+	assert.EqualValues(t, p.FanoutN*p.FanoutM, recs[4]["deliveries"])
 }
 
 func TestServerThatPrintsNoPort(t *testing.T) {
 	var out bytes.Buffer
 	p := tinyParams()
-	err := Run(context.Background(), Server{Name: "false", Command: []string{"false"}}, []string{"echo"}, p, &out)
+	err := Run(context.Background(), Server{Name: "false", Command: []string{"false"}}, []string{"fanout"}, p, &out)
 	require.ErrorIs(t, err, ErrScenarioFailed)
 	var rec map[string]any
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rec))
-	assert.Equal(t, "echo", rec["scenario"])
+	assert.Equal(t, "fanout", rec["scenario"])
 	assert.Contains(t, rec["error"], "exited before printing its port")
 }
 

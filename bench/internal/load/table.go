@@ -27,6 +27,10 @@ func count(n float64) func(map[string]any) bool {
 	return func(r map[string]any) bool { return r["n"] == n }
 }
 
+func inFlight(w float64) func(map[string]any) bool {
+	return func(r map[string]any) bool { return r["window"] == w }
+}
+
 var tableRows = []row{
 	{"connect websocket: conns/s", "connect", mode("websocket"), "conns_per_s", 0},
 	{"connect polling→upgrade: conns/s", "connect", mode("upgrade"), "conns_per_s", 0},
@@ -34,19 +38,26 @@ var tableRows = []row{
 	{"idle 1k: goroutines/conn", "idle", count(1000), "goroutines_per_conn", 0},
 	{"idle 10k: server RSS KiB/conn", "idle", count(10000), "rss_per_conn_bytes", 1.0 / 1024},
 	{"idle 10k: goroutines/conn", "idle", count(10000), "goroutines_per_conn", 0},
-	{"echo: msgs/s", "echo", nil, "msgs_per_s", 0},
-	{"echo: p50 µs", "echo", nil, "p50_us", 0},
-	{"echo: p99 µs", "echo", nil, "p99_us", 0},
-	{"echo: server CPU s/100k msgs", "echo", nil, "server_cpu_s_per_100k_msgs", 0},
-	{"echo: msgs per server CPU s", "echo", nil, "msgs_per_server_cpu_s", 0},
-	{"echo: load tool CPU util", "echo", nil, "load_cpu_util", 0},
+	{"echo: msgs/s", "echo", inFlight(1), "msgs_per_s", 0},
+	{"echo: p50 µs", "echo", inFlight(1), "p50_us", 0},
+	{"echo: p99 µs", "echo", inFlight(1), "p99_us", 0},
+	{"echo: server CPU s/100k msgs", "echo", inFlight(1), "server_cpu_s_per_100k_msgs", 0},
+	{"echo: msgs per server CPU s", "echo", inFlight(1), "msgs_per_server_cpu_s", 0},
+	{"echo: server CPU util", "echo", inFlight(1), "server_cpu_util", 0},
+	{"echo: load tool CPU util", "echo", inFlight(1), "load_cpu_util", 0},
+	{"echo 8 in flight: msgs/s", "echo", inFlight(8), "msgs_per_s", 0},
+	{"echo 8 in flight: p99 µs", "echo", inFlight(8), "p99_us", 0},
+	{"echo 8 in flight: msgs per server CPU s", "echo", inFlight(8), "msgs_per_server_cpu_s", 0},
 	{"fanout: deliveries/s", "fanout", nil, "deliveries_per_s", 0},
 	{"fanout: p50 ms", "fanout", nil, "p50_ms", 0},
 	{"fanout: p99 ms", "fanout", nil, "p99_ms", 0},
 	{"fanout: server CPU s/100k deliveries", "fanout", nil, "server_cpu_s_per_100k_deliveries", 0},
+	{"fanout: server CPU util", "fanout", nil, "server_cpu_util", 0},
+	{"fanout: load tool CPU util", "fanout", nil, "load_cpu_util", 0},
 	{"polling: msgs/s", "polling", nil, "msgs_per_s", 0},
 	{"polling: p99 µs", "polling", nil, "p99_us", 0},
 	{"polling: msgs per server CPU s", "polling", nil, "msgs_per_server_cpu_s", 0},
+	{"polling: server CPU util", "polling", nil, "server_cpu_util", 0},
 }
 
 // servers are the table's columns.

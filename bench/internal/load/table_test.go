@@ -23,9 +23,10 @@ func line(t *testing.T, server, scenario string, kv ...any) string {
 
 func TestTableRatiosAndTargets(t *testing.T) {
 	lines := []string{
-		line(t, "ferry", "echo", "msgs_per_s", 900.0, "msgs_per_server_cpu_s", 3000.0),
-		line(t, "node", "echo", "msgs_per_s", 300.0, "msgs_per_server_cpu_s", 1000.0),
-		line(t, "raw", "echo", "msgs_per_s", 1000.0, "msgs_per_server_cpu_s", 6000.0),
+		line(t, "ferry", "echo", "window", 1, "msgs_per_s", 900.0, "msgs_per_server_cpu_s", 3000.0),
+		line(t, "node", "echo", "window", 1, "msgs_per_s", 300.0, "msgs_per_server_cpu_s", 1000.0),
+		line(t, "raw", "echo", "window", 1, "msgs_per_s", 1000.0, "msgs_per_server_cpu_s", 6000.0),
+		line(t, "ferry", "echo", "window", 8, "msgs_per_server_cpu_s", 7000.0),
 		line(t, "ferry", "idle", "n", 10000, "rss_per_conn_bytes", 10.0*1024),
 		line(t, "ferry", "fanout", "clients", 10000, "deliveries_per_s", 100.0, "p99_ms", 50.0),
 		line(t, "node", "fanout", "clients", 10000, "deliveries_per_s", 50.0, "p99_ms", 40.0),
@@ -46,6 +47,7 @@ func TestTableRatiosAndTargets(t *testing.T) {
 	}
 	assert.Contains(t, rowOf("echo: msgs per server CPU s"), fmt.Sprintf("%.2f×", 3000.0/1000))
 	assert.Contains(t, rowOf("echo: msgs per server CPU s"), fmt.Sprintf("%.2f×", 3000.0/6000))
+	assert.Contains(t, rowOf("echo 8 in flight: msgs per server CPU s"), "7000")
 	assert.Contains(t, rowOf("idle 10k: server RSS KiB/conn"), "10.0")
 	assert.Contains(t, rowOf("polling: msgs/s"), "error")
 

@@ -60,7 +60,8 @@ func Binary(t testing.TB) string {
 // test.
 //
 // nginx is stopped in t.Cleanup. StartProxy fails t if nginx is missing or
-// does not start; the failure includes nginx's error log.
+// does not start; the failure includes nginx's error log. When the test
+// fails later, nginx's logs are added to its output.
 func StartProxy(t testing.TB, upstreamURL string, forwardUpgrades bool) string {
 	t.Helper()
 	bin := Binary(t)
@@ -81,7 +82,12 @@ func StartProxy(t testing.TB, upstreamURL string, forwardUpgrades bool) string {
 		conf := config(dir, port, u.Host, runAs, forwardUpgrades)
 		p, err := start(bin, dir, conf)
 		if err == nil {
-			t.Cleanup(p.stop)
+			t.Cleanup(func() {
+				p.stop()
+				if t.Failed() {
+					t.Logf("nginx logs (proxy for %s):\n%s", upstreamURL, p.logs())
+				}
+			})
 			return "http://127.0.0.1:" + strconv.Itoa(port)
 		}
 		if !errors.Is(err, errAddrInUse) || attempt == startAttempts {
@@ -224,10 +230,11 @@ func start(bin, dir, conf string) (*process, error) {
 	}
 }
 
-// logs returns nginx's stderr and error log, for failure messages.
+// logs returns nginx's stderr, error log and access log, for failure
+// messages.
 func (p *process) logs() string {
 	var b strings.Builder
-	for _, name := range []string{"stderr.log", "error.log"} {
+	for _, name := range []string{"stderr.log", "error.log", "access.log"} {
 		data, err := os.ReadFile(filepath.Join(p.dir, name))
 		if err == nil && len(data) > 0 {
 			fmt.Fprintf(&b, "--- nginx %s:\n%s", name, data)

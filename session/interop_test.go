@@ -518,11 +518,13 @@ func TestInteropWebSocketOnly(t *testing.T) {
 		return url
 	}
 
-	t.Run("client", func(t *testing.T) {
+	sent := []any{"hello €ñ 日本", []byte{0x00, 0x01, 0x02, 0x1e, 0xfd, 0xfe, 0xff}, "", []byte{}}
+
+	t.Run("client-close", func(t *testing.T) {
 		t.Parallel()
 		app := newEchoApp(t, 1)
 		url := newEngine(t, app)
-		out := nodetest.Run(t, 20*time.Second, "engine-websocket.mjs", []string{url})
+		out := nodetest.Run(t, 20*time.Second, "engine-websocket.mjs", []string{url, "client-close"})
 		t.Logf("client: %s", strings.TrimSpace(out))
 
 		es := app.only(t)
@@ -530,7 +532,24 @@ func TestInteropWebSocketOnly(t *testing.T) {
 		require.NotNil(t, err)
 		assert.Equal(t, session.ReasonTransportClose, err.Reason, "close reason: %v", err)
 		received, upgrades, last := es.snapshot()
-		requireMessages(t, []any{"hello €ñ 日本", []byte{0x00, 0x01, 0x02, 0x1e, 0xfd, 0xfe, 0xff}, "", []byte{}}, received)
+		requireMessages(t, sent, received)
+		assert.Empty(t, upgrades)
+		assert.Equal(t, transport.NameWebSocket, last)
+	})
+
+	t.Run("server-close", func(t *testing.T) {
+		t.Parallel()
+		app := newEchoApp(t, 1)
+		url := newEngine(t, app)
+		out := nodetest.Run(t, 20*time.Second, "engine-websocket.mjs", []string{url, "server-close"})
+		t.Logf("client: %s", strings.TrimSpace(out))
+
+		es := app.only(t)
+		err := es.waitClosed(t)
+		require.NotNil(t, err)
+		assert.Equal(t, session.ReasonForcedClose, err.Reason, "close reason: %v", err)
+		received, upgrades, last := es.snapshot()
+		requireMessages(t, append(sent, "close-me"), received)
 		assert.Empty(t, upgrades)
 		assert.Equal(t, transport.NameWebSocket, last)
 	})
@@ -656,12 +675,10 @@ func TestInteropNginx(t *testing.T) {
 		assert.Equal(t, session.ReasonTransportClose, err.Reason, "close reason: %v", err)
 		received, upgrades, last := es.snapshot()
 		requireMessages(t, proxyMessages(), received)
-		// The handshake reaches the engine as a plain GET, which it refuses
-		// before any upgrade starts; an upgrade that did start must have
-		// been aborted.
-		for _, u := range upgrades {
-			assert.NotEqual(t, session.UpgradeDone, u.Phase, "upgrade events: %v", upgrades)
-		}
+		// The WebSocket handshake reaches the engine as a plain GET with
+		// transport=websocket, which it refuses (400, code 3) before an
+		// upgrade can start.
+		assert.Empty(t, upgrades, "the upgrade should never have started")
 		assert.Equal(t, transport.NamePolling, last)
 	})
 }

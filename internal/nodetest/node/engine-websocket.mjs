@@ -1,17 +1,20 @@
 // WebSocket only: the official engine.io-client with
 // transports: ["websocket"] against Ferry's echo engine.
 //
-// Usage: node engine-websocket.mjs <url>
+// Usage: node engine-websocket.mjs <url> <client-close|server-close>
 //
 // Checks: the session opens directly over WebSocket, with an open packet
 // announcing no upgrades; the server's greeting (text, then binary) arrives
 // exactly; text and binary messages come back exactly, each of its kind;
-// the client then closes (reason "forced close").
+// then either the client closes (reason "forced close"), or it asks the
+// server to close and gets the "close" event with reason "transport close".
 import { Socket } from "engine.io-client";
 import { deadline, expectMessages, fail } from "./engine-check.mjs";
 
-const [url] = process.argv.slice(2);
-if (!url) fail("usage: engine-websocket.mjs <url>");
+const [url, mode] = process.argv.slice(2);
+if (!url || !["client-close", "server-close"].includes(mode)) {
+  fail("usage: engine-websocket.mjs <url> <client-close|server-close>");
+}
 
 const greeting = ["welcome ✓", Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00])];
 const outgoing = [
@@ -27,7 +30,12 @@ let closing = false;
 
 const onMessage = expectMessages("websocket", [...greeting, ...outgoing], () => {
   closing = true;
-  socket.close();
+  if (mode === "client-close") {
+    socket.close();
+  } else {
+    // The echo app closes the session when it reads this.
+    socket.send("close-me");
+  }
 });
 const done = deadline(10000, () => `messages=${onMessage.received()} state=${socket.readyState}`);
 
@@ -49,7 +57,8 @@ socket.on("upgrading", () => fail("started an upgrade on a WebSocket-only sessio
 socket.on("error", (err) => fail(`socket error: ${err}`));
 socket.on("close", (reason, description) => {
   if (!closing) fail(`closed before the test ended: ${reason} (${description?.message ?? description ?? ""})`);
-  if (reason !== "forced close") fail(`close reason ${JSON.stringify(reason)}, want "forced close"`);
+  const want = mode === "client-close" ? "forced close" : "transport close";
+  if (reason !== want) fail(`close reason ${JSON.stringify(reason)}, want ${JSON.stringify(want)}`);
   done();
-  console.log(JSON.stringify({ sid: handshake.sid, upgrades: handshake.upgrades, reason }));
+  console.log(JSON.stringify({ mode, sid: handshake.sid, upgrades: handshake.upgrades, reason }));
 });

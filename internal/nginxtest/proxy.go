@@ -31,6 +31,10 @@ const stopTimeout = 5 * time.Second
 // errAddrInUse reports that nginx could not bind the port it was given.
 var errAddrInUse = errors.New("nginxtest: port already in use")
 
+// addrInUse is how nginx's log says that a port is taken (the text of
+// EADDRINUSE).
+const addrInUse = "Address already in use"
+
 // Binary returns the path of the nginx executable, or fails t, telling the
 // reader to run `make deps`, if nginx is not installed.
 func Binary(t testing.TB) string {
@@ -218,7 +222,7 @@ func start(bin, dir, conf string) (*process, error) {
 		select {
 		case <-p.exited:
 			logs := p.logs()
-			if strings.Contains(logs, "Address already in use") {
+			if strings.Contains(logs, addrInUse) {
 				return nil, fmt.Errorf("%w\n%s", errAddrInUse, logs)
 			}
 			return nil, fmt.Errorf("nginx exited (%v) before binding its port\n%s", cmd.ProcessState, logs)
@@ -226,6 +230,12 @@ func start(bin, dir, conf string) (*process, error) {
 			p.stop()
 			return nil, fmt.Errorf("nginx did not bind its port within %v\n%s", startTimeout, p.logs())
 		case <-tick.C:
+			// nginx retries a taken port for 2.5 s before it gives up;
+			// there is no need to wait for that.
+			if logs := p.logs(); strings.Contains(logs, addrInUse) {
+				p.stop()
+				return nil, fmt.Errorf("%w\n%s", errAddrInUse, logs)
+			}
 		}
 	}
 }

@@ -72,13 +72,16 @@ func TestDisconnectReasons(t *testing.T) {
 			gone := make(reasons, 2)
 			ts.OnConnection(gone.watch)
 			cs := ts.connect(t, "/", nil)
+			m.leaveAfterUpgrade(t, ts, cs)
 			cs.Disconnect()
 			require.Equal(t, "client namespace disconnect", recv(t, gone))
 
 			// Closing the client leaves every namespace the same way.
 			ts.connect(t, "/", nil)
 			c := ts.dial(t, nil)
-			require.NoError(t, c.Socket("/", nil).Connect(bounded(t)))
+			cs = c.Socket("/", nil)
+			require.NoError(t, cs.Connect(bounded(t)))
+			m.leaveAfterUpgrade(t, ts, cs)
 			require.NoError(t, c.Close())
 			require.Equal(t, "client namespace disconnect", recv(t, gone))
 		})
@@ -226,6 +229,7 @@ func TestDisconnectHandlers(t *testing.T) {
 		id := leaving.ID()
 		s := ts.socket(t, leaving)
 
+		m.leaveAfterUpgrade(t, ts, leaving)
 		leaving.Disconnect()
 		want := []string{"disconnecting 1", "disconnecting 2", "disconnect 1", "disconnect 2"}
 		for i, stage := range want {

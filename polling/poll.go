@@ -16,20 +16,21 @@ var closePayload = []transport.Packet{{Type: transport.Close}}
 // transport, the transport ends, or the client goes away.
 func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
-	if t.closed {
+	if t.parked {
+		t.mu.Unlock()
+		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		// The parked GET is answered with a close packet.
+		t.end(ErrOverlappingGet)
+		return
+	}
+	if !t.enterLocked() {
 		t.mu.Unlock()
 		t.write(w, r, closePayload)
 		return
 	}
-	if t.parked {
-		t.mu.Unlock()
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		// The session closes, and the parked GET is answered with a close packet.
-		t.fail(ErrOverlappingGet)
-		return
-	}
 	t.parked = true
 	t.mu.Unlock()
+	defer t.leave()
 
 	// The GET stops counting as parked before its response is written: a
 	// large body reaches the client before this handler returns, and the
@@ -40,26 +41,29 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 			err := t.write(w, r, pkts)
 			switch {
 			case err != nil:
-				t.fail(err)
+				t.end(err)
 			case last:
-				t.Close()
-				t.sess.TransportClosed(t, nil)
+				t.end(nil)
 			}
 			return
 		}
 		select {
 		case <-t.wake:
-		case <-t.done:
-			pkts, _ := t.sess.Take(t)
-			if len(pkts) == 0 {
-				pkts = closePayload
+		case <-t.stop:
+			// Closed by the session: one last Take. Ended by an error: the
+			// session has nothing more for this client than a close packet.
+			pkts := closePayload
+			if reason, _ := t.endReason(); reason == nil {
+				if last, _ := t.sess.Take(t); len(last) > 0 {
+					pkts = last
+				}
 			}
 			t.unpark()
 			t.write(w, r, pkts)
 			return
 		case <-r.Context().Done():
 			t.unpark()
-			t.fail(ErrGetAborted)
+			t.end(ErrGetAborted)
 			return
 		}
 	}

@@ -75,18 +75,26 @@ func NewConfig(opts *Options) *Config {
 
 // Transport is a long-polling transport for one session. Create it with
 // New and route the session's HTTP requests to ServeHTTP.
+//
+// It ends once, on Close, after writing a last batch, or when the client
+// breaks a rule or goes away. It then tells the session with
+// TransportClosed, as soon as no request of its is inside a Session call
+// (a parked GET answers first), and closes Done.
 type Transport struct {
 	cfg  *Config
 	sess transport.Session
 
 	wake chan struct{} // signal: packets are queued (capacity 1)
-	done chan struct{} // closed when the transport ends
+	stop chan struct{} // closed when the transport ends: releases a parked GET
+	done chan struct{} // closed after TransportClosed returned
 
-	mu        sync.Mutex
-	parked    bool // guarded by mu: a GET is waiting
-	posting   bool // guarded by mu: a POST is in flight
-	closed    bool // guarded by mu
-	closeOnce sync.Once
+	mu       sync.Mutex
+	parked   bool  // guarded by mu: a GET is waiting
+	posting  bool  // guarded by mu: a POST is in flight
+	active   int   // guarded by mu: GET and POST handlers that may call the session
+	ended    bool  // guarded by mu
+	reason   error // guarded by mu: why it ended; nil for Close or a last batch
+	reported bool  // guarded by mu: TransportClosed was called, or is being called
 }
 
 // New returns a polling transport bound to sess.
@@ -95,6 +103,7 @@ func New(cfg *Config, sess transport.Session) *Transport {
 		cfg:  cfg,
 		sess: sess,
 		wake: make(chan struct{}, 1),
+		stop: make(chan struct{}),
 		done: make(chan struct{}),
 	}
 }
@@ -110,28 +119,79 @@ func (t *Transport) Wake() {
 	}
 }
 
-// Done is closed once the transport has ended.
+// Done is closed once the transport has ended and the session has been
+// told.
 func (t *Transport) Done() <-chan struct{} { return t.done }
 
-// Close ends the transport. A parked GET is answered with the session's
-// remaining packets if the session still has any for this transport, or with
-// a close packet otherwise. Close does not call TransportClosed.
+// Close ends the transport. A parked GET is answered with the batch of one
+// last Take if it returns packets, or with a close packet otherwise; later
+// requests get a close packet (GET) or an error (POST). TransportClosed(nil)
+// follows once no request is inside a Session call, which may be before
+// Close returns. Close never blocks on the client.
 func (t *Transport) Close() error {
-	t.closeOnce.Do(func() {
-		t.mu.Lock()
-		t.closed = true
-		t.mu.Unlock()
-		close(t.done)
-	})
+	t.end(nil)
 	return nil
 }
 
-// fail closes the transport and tells the session why.
-// The session learns first, so that a parked GET woken by the close finds
-// the session already closed and answers with a close packet.
-func (t *Transport) fail(err error) {
-	t.sess.TransportClosed(t, err)
-	t.Close()
+// end ends the transport for reason, once.
+func (t *Transport) end(reason error) {
+	t.mu.Lock()
+	if t.ended {
+		t.mu.Unlock()
+		return
+	}
+	t.ended, t.reason = true, reason
+	close(t.stop)
+	report := t.reportLocked()
+	t.mu.Unlock()
+	if report {
+		t.report()
+	}
+}
+
+// enterLocked registers a request handler that may call the session; it
+// reports false once the transport has ended.
+func (t *Transport) enterLocked() bool {
+	if t.ended {
+		return false
+	}
+	t.active++
+	return true
+}
+
+// leave unregisters a request handler; the last one out after the end
+// tells the session.
+func (t *Transport) leave() {
+	t.mu.Lock()
+	t.active--
+	report := t.reportLocked()
+	t.mu.Unlock()
+	if report {
+		t.report()
+	}
+}
+
+// reportLocked reports whether the caller must now tell the session that
+// the transport ended, and claims that job.
+func (t *Transport) reportLocked() bool {
+	if !t.ended || t.active > 0 || t.reported {
+		return false
+	}
+	t.reported = true
+	return true
+}
+
+// report tells the session why the transport ended, then closes Done.
+func (t *Transport) report() {
+	t.sess.TransportClosed(t, t.reason)
+	close(t.done)
+}
+
+// endReason returns why the transport ended; ok is false while it has not.
+func (t *Transport) endReason() (reason error, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.reason, t.ended
 }
 
 // ServeHTTP handles one long-polling request for the session: GET receives,

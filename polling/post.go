@@ -13,15 +13,15 @@ import (
 // the session in order, then answers "ok".
 func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
-		WriteError(w, http.StatusBadRequest, transport.CodeUnknownSID)
-		return
-	}
 	if t.posting {
 		t.mu.Unlock()
 		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		t.fail(ErrOverlappingPost)
+		t.end(ErrOverlappingPost)
+		return
+	}
+	if !t.enterLocked() {
+		t.mu.Unlock()
+		WriteError(w, http.StatusBadRequest, transport.CodeUnknownSID)
 		return
 	}
 	t.posting = true
@@ -30,26 +30,34 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		t.mu.Lock()
 		t.posting = false
 		t.mu.Unlock()
+		t.leave()
 	}()
 
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
 		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		t.fail(ErrBinaryBody)
+		t.end(ErrBinaryBody)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.maxBody))
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			WriteError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
-			t.fail(ErrPayloadTooLarge)
+			t.end(ErrPayloadTooLarge)
 			return
 		}
 		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		t.fail(err)
+		t.end(err)
 		return
 	}
 	pkts, decodeErr := transport.DecodePayload(body)
 	for _, p := range pkts {
+		// Nothing is delivered once the transport has ended (the session
+		// closed it, or moved to a WebSocket), nor after the session
+		// refused a packet.
+		if _, ended := t.endReason(); ended {
+			WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+			return
+		}
 		if err := t.sess.Deliver(t, p); err != nil {
 			WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
 			return
@@ -57,7 +65,7 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	}
 	if decodeErr != nil {
 		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		t.fail(decodeErr)
+		t.end(decodeErr)
 		return
 	}
 	h := w.Header()

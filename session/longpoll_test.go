@@ -59,11 +59,11 @@ func TestOverlappingPOST(t *testing.T) {
 	}()
 	<-entered
 	requireError(t, c.post(t, "4second"), http.StatusBadRequest, `{"code":3,"message":"Bad request"}`)
+	// The session hears of it once the first POST's delivery returns.
+	once.Do(func() { close(release) })
 	ce := waitClosed(t, c.sess)
 	assert.Equal(t, ReasonTransportError, ce.Reason)
 	require.ErrorIs(t, ce, polling.ErrOverlappingPost)
-
-	once.Do(func() { close(release) })
 	// The first POST's packet was delivered before the session closed.
 	r := <-first
 	assert.Equal(t, http.StatusOK, r.status, r.body)

@@ -128,9 +128,10 @@ func TestUpgradeTimeout(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, &Options{UpgradeTimeout: 50 * time.Millisecond})
 	c := ts.connect(t, modePolling)
+	// The upgrade timer starts after this, when the WebSocket request arrives.
+	started := time.Now()
 	conn, _, err := ts.dial(t, "EIO=4&transport=websocket&sid="+c.sid, nil)
 	require.NoError(t, err)
-	started := time.Now()
 	assert.Equal(t, UpgradeStarted, ts.nextUpgrade(t).Phase)
 	writeText(t, conn, "2probe")
 	_, data := readFrame(t, conn)

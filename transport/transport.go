@@ -22,9 +22,14 @@ type Transport interface {
 	Wake()
 	// Close ends the transport and releases its resources. It does not
 	// flush; the session arranges a final flush before closing. It is
-	// idempotent and returns nil after the first call.
+	// idempotent and returns nil after the first call. Like every end, it
+	// is followed by exactly one Session.TransportClosed call, with a nil
+	// reason, once no Take or Deliver call of the transport is running;
+	// that may happen before Close returns. The full contract is in
+	// package transporttest.
 	Close() error
-	// Done is closed once the transport has ended.
+	// Done is closed once the transport has ended and its
+	// TransportClosed call has returned.
 	Done() <-chan struct{}
 }
 
@@ -40,7 +45,7 @@ type Session interface {
 	// Deliver hands one packet read by t to the session, in arrival order.
 	// A non-nil error means the session rejected it and is closing.
 	Deliver(t Transport, p Packet) error
-	// TransportClosed reports that t ended; err says why (nil for an
-	// orderly close initiated by the session).
+	// TransportClosed reports, once, that t ended; err says why (nil when
+	// t ended by Close or after writing a last batch).
 	TransportClosed(t Transport, err error)
 }

@@ -98,16 +98,24 @@ func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) 
 }
 
 // Transport is a WebSocket transport for one session.
+//
+// It ends once, on Close, after writing a last batch, or when the
+// connection fails or the peer breaks the protocol. It then tells the
+// session with TransportClosed, as soon as neither of its goroutines is
+// inside a Session call, and closes Done.
 type Transport struct {
 	cfg  *Config
 	conn *Conn
 	sess transport.Session
-	done chan struct{}
+	done chan struct{} // closed after TransportClosed returned
 
-	mu      sync.Mutex
-	writing bool // guarded by mu: a writer goroutine is running
-	again   bool // guarded by mu: Wake was called while writing
-	closed  bool // guarded by mu
+	mu       sync.Mutex
+	writing  bool  // guarded by mu: a writer goroutine is running
+	again    bool  // guarded by mu: Wake was called while writing
+	loops    int   // guarded by mu: reader and writer goroutines running
+	ended    bool  // guarded by mu
+	reason   error // guarded by mu: why it ended; nil for Close or a last batch
+	reported bool  // guarded by mu: TransportClosed was called, or is being called
 }
 
 // New binds conn to sess. Call Start to begin reading.
@@ -116,74 +124,116 @@ func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
 }
 
 // Start starts the read goroutine, which delivers packets to the session
-// until the connection ends.
-func (t *Transport) Start() { go t.readLoop() }
+// until the connection ends. It does nothing once the transport has ended.
+func (t *Transport) Start() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.ended {
+		return
+	}
+	t.loops++
+	go t.readLoop()
+}
 
 // Name returns "websocket".
 func (t *Transport) Name() string { return transport.NameWebSocket }
 
-// Done is closed once the transport has ended.
+// Done is closed once the transport has ended and the session has been
+// told.
 func (t *Transport) Done() <-chan struct{} { return t.done }
 
-// Close closes the connection without a close frame and ends both
-// goroutines. It does not call TransportClosed.
+// Close closes the connection without a close frame, which ends both
+// goroutines. TransportClosed(nil) follows once neither is inside a Session
+// call, which may be before Close returns. Close never blocks on the peer.
 func (t *Transport) Close() error {
+	t.end(nil)
+	return nil
+}
+
+// end ends the transport for reason, once, and closes the connection.
+func (t *Transport) end(reason error) {
 	t.mu.Lock()
-	if t.closed {
+	if t.ended {
 		t.mu.Unlock()
-		return nil
-	}
-	t.closed = true
-	t.mu.Unlock()
-	close(t.done)
-	return t.conn.ws.Close()
-}
-
-func (t *Transport) isClosed() bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.closed
-}
-
-// fail tells the session why the transport ended, then closes it. An error
-// after the transport was closed on purpose is not reported.
-func (t *Transport) fail(err error) {
-	if t.isClosed() {
 		return
 	}
-	t.sess.TransportClosed(t, err)
-	t.Close()
+	t.ended, t.reason = true, reason
+	report := t.reportLocked()
+	t.mu.Unlock()
+	t.conn.ws.Close()
+	if report {
+		t.report()
+	}
+}
+
+// exit unregisters a reader or writer goroutine; the last one out after
+// the end tells the session.
+func (t *Transport) exit() {
+	t.mu.Lock()
+	t.loops--
+	report := t.reportLocked()
+	t.mu.Unlock()
+	if report {
+		t.report()
+	}
+}
+
+// reportLocked reports whether the caller must now tell the session that
+// the transport ended, and claims that job.
+func (t *Transport) reportLocked() bool {
+	if !t.ended || t.loops > 0 || t.reported {
+		return false
+	}
+	t.reported = true
+	return true
+}
+
+// report tells the session why the transport ended, then closes Done.
+func (t *Transport) report() {
+	t.sess.TransportClosed(t, t.reason)
+	close(t.done)
+}
+
+func (t *Transport) isEnded() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.ended
 }
 
 // Wake starts a writer goroutine unless one is running, in which case the
 // running one takes the new packets before it ends. It never blocks.
 func (t *Transport) Wake() {
 	t.mu.Lock()
-	if t.closed {
-		t.mu.Unlock()
+	defer t.mu.Unlock()
+	if t.ended {
 		return
 	}
 	if t.writing {
 		t.again = true
-		t.mu.Unlock()
 		return
 	}
 	t.writing = true
-	t.mu.Unlock()
+	t.loops++
 	go t.writeLoop()
 }
 
 // writeLoop writes queued packets until the session has none left for this
-// transport.
+// transport, or the transport ends.
 func (t *Transport) writeLoop() {
+	defer t.exit()
 	for {
 		t.mu.Lock()
+		if t.ended {
+			t.writing = false
+			t.mu.Unlock()
+			return
+		}
 		t.again = false
 		t.mu.Unlock()
 		pkts, last := t.sess.Take(t)
 		if len(pkts) == 0 {
 			t.mu.Lock()
-			if t.again && !t.closed {
+			if t.again && !t.ended {
 				t.mu.Unlock()
 				continue
 			}
@@ -191,19 +241,12 @@ func (t *Transport) writeLoop() {
 			t.mu.Unlock()
 			return
 		}
-		if err := t.writePackets(pkts, last); err != nil {
+		err := t.writePackets(pkts, last)
+		if err != nil || last {
 			t.mu.Lock()
 			t.writing = false
 			t.mu.Unlock()
-			t.fail(err)
-			return
-		}
-		if last {
-			t.mu.Lock()
-			t.writing = false
-			t.mu.Unlock()
-			t.Close()
-			t.sess.TransportClosed(t, nil)
+			t.end(err)
 			return
 		}
 	}
@@ -245,15 +288,19 @@ func (t *Transport) writePackets(pkts []transport.Packet, last bool) error {
 
 // readLoop reads frames and delivers them to the session in order.
 func (t *Transport) readLoop() {
+	defer t.exit()
 	for {
 		mt, data, err := t.conn.ws.ReadMessage()
 		if err != nil {
-			t.fail(readError(err))
+			t.end(readError(err))
 			return
 		}
 		p, err := transport.DecodeFrame(data, mt == gorilla.BinaryMessage)
 		if err != nil {
-			t.fail(err)
+			t.end(err)
+			return
+		}
+		if t.isEnded() {
 			return
 		}
 		if err := t.sess.Deliver(t, p); err != nil {

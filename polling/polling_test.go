@@ -1,0 +1,364 @@
+package polling
+
+import (
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ferryio/ferry/transport"
+	"github.com/ferryio/ferry/transport/transporttest"
+)
+
+func TestConformance(t *testing.T) {
+	transporttest.Run(t, makeTransport)
+}
+
+// makeTransport serves a polling transport bound to s on 127.0.0.1, and
+// returns it with a peer that speaks GET and POST to it.
+func makeTransport(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
+	tr := New(NewConfig(&Options{Logger: slog.New(slog.DiscardHandler)}), s)
+	p := &peer{closeGET: make(chan struct{}, 1)}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get(closeHeader) != "" {
+			select {
+			case p.closeGET <- struct{}{}:
+			default:
+			}
+		}
+		tr.ServeHTTP(w, r)
+	}))
+	t.Cleanup(p.srv.Close)
+	p.client = &http.Client{Transport: &http.Transport{}}
+	p.ctx, p.cancel = context.WithCancel(context.Background())
+	return tr, p
+}
+
+// closeHeader marks the GET that peer.Close sends and drops.
+const closeHeader = "X-Peer-Close"
+
+// peer is a long-polling client: Receive is one GET, Send one POST.
+type peer struct {
+	srv      *httptest.Server
+	client   *http.Client
+	ctx      context.Context // ended by Close
+	cancel   context.CancelFunc
+	closeGET chan struct{} // the GET sent by Close has reached the handler
+	once     sync.Once
+}
+
+// do sends one request, ended by ctx or by Close, and returns the status
+// and body.
+func (p *peer) do(ctx context.Context, method, body string, header ...string) (int, []byte, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(p.ctx, cancel)
+	defer stop()
+	var rd io.Reader
+	if method == http.MethodPost {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.srv.URL, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+func (p *peer) Send(ctx context.Context, pkts ...transport.Packet) error {
+	status, body, err := p.do(ctx, http.MethodPost, string(transport.EncodePayload(pkts)))
+	if err != nil {
+		return err
+	}
+	if status != http.StatusOK || string(body) != "ok" {
+		return fmt.Errorf("POST: %d %q", status, body)
+	}
+	return nil
+}
+
+func (p *peer) Receive(ctx context.Context) ([]transport.Packet, error) {
+	status, body, err := p.do(ctx, http.MethodGet, "")
+	if err != nil {
+		return nil, err
+	}
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("GET: %d %q", status, body)
+	}
+	return transport.DecodePayload(body)
+}
+
+// Close drops every request in flight, then sends a GET and drops its
+// connection once the handler has it, as a closing browser tab would.
+func (p *peer) Close() error {
+	p.once.Do(func() {
+		p.cancel()
+		ctx, cancel := context.WithCancel(context.Background())
+		res := make(chan struct{})
+		go func() {
+			defer close(res)
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL, nil)
+			req.Header.Set(closeHeader, "1")
+			if resp, err := p.client.Do(req); err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}
+		}()
+		select {
+		case <-p.closeGET:
+		case <-res:
+		case <-time.After(transporttest.Timeout):
+		}
+		cancel()
+		<-res
+		p.client.CloseIdleConnections()
+	})
+	return nil
+}
+
+// fakeSession is a transport.Session that hands out a fixed queue once.
+type fakeSession struct {
+	mu    sync.Mutex
+	queue []transport.Packet
+}
+
+func (s *fakeSession) Take(transport.Transport) ([]transport.Packet, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pkts := s.queue
+	s.queue = nil
+	return pkts, false
+}
+
+func (s *fakeSession) Deliver(transport.Transport, transport.Packet) error { return nil }
+func (s *fakeSession) TransportClosed(transport.Transport, error)          {}
+
+// get serves one GET with the given Accept-Encoding for a transport whose
+// session has pkts queued.
+func get(t *testing.T, cfg *Config, acceptEncoding string, pkts ...transport.Packet) *httptest.ResponseRecorder {
+	t.Helper()
+	tr := New(cfg, &fakeSession{queue: pkts})
+	defer tr.Close()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if acceptEncoding != "" {
+		req.Header.Set("Accept-Encoding", acceptEncoding)
+	}
+	w := httptest.NewRecorder()
+	tr.ServeHTTP(w, req)
+	require.Equal(t, http.StatusOK, w.Code)
+	return w
+}
+
+func TestResponseHeaders(t *testing.T) {
+	cfg := NewConfig(nil)
+	w := get(t, cfg, "", transport.TextPacket("hé"), transport.BinaryPacket([]byte{1}))
+	assert.Equal(t, "4hé\x1ebAQ==", w.Body.String())
+	assert.Equal(t, "text/plain; charset=UTF-8", w.Header().Get("Content-Type"))
+	assert.Equal(t, "no-store", w.Header().Get("Cache-Control"))
+	assert.Equal(t, strconv.Itoa(w.Body.Len()), w.Header().Get("Content-Length"))
+	assert.Empty(t, w.Header().Get("Content-Encoding"))
+}
+
+func TestCompression(t *testing.T) {
+	cfg := NewConfig(&Options{CompressionThreshold: 1024})
+	big := transport.TextPacket(strings.Repeat("compress me ", 100)) // 1201 bytes encoded
+	atThreshold := transport.TextPacket(strings.Repeat("x", 1023))   // 1024 bytes encoded
+	small := transport.TextPacket(strings.Repeat("y", 1022))         // 1023 bytes encoded
+
+	for _, tc := range []struct {
+		name, accept, coding string
+		pkt                  transport.Packet
+	}{
+		{"gzip", "gzip, deflate, br", "gzip", big},
+		{"deflate only", "deflate", "deflate", big},
+		{"gzip refused with q=0", "gzip;q=0, deflate", "deflate", big},
+		{"at the threshold", "gzip", "gzip", atThreshold},
+		{"below the threshold", "gzip", "", small},
+		{"no Accept-Encoding", "", "", big},
+		{"unsupported coding", "br, identity", "", big},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := get(t, cfg, tc.accept, tc.pkt)
+			assert.Equal(t, tc.coding, w.Header().Get("Content-Encoding"))
+			assert.Equal(t, strconv.Itoa(w.Body.Len()), w.Header().Get("Content-Length"))
+			body := w.Body.Bytes()
+			switch tc.coding {
+			case "gzip":
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				require.NoError(t, err)
+				body, err = io.ReadAll(zr)
+				require.NoError(t, err)
+			case "deflate":
+				var err error
+				body, err = io.ReadAll(flate.NewReader(bytes.NewReader(body)))
+				require.NoError(t, err)
+			}
+			if tc.coding != "" {
+				assert.Less(t, w.Body.Len(), len(body), "compression made it larger")
+				assert.Contains(t, w.Header().Values("Vary"), "Accept-Encoding")
+			}
+			assert.Equal(t, string(transport.EncodePacket(tc.pkt)), string(body))
+		})
+	}
+
+	// The pooled writers are reused without mixing bodies.
+	for i := range 5 {
+		p := transport.TextPacket(strings.Repeat(strconv.Itoa(i), 2000))
+		w := get(t, cfg, "gzip", p)
+		zr, err := gzip.NewReader(w.Body)
+		require.NoError(t, err)
+		body, err := io.ReadAll(zr)
+		require.NoError(t, err)
+		assert.Equal(t, string(transport.EncodePacket(p)), string(body))
+	}
+
+	// A negative threshold disables compression.
+	off := NewConfig(&Options{CompressionThreshold: -1})
+	assert.Empty(t, get(t, off, "gzip", big).Header().Get("Content-Encoding"))
+}
+
+func TestAcceptedCoding(t *testing.T) {
+	for header, want := range map[string]string{
+		"":                          "",
+		"gzip":                      "gzip",
+		"GZIP":                      "gzip",
+		"deflate":                   "deflate",
+		"deflate, gzip":             "gzip",
+		"gzip;q=0":                  "",
+		"gzip; q=0, deflate":        "deflate",
+		"gzip;q=0.0, deflate;q=0":   "",
+		"gzip;q=0.5":                "gzip",
+		"deflate;q=1.0, gzip;q=0":   "deflate",
+		"br, zstd":                  "",
+		" gzip ,identity":           "gzip",
+		"identity;q=1, *;q=0":       "",
+		"x-gzip":                    "",
+		"deflate;q=0.001, br;q=0.9": "deflate",
+	} {
+		assert.Equal(t, want, acceptedCoding(header), "Accept-Encoding: %q", header)
+	}
+}
+
+func TestNewConfigDefaults(t *testing.T) {
+	c := NewConfig(nil)
+	assert.Equal(t, int64(1e6), c.maxBody)
+	assert.Equal(t, 1024, c.compressionThreshold)
+	assert.NotNil(t, c.logger)
+	opts := &Options{MaxHTTPBufferSize: 10, CompressionThreshold: 20}
+	c = NewConfig(opts)
+	assert.Equal(t, int64(10), c.maxBody)
+	assert.Equal(t, 20, c.compressionThreshold)
+	assert.Nil(t, opts.Logger, "NewConfig modified its options")
+}
+
+func TestWriteError(t *testing.T) {
+	for code, body := range map[transport.ErrorCode]string{
+		transport.CodeUnknownTransport:   `{"code":0,"message":"Transport unknown"}`,
+		transport.CodeUnknownSID:         `{"code":1,"message":"Session ID unknown"}`,
+		transport.CodeBadHandshakeMethod: `{"code":2,"message":"Bad handshake method"}`,
+		transport.CodeBadRequest:         `{"code":3,"message":"Bad request"}`,
+		transport.CodeForbidden:          `{"code":4,"message":"Forbidden"}`,
+		transport.CodeUnsupportedVersion: `{"code":5,"message":"Unsupported protocol version"}`,
+	} {
+		w := httptest.NewRecorder()
+		w.Header().Set("Content-Encoding", "gzip")
+		WriteError(w, http.StatusBadRequest, code)
+		assert.Equal(t, http.StatusBadRequest, w.Code)
+		assert.Equal(t, "application/json", w.Header().Get("Content-Type"))
+		assert.Empty(t, w.Header().Get("Content-Encoding"))
+		assert.Equal(t, body, w.Body.String())
+	}
+}
+
+// recordingSession records what a transport delivers and why it ended.
+type recordingSession struct {
+	fakeSession
+	delivered []transport.Packet // guarded by fakeSession.mu
+	closed    chan error         // TransportClosed's reason
+}
+
+func newRecordingSession() *recordingSession {
+	return &recordingSession{closed: make(chan error, 1)}
+}
+
+func (s *recordingSession) Deliver(_ transport.Transport, p transport.Packet) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delivered = append(s.delivered, p)
+	return nil
+}
+
+func (s *recordingSession) TransportClosed(_ transport.Transport, err error) { s.closed <- err }
+
+// post serves one POST to a fresh transport and returns the response and
+// the reason the transport ended, if it did.
+func post(t *testing.T, cfg *Config, contentType, body string) (*httptest.ResponseRecorder, *recordingSession, error) {
+	t.Helper()
+	s := newRecordingSession()
+	tr := New(cfg, s)
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	w := httptest.NewRecorder()
+	tr.ServeHTTP(w, req)
+	select {
+	case err := <-s.closed:
+		return w, s, err
+	default:
+	}
+	tr.Close()
+	require.NoError(t, <-s.closed)
+	return w, s, nil
+}
+
+func TestPOST(t *testing.T) {
+	cfg := NewConfig(&Options{MaxHTTPBufferSize: 16})
+	w, s, err := post(t, cfg, "text/plain;charset=UTF-8", "4a\x1ebAQID")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, w.Code)
+	assert.Equal(t, "ok", w.Body.String())
+	assert.Equal(t, "text/html", w.Header().Get("Content-Type"))
+	assert.Equal(t, []transport.Packet{transport.TextPacket("a"), transport.BinaryPacket([]byte{1, 2, 3})}, s.delivered)
+
+	w, _, err = post(t, cfg, "text/plain", strings.Repeat("4", 17))
+	assert.Equal(t, http.StatusRequestEntityTooLarge, w.Code)
+	require.ErrorIs(t, err, ErrPayloadTooLarge)
+
+	w, s, err = post(t, cfg, "application/octet-stream", "4a")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	require.ErrorIs(t, err, ErrBinaryBody)
+	assert.Empty(t, s.delivered)
+
+	w, s, err = post(t, cfg, "text/plain", "4a\x1e4b\x1e")
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	require.ErrorIs(t, err, transport.ErrInvalidPacket)
+	assert.Equal(t, []transport.Packet{transport.TextPacket("a"), transport.TextPacket("b")}, s.delivered)
+
+	var de *transport.DecodeError
+	require.True(t, errors.As(err, &de))
+	assert.Equal(t, 6, de.Offset)
+}

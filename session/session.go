@@ -204,8 +204,9 @@ func (s *Session) Send(pkts ...transport.Packet) error {
 }
 
 // SendVolatile queues pkts only if nothing is waiting to be written, so that
-// a client that is behind, or between long-polls, misses them rather than
-// receiving them late (socket.io's volatile emit). It reports whether the
+// a client that is behind misses them rather than receiving them late
+// (socket.io's volatile emit). A long-polling client between two GETs with
+// nothing pending still gets them with its next GET. It reports whether the
 // packets were queued.
 func (s *Session) SendVolatile(pkts ...transport.Packet) bool {
 	s.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ferryio/ferry"
@@ -126,8 +127,8 @@ func TestBroadcastAcks(t *testing.T) {
 			return func(cs *client.Socket) {
 				cs.On("q", func(e *client.Event) {
 					var n int
-					require.NoError(t, e.Decode(0, &n))
-					require.NoError(t, e.Ack(name, n))
+					assert.NoError(t, e.Decode(0, &n))
+					assert.NoError(t, e.Ack(name, n))
 				})
 			}
 		}

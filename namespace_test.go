@@ -25,8 +25,8 @@ func TestNamespacesShareOneConnection(t *testing.T) {
 		for _, name := range []string{"/", "/admin"} {
 			nsp := ts.Of(name)
 			nsp.OnConnection(func(s *ferry.Socket) {
-				require.Same(t, nsp, s.Namespace())
-				require.Same(t, ts.Server, s.Namespace().Server())
+				assert.Same(t, nsp, s.Namespace())
+				assert.Same(t, ts.Server, s.Namespace().Server())
 				s.On("where", func(e *ferry.Event) { e.Ack(s.Namespace().Name()) })
 			})
 		}
@@ -68,8 +68,8 @@ func TestConnectionHandlerOrder(t *testing.T) {
 		ts := m.serve(t, nil)
 		for _, name := range []string{"first", "second"} {
 			ts.OnConnection(func(s *ferry.Socket) {
-				require.True(t, s.Connected())
-				require.NoError(t, s.Emit(name))
+				assert.True(t, s.Connected())
+				assert.NoError(t, s.Emit(name))
 			})
 		}
 		var mu sync.Mutex

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ferryio/ferry"
@@ -228,22 +229,22 @@ func TestEventHandlers(t *testing.T) {
 		ts.OnConnection(func(s *ferry.Socket) {
 			s.OnAny(func(e *ferry.Event) { seen <- "any:" + e.Name })
 			s.On("greet", func(e *ferry.Event) {
-				require.Same(t, s, e.Socket())
-				require.False(t, e.WantsAck())
+				assert.Same(t, s, e.Socket())
+				assert.False(t, e.WantsAck())
 				var who string
 				var n int
-				require.NoError(t, e.Decode(&who, nil))
-				require.NoError(t, e.Args.Decode(nil, &n))
+				assert.NoError(t, e.Decode(&who, nil))
+				assert.NoError(t, e.Args.Decode(nil, &n))
 				seen <- "greet1:" + who + ":" + sprint(n)
 			})
 			s.On("greet", func(e *ferry.Event) {
 				var a, b, c string
 				err := e.Decode(&a, &b, &c)
-				require.ErrorIs(t, err, ferry.ErrArgCount)
+				assert.ErrorIs(t, err, ferry.ErrArgCount)
 				var wrong int
 				err = e.Decode(&wrong)
-				require.Error(t, err, "a string does not decode into an int")
-				require.NotErrorIs(t, err, ferry.ErrArgCount)
+				assert.Error(t, err, "a string does not decode into an int")
+				assert.NotErrorIs(t, err, ferry.ErrArgCount)
 				seen <- "greet2"
 			})
 			s.On("done", func(e *ferry.Event) { close(seen) })
@@ -371,12 +372,12 @@ func TestClientAcks(t *testing.T) {
 		results := make(chan error, 8)
 		ts.OnConnection(func(s *ferry.Socket) {
 			s.On("ask", func(e *ferry.Event) {
-				require.True(t, e.WantsAck())
+				assert.True(t, e.WantsAck())
 				results <- e.Ack("answer", 42, []byte{7, 8}, map[string]any{"nested": []byte{9}})
 				results <- e.Ack("again")
 			})
 			s.On("tell", func(e *ferry.Event) {
-				require.False(t, e.WantsAck())
+				assert.False(t, e.WantsAck())
 				results <- e.Ack("unasked")
 			})
 			s.On("later", func(e *ferry.Event) {
@@ -426,9 +427,9 @@ func TestServerAcks(t *testing.T) {
 		cs := ts.connect(t, "/", nil, func(cs *client.Socket) {
 			cs.On("question", func(e *client.Event) {
 				var n int
-				require.NoError(t, e.Decode(0, &n))
-				require.NoError(t, e.Ack(n+1, []byte("bin")))
-				require.ErrorIs(t, e.Ack(0), client.ErrAckSent)
+				assert.NoError(t, e.Decode(0, &n))
+				assert.NoError(t, e.Ack(n+1, []byte("bin")))
+				assert.ErrorIs(t, e.Ack(0), client.ErrAckSent)
 			})
 		})
 		s := ts.socket(t, cs)

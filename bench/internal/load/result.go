@@ -40,6 +40,17 @@ func round(f float64) float64 {
 	return math.Round(f*scale) / scale
 }
 
+// value returns the number recorded under key, if any.
+func (r *Result) value(key string) (float64, bool) {
+	for _, f := range r.Fields {
+		if f.Key == key {
+			v, ok := f.Value.(float64)
+			return v, ok
+		}
+	}
+	return 0, false
+}
+
 // MarshalJSON writes the Result as one flat object.
 func (r Result) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer

@@ -134,6 +134,22 @@ func Table(in io.Reader, w io.Writer) error {
 		cells = append(cells, ratio(vals, "ferry", "node"), ratio(vals, "ferry", "raw"))
 		fmt.Fprintf(tw, "%s\t%s\t\n", r.label, strings.Join(cells, "\t"))
 	}
+	// Other processes' CPU use during the measurements, which skews them.
+	var cells []string
+	for _, s := range servers {
+		worst, ok := 0.0, false
+		for _, rec := range rs {
+			if v, isNum := rec["other_cpu_util"].(float64); isNum && rec["server"] == s {
+				worst, ok = max(worst, v), true
+			}
+		}
+		if ok {
+			cells = append(cells, number(worst))
+		} else {
+			cells = append(cells, "-")
+		}
+	}
+	fmt.Fprintf(tw, "other processes' CPU util, max\t%s\t-\t-\t\n", strings.Join(cells, "\t"))
 	if err := tw.Flush(); err != nil {
 		return err
 	}

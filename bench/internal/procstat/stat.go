@@ -43,24 +43,30 @@ func CPU(pid int) (time.Duration, error) {
 
 // Busy returns the CPU time all processors have spent busy since boot (the
 // aggregate "cpu" line of /proc/stat: user, nice, system, irq, softirq and
-// steal), to tell how much of a measurement's CPU went to other processes.
-func Busy() (time.Duration, error) {
+// steal), and the total including idle and iowait, to tell how much of a
+// measurement's CPU went to other processes.
+func Busy() (busy, total time.Duration, err error) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	line, _, _ := bytes.Cut(b, []byte("\n"))
 	f := bytes.Fields(line)
 	if len(f) < 9 || string(f[0]) != "cpu" {
-		return 0, fmt.Errorf("procstat: unexpected /proc/stat line %q", line)
+		return 0, 0, fmt.Errorf("procstat: unexpected /proc/stat line %q", line)
 	}
-	var ticks int64
-	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system (idle iowait) irq softirq steal
+	var busyTicks, idleTicks int64
+	for i := 1; i <= 8; i++ { // user nice system idle iowait irq softirq steal
 		n, err := strconv.ParseInt(string(f[i]), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("procstat: /proc/stat: %w", err)
+			return 0, 0, fmt.Errorf("procstat: /proc/stat: %w", err)
 		}
-		ticks += n
+		if i == 4 || i == 5 {
+			idleTicks += n
+		} else {
+			busyTicks += n
+		}
 	}
-	return time.Duration(ticks) * time.Second / clockTicks, nil
+	tick := time.Second / clockTicks
+	return time.Duration(busyTicks) * tick, time.Duration(busyTicks+idleTicks) * tick, nil
 }

@@ -27,8 +27,10 @@ type Options struct {
 	// CheckOrigin decides whether the Origin of an upgrade request is
 	// allowed. Default: same origin only (the Origin's host equals Host).
 	CheckOrigin func(r *http.Request) bool
-	// ReadBufferSize is the size of the per-connection read buffer. Default 0
-	// reuses the buffer net/http already allocated for the connection.
+	// ReadBufferSize is the size of the per-connection read buffer, held for
+	// the life of the connection. Default 1024: small enough to keep idle
+	// connections cheap (net/http's own 4096-byte buffer is released), while
+	// larger messages are read straight into their own buffers.
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled write buffers. Default 4096.
 	WriteBufferSize int
@@ -56,6 +58,9 @@ func NewConfig(opts *Options) *Config {
 	}
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
+	}
+	if o.ReadBufferSize <= 0 {
+		o.ReadBufferSize = 1024
 	}
 	if o.WriteBufferSize <= 0 {
 		o.WriteBufferSize = 4096

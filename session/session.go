@@ -267,12 +267,13 @@ func (s *Session) takeLocked(t transport.Transport) ([]transport.Packet, bool) {
 // Deliver implements transport.Session.
 func (s *Session) Deliver(t transport.Transport, p transport.Packet) error {
 	s.mu.Lock()
+	if t == s.probe && s.state != stateClosed {
+		// Also while closing gracefully: see closeWith.
+		return s.deliverProbeLocked(t, p)
+	}
 	if s.state != stateOpen {
 		s.mu.Unlock()
 		return ErrSessionClosed
-	}
-	if t == s.probe {
-		return s.deliverProbeLocked(t, p)
 	}
 	if t != s.current && t != s.previous {
 		s.mu.Unlock()
@@ -354,11 +355,18 @@ func (s *Session) closeWith(reason CloseReason, cause error, flush bool) {
 	}
 	s.err = &CloseError{Reason: reason, Err: cause}
 	s.hb.stop()
-	if s.upTimer != nil {
-		s.upTimer.Stop()
+	var probe transport.Transport
+	if !flush {
+		// A graceful close lets an upgrade in progress finish: a client
+		// that has paused polling to commit it can only receive the final
+		// packets over the new WebSocket. Other closes abandon it.
+		probe = s.probe
+		s.probe, s.probeQueue = nil, nil
+		if s.upTimer != nil {
+			s.upTimer.Stop()
+		}
 	}
-	probe, prev, cur := s.probe, s.previous, s.current
-	s.probe, s.probeQueue = nil, nil
+	prev, cur := s.previous, s.current
 	onClose, onUpgrade := s.onClose, s.onUpgrade
 	if flush {
 		s.state = stateClosing
@@ -409,12 +417,24 @@ func (s *Session) finish() {
 	s.state = stateClosed
 	s.queue = nil
 	s.linger.Stop()
-	cur, prev := s.current, s.previous
+	if s.upTimer != nil {
+		s.upTimer.Stop()
+	}
+	cur, prev, probe := s.current, s.previous, s.probe
+	s.probe, s.probeQueue = nil, nil
+	onUpgrade, err := s.onUpgrade, s.err
 	s.mu.Unlock()
 	s.engine.registry.remove(s)
 	close(s.done)
 	cur.Close()
 	if prev != nil {
 		prev.Close()
+	}
+	if probe != nil {
+		// The client never committed the upgrade it started.
+		probe.Close()
+		if onUpgrade != nil {
+			onUpgrade(UpgradeEvent{Phase: UpgradeAborted, Transport: probe.Name(), Err: err})
+		}
 	}
 }

@@ -99,9 +99,14 @@ func (s *Session) abortUpgrade(t transport.Transport, cause error) {
 	s.probe, s.probed, s.probeQueue = nil, false, nil
 	s.upTimer.Stop()
 	f := s.onUpgrade
+	open := s.state == stateOpen
 	s.mu.Unlock()
 	t.Close()
-	s.engine.logger.Info("upgrade aborted; session stays on long-polling", "sid", s.id, "err", cause)
+	if open && !errors.Is(cause, transport.ErrPeerClosed) {
+		s.engine.logger.Info("upgrade aborted; session stays on long-polling", "sid", s.id, "err", cause)
+	} else {
+		s.engine.logger.Debug("upgrade abandoned", "sid", s.id, "err", cause)
+	}
 	if f != nil {
 		f(UpgradeEvent{Phase: UpgradeAborted, Transport: t.Name(), Err: cause})
 	}

@@ -268,13 +268,15 @@ func TestUpgradeAbortedBySessionClose(t *testing.T) {
 	_, data := readFrame(t, conn)
 	require.Equal(t, "3probe", string(data))
 
+	// A graceful close lets the upgrade run on (see
+	// TestGracefulCloseDuringUpgrade); a client still polling gets the close
+	// packet over long-polling, and the unfinished upgrade is then abandoned.
 	require.NoError(t, c.sess.Close())
+	assert.Equal(t, []string{"1"}, wire(c.recvUntilClosed(t)...))
 	e := ts.nextUpgrade(t)
 	assert.Equal(t, UpgradeAborted, e.Phase)
 	assert.Equal(t, ReasonForcedClose, Reason(e.Err))
 	requireClosedConn(t, conn)
-	// The close packet goes out over long-polling.
-	assert.Equal(t, []string{"1"}, wire(c.recvUntilClosed(t)...))
 }
 
 func TestUpgradeHeartbeatDuringProbe(t *testing.T) {

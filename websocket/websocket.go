@@ -320,7 +320,11 @@ func readError(err error) error {
 	switch {
 	case errors.Is(err, gorilla.ErrReadLimit):
 		return ErrMessageTooLarge
-	case gorilla.IsCloseError(err, gorilla.CloseNormalClosure, gorilla.CloseGoingAway, gorilla.CloseNoStatusReceived):
+	case gorilla.IsCloseError(err, gorilla.CloseNormalClosure, gorilla.CloseGoingAway,
+		gorilla.CloseNoStatusReceived, gorilla.CloseAbnormalClosure):
+		// 1006 is how gorilla reports a connection that ended without a
+		// close frame; the reference server calls that "transport close"
+		// too, as the ws library reports it as a plain close.
 		return transport.ErrPeerClosed
 	default:
 		return err

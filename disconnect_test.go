@@ -47,7 +47,6 @@ func TestServerDisconnect(t *testing.T) {
 		require.NoError(t, main.Connect(bounded(t)))
 		mainSock = ts.socket(t, main)
 		serverGone.watch(mainSock)
-		m.upgraded(t, adminSock) // a close in mid-upgrade may lose the DISCONNECT
 		adminSock.Disconnect(true)
 		require.Equal(t, client.ReasonServerDisconnect, recv(t, adminGone))
 		require.Equal(t, client.ReasonTransportClose, recv(t, mainGone), "the connection closed under /")
@@ -72,7 +71,6 @@ func TestDisconnectReasons(t *testing.T) {
 			gone := make(reasons, 2)
 			ts.OnConnection(gone.watch)
 			cs := ts.connect(t, "/", nil)
-			m.leaveAfterUpgrade(t, ts, cs)
 			cs.Disconnect()
 			require.Equal(t, "client namespace disconnect", recv(t, gone))
 
@@ -81,7 +79,6 @@ func TestDisconnectReasons(t *testing.T) {
 			c := ts.dial(t, nil)
 			cs = c.Socket("/", nil)
 			require.NoError(t, cs.Connect(bounded(t)))
-			m.leaveAfterUpgrade(t, ts, cs)
 			require.NoError(t, c.Close())
 			require.Equal(t, "client namespace disconnect", recv(t, gone))
 		})
@@ -229,7 +226,6 @@ func TestDisconnectHandlers(t *testing.T) {
 		id := leaving.ID()
 		s := ts.socket(t, leaving)
 
-		m.leaveAfterUpgrade(t, ts, leaving)
 		leaving.Disconnect()
 		want := []string{"disconnecting 1", "disconnecting 2", "disconnect 1", "disconnect 2"}
 		for i, stage := range want {

@@ -163,18 +163,6 @@ func (m mode) upgraded(t testing.TB, s *ferry.Socket) {
 	}
 }
 
-// leaveAfterUpgrade waits, in upgrade mode, until the connection of the
-// client socket cs has finished upgrading, for tests in which the client
-// leaves on its own. The Go client can hang when it closes its connection
-// in the middle of an upgrade (its poll loop stops without letting the
-// upgrade finish, and the upgrade waits for it), and then neither its
-// DISCONNECT nor its close packet goes out; the server only notices at the
-// next ping timeout.
-func (m mode) leaveAfterUpgrade(t testing.TB, ts *testServer, cs *client.Socket) {
-	t.Helper()
-	m.upgraded(t, ts.socket(t, cs))
-}
-
 // bounded returns a context that ends after within, or when t ends.
 func bounded(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), within)

@@ -482,7 +482,6 @@ func TestEmitWithAckDisconnect(t *testing.T) {
 			})
 		})
 		s := ts.socket(t, cs)
-		m.leaveAfterUpgrade(t, ts, cs)
 		_, err := s.EmitWithAck(bounded(t), "never")
 		require.ErrorIs(t, err, ferry.ErrDisconnected)
 		require.False(t, s.Connected())

@@ -179,10 +179,7 @@ func TestStress(t *testing.T) {
 	for g := range churners {
 		spawn(func() {
 			for i := range churnEach {
-				// Not "upgrade": the Go client can hang closing in
-				// mid-upgrade (see leaveAfterUpgrade), and then its
-				// session would outlive the test's bound.
-				tm := transportModes[(g+i)%2]
+				tm := transportModes[(g+i)%len(transportModes)]
 				opts := ts.clientOptions()
 				opts.Transports = tm.transports
 				c, err := client.Dial(context.Background(), ts.URL, opts)

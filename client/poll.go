@@ -21,10 +21,13 @@ func (e *engine) pollLoop() {
 		closed, closing, pausing := e.closed, e.closing, e.pausing
 		e.mu.Unlock()
 		switch {
-		case closed || closing:
-			return
 		case pausing:
+			// Checked before closing: an upgrade in progress waits for this
+			// signal, and the writer waits for the upgrade before it flushes
+			// the close; returning without it would leave both waiting.
 			close(e.pollPaused)
+			return
+		case closed || closing:
 			return
 		}
 		pkts, err := e.poll()

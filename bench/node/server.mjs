@@ -10,14 +10,17 @@
 //                         the send time (Unix microseconds) and a string of
 //                         size bytes, then acks m
 //
-// GET /stats returns {"rss","heap_used"} from process.memoryUsage().
+// GET /stats returns {"rss","heap_used"} from process.memoryUsage(); with
+// ?gc=1 it first runs a full garbage collection (when node runs with
+// --expose-gc).
 import { createServer } from "node:http";
 import { performance } from "node:perf_hooks";
 import { Server } from "socket.io";
 import parser from "socket.io-msgpack-parser";
 
 const http = createServer((req, res) => {
-  if (req.url === "/stats") {
+  if (req.url === "/stats" || req.url === "/stats?gc=1") {
+    if (req.url.endsWith("gc=1") && typeof globalThis.gc === "function") globalThis.gc();
     const m = process.memoryUsage();
     res.writeHead(200, { "Content-Type": "application/json" });
     res.end(JSON.stringify({ rss: m.rss, heap_used: m.heapUsed }));

@@ -12,10 +12,12 @@
 //	                         microseconds, big-endian; payload size bytes),
 //	                         then answers 'F' to the sender
 //
-// A broadcast frame is prepared once (websocket.PreparedMessage) and written
-// to each connection in turn from the sender's goroutine. Connections use
-// the same buffer settings as Ferry's websocket transport: the read buffer
-// net/http already has, and pooled 4 KiB write buffers.
+// Each connection has one goroutine, reading; the upgrade handler returns
+// once it is started. A broadcast frame is prepared once
+// (websocket.PreparedMessage) and written to each connection in turn from
+// the sender's goroutine. Connections use the same buffer settings as
+// Ferry's websocket transport: the read buffer net/http already has, and
+// pooled 4 KiB write buffers.
 //
 // GET /stats returns {"goroutines","rss","heap_inuse"} as JSON.
 package main
@@ -98,11 +100,15 @@ func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(maxFrame)
 	c := &conn{ws: ws}
-	h.read(c)
-	h.mu.Lock()
-	delete(h.conns, c)
-	h.mu.Unlock()
-	ws.Close()
+	// Read on a goroutine of its own and let the handler return, as
+	// gorilla's examples do, so that net/http's per-request state is freed.
+	go func() {
+		h.read(c)
+		h.mu.Lock()
+		delete(h.conns, c)
+		h.mu.Unlock()
+		ws.Close()
+	}()
 }
 
 // read handles c's frames until the connection ends.

@@ -13,7 +13,11 @@ const warmupConns = 50
 
 // runIdle opens n idle WebSocket connections and reports what each costs
 // the server: resident memory (VmRSS from /proc, after minus before, over
-// n), goroutines (Go servers) and heap (from /stats).
+// n), goroutines (Go servers) and heap (from /stats). The memory is read
+// twice: as the running server has it, and after the server was asked to
+// collect garbage and return freed memory to the system (Go:
+// debug.FreeOSMemory; Node: gc(), with --expose-gc), which takes out where
+// the collector happened to be in its cycle.
 func runIdle(ctx context.Context, t *target, n int) Result {
 	r := t.result("idle")
 	r.add("n", n)
@@ -33,11 +37,11 @@ func (t *target) idle(ctx context.Context, n int, r *Result) error {
 	if err := t.settle(ctx); err != nil {
 		return err
 	}
-	s0, err := t.proc.stats(ctx)
+	rss0, err := t.proc.rss()
 	if err != nil {
 		return err
 	}
-	rss0, err := t.proc.rss()
+	s0, gc0, err := t.collect(ctx)
 	if err != nil {
 		return err
 	}
@@ -58,13 +62,14 @@ func (t *target) idle(ctx context.Context, n int, r *Result) error {
 	if err != nil {
 		return err
 	}
-	s1, err := t.proc.stats(ctx)
+	s1, gc1, err := t.collect(ctx)
 	if err != nil {
 		return err
 	}
 	r.add("rss_before_bytes", rss0)
 	r.add("rss_after_bytes", rss1)
 	r.add("rss_per_conn_bytes", float64(rss1-rss0)/float64(n))
+	r.add("rss_per_conn_after_gc_bytes", float64(gc1-gc0)/float64(n))
 	if h0, h1 := s0.heap(), s1.heap(); h0 >= 0 && h1 >= 0 {
 		r.add("heap_per_conn_bytes", float64(h1-h0)/float64(n))
 	}
@@ -72,4 +77,21 @@ func (t *target) idle(ctx context.Context, n int, r *Result) error {
 		r.add("goroutines_per_conn", float64(*s1.Goroutines-*s0.Goroutines)/float64(n))
 	}
 	return nil
+}
+
+// collect asks the server to collect garbage, waits for it to settle, and
+// returns its stats and RSS then.
+func (t *target) collect(ctx context.Context) (serverStats, int64, error) {
+	if _, err := t.proc.stats(ctx, true); err != nil {
+		return serverStats{}, 0, err
+	}
+	if err := t.settle(ctx); err != nil {
+		return serverStats{}, 0, err
+	}
+	rss, err := t.proc.rss()
+	if err != nil {
+		return serverStats{}, 0, err
+	}
+	s, err := t.proc.stats(ctx, false)
+	return s, rss, err
 }

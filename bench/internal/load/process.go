@@ -139,11 +139,16 @@ func (s serverStats) heap() int64 {
 	return -1
 }
 
-// stats fetches the server's /stats.
-func (p *process) stats(ctx context.Context) (serverStats, error) {
+// stats fetches the server's /stats; with gc, the server first collects
+// garbage and returns what it can to the operating system.
+func (p *process) stats(ctx context.Context, gc bool) (serverStats, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/stats", nil)
+	url := "http://" + p.addr + "/stats"
+	if gc {
+		url += "?gc=1"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return serverStats{}, err
 	}

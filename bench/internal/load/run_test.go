@@ -100,6 +100,7 @@ func TestScenariosAgainstFerry(t *testing.T) {
 	assert.EqualValues(t, p.IdleN[0], idle["n"])
 	positive(t, idle, "rss_before_bytes", "rss_after_bytes", "conns_per_s")
 	assert.Contains(t, idle, "rss_per_conn_bytes")
+	assert.Contains(t, idle, "rss_per_conn_after_gc_bytes")
 	// Every Ferry connection has at least its read goroutine.
 	positive(t, idle, "goroutines_per_conn")
 

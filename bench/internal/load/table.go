@@ -37,6 +37,7 @@ var tableRows = []row{
 	{"idle 1k: server RSS KiB/conn", "idle", count(1000), "rss_per_conn_bytes", 1.0 / 1024},
 	{"idle 1k: goroutines/conn", "idle", count(1000), "goroutines_per_conn", 0},
 	{"idle 10k: server RSS KiB/conn", "idle", count(10000), "rss_per_conn_bytes", 1.0 / 1024},
+	{"idle 10k: server RSS KiB/conn after GC", "idle", count(10000), "rss_per_conn_after_gc_bytes", 1.0 / 1024},
 	{"idle 10k: goroutines/conn", "idle", count(10000), "goroutines_per_conn", 0},
 	{"echo: msgs/s", "echo", inFlight(1), "msgs_per_s", 0},
 	{"echo: p50 µs", "echo", inFlight(1), "p50_us", 0},

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 )
 
 // Stats is what a Go benchmark server reports at /stats.
@@ -17,11 +18,15 @@ type Stats struct {
 	HeapInuse uint64 `json:"heap_inuse"`
 }
 
-// Handler serves the calling process's Stats as JSON. It reads
-// runtime.MemStats, which briefly stops the world: call it between
-// measurements, not during them.
+// Handler serves the calling process's Stats as JSON. With the query
+// parameter gc it first collects garbage and returns freed memory to the
+// operating system (debug.FreeOSMemory). It reads runtime.MemStats, which
+// briefly stops the world: call it between measurements, not during them.
 func Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Has("gc") {
+			debug.FreeOSMemory()
+		}
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
 		rss, err := RSS(os.Getpid())

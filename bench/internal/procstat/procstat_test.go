@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -70,6 +71,19 @@ func TestHandler(t *testing.T) {
 	assert.Positive(t, s.Goroutines)
 	assert.Positive(t, s.RSS)
 	assert.Positive(t, s.HeapInuse)
+}
+
+func TestHandlerCollectsGarbage(t *testing.T) {
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	resp, err := http.Get(srv.URL + "?gc=1")
+	require.NoError(t, err)
+	resp.Body.Close()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	assert.Greater(t, after.NumForcedGC, before.NumForcedGC)
 }
 
 func TestRaiseFileLimit(t *testing.T) {

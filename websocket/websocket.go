@@ -42,6 +42,7 @@ type Options struct {
 // engine. Build it once with NewConfig; it is safe for concurrent use.
 type Config struct {
 	upgrader     gorilla.Upgrader
+	batchPool    sync.Pool // buffers of batchConn
 	maxMessage   int64
 	writeTimeout time.Duration
 	logger       *slog.Logger
@@ -86,6 +87,7 @@ func NewConfig(opts *Options) *Config {
 // Conn is an upgraded WebSocket connection not yet bound to a session.
 type Conn struct {
 	ws     *gorilla.Conn
+	batch  *batchConn
 	base64 bool
 }
 
@@ -94,12 +96,13 @@ type Conn struct {
 // has been answered (400 or 403 with a text message) and the error says why.
 // A request with b64=1 gets binary messages as base64 text frames.
 func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	ws, err := c.upgrader.Upgrade(w, r, w.Header())
+	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool}
+	ws, err := c.upgrader.Upgrade(h, r, w.Header())
 	if err != nil {
 		return nil, err
 	}
 	ws.SetReadLimit(c.maxMessage)
-	return &Conn{ws: ws, base64: r.URL.Query().Get("b64") != ""}, nil
+	return &Conn{ws: ws, batch: h.conn, base64: r.URL.Query().Get("b64") != ""}, nil
 }
 
 // Transport is a WebSocket transport for one session.
@@ -258,12 +261,19 @@ func (t *Transport) writeLoop() {
 }
 
 // writePackets writes one frame per packet, then a bare close frame if last.
-func (t *Transport) writePackets(pkts []transport.Packet, last bool) error {
+func (t *Transport) writePackets(pkts []transport.Packet, last bool) (err error) {
 	ws := t.conn.ws
 	deadline := time.Now().Add(t.cfg.writeTimeout)
 	if err := ws.SetWriteDeadline(deadline); err != nil {
 		return err
 	}
+	// The frames go out together, in one system call per batch.
+	t.conn.batch.begin()
+	defer func() {
+		if flushErr := t.conn.batch.end(); err == nil {
+			err = flushErr
+		}
+	}()
 	var text []byte
 	for _, p := range pkts {
 		var err error

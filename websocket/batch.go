@@ -1,0 +1,102 @@
+package websocket
+
+import (
+	"bufio"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// maxBatch bounds the bytes gathered before a batch is written out; frames
+// at least this large are written directly.
+const maxBatch = 64 << 10
+
+// batchConn is the connection gorilla/websocket writes to. Between begin and
+// end, what gorilla writes (one Write per frame) is gathered in a pooled
+// buffer and sent with one system call, so a writer draining many packets
+// pays for one write, not one per frame. Outside a batch, writes go straight
+// through. Control frames gorilla writes from the reader goroutine (pongs,
+// close) take the same lock, so frame order on the wire is kept. An idle
+// connection holds no buffer.
+type batchConn struct {
+	net.Conn
+	pool *sync.Pool
+
+	mu       sync.Mutex
+	batching bool    // guarded by mu
+	buf      *[]byte // guarded by mu: the pending bytes while batching
+}
+
+// Write implements net.Conn.
+func (c *batchConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.batching {
+		return c.Conn.Write(p)
+	}
+	if len(*c.buf)+len(p) > maxBatch {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) >= maxBatch {
+			return c.Conn.Write(p)
+		}
+	}
+	*c.buf = append(*c.buf, p...)
+	return len(p), nil
+}
+
+// begin starts gathering writes.
+func (c *batchConn) begin() {
+	c.mu.Lock()
+	c.batching = true
+	if c.buf == nil {
+		if b, ok := c.pool.Get().(*[]byte); ok {
+			c.buf = b
+		} else {
+			b := make([]byte, 0, 4096)
+			c.buf = &b
+		}
+	}
+	c.mu.Unlock()
+}
+
+// end writes what was gathered and stops gathering.
+func (c *batchConn) end() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.flushLocked()
+	c.batching = false
+	if cap(*c.buf) <= maxBatch {
+		c.pool.Put(c.buf)
+	}
+	c.buf = nil
+	return err
+}
+
+func (c *batchConn) flushLocked() error {
+	if len(*c.buf) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(*c.buf)
+	*c.buf = (*c.buf)[:0]
+	return err
+}
+
+// batchHijacker hands gorilla/websocket a batchConn in place of the
+// hijacked connection.
+type batchHijacker struct {
+	http.ResponseWriter
+	pool *sync.Pool
+	conn *batchConn
+}
+
+// Hijack implements http.Hijacker.
+func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.conn = &batchConn{Conn: conn, pool: h.pool}
+	return h.conn, brw, nil
+}

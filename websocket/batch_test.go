@@ -1,0 +1,64 @@
+package websocket
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// countingConn records each Write it receives.
+type countingConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes [][]byte
+}
+
+func (c *countingConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes = append(c.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+func TestBatchConn(t *testing.T) {
+	under := &countingConn{}
+	c := &batchConn{Conn: under, pool: &sync.Pool{}}
+
+	// Outside a batch, each write goes straight through.
+	c.Write([]byte("a"))
+	c.Write([]byte("b"))
+	require.Equal(t, [][]byte{[]byte("a"), []byte("b")}, under.writes)
+
+	// In a batch, the frames leave together at the end, in order.
+	under.writes = nil
+	c.begin()
+	for _, f := range []string{"one", "two", "three"} {
+		n, err := c.Write([]byte(f))
+		require.NoError(t, err)
+		require.Equal(t, len(f), n)
+	}
+	require.Empty(t, under.writes, "nothing is written before the batch ends")
+	require.NoError(t, c.end())
+	require.Equal(t, [][]byte{[]byte("onetwothree")}, under.writes)
+	require.Nil(t, c.buf, "an idle connection holds no buffer")
+
+	// A batch that would grow past maxBatch is written out first, and a
+	// frame of maxBatch bytes or more goes out by itself.
+	under.writes = nil
+	big := bytes.Repeat([]byte{'x'}, maxBatch)
+	c.begin()
+	c.Write([]byte("head"))
+	c.Write(big)
+	c.Write([]byte("tail"))
+	require.NoError(t, c.end())
+	require.Equal(t, [][]byte{[]byte("head"), big, []byte("tail")}, under.writes)
+
+	// An empty batch writes nothing.
+	under.writes = nil
+	c.begin()
+	require.NoError(t, c.end())
+	require.Empty(t, under.writes)
+}

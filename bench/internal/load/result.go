@@ -107,6 +107,8 @@ type cpuMark struct {
 	server time.Duration
 	load   time.Duration
 	busy   time.Duration // all processes, all processors
+	reads  int64         // the server's read(2) calls so far
+	writes int64         // the server's write(2) calls so far
 }
 
 // addCPU adds the CPU figures between a and b for count operations of the
@@ -121,6 +123,10 @@ func (r *Result) addCPU(a, b cpuMark, count int64, per string) {
 	}
 	if srv > 0 {
 		r.add(per+"_per_server_cpu_s", float64(count)/srv)
+	}
+	if count > 0 {
+		r.add("server_reads_per_"+per, float64(b.reads-a.reads)/float64(count))
+		r.add("server_writes_per_"+per, float64(b.writes-a.writes)/float64(count))
 	}
 	if wall > 0 {
 		r.add("server_cpu_util", srv/wall)

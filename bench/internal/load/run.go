@@ -291,7 +291,11 @@ func (t *target) mark() (cpuMark, error) {
 		return cpuMark{}, err
 	}
 	busy, _, err := procstat.Busy()
-	return cpuMark{at: time.Now(), server: srv, load: cpuNow(), busy: busy}, err
+	if err != nil {
+		return cpuMark{}, err
+	}
+	reads, writes, err := procstat.Syscalls(t.proc.pid)
+	return cpuMark{at: time.Now(), server: srv, load: cpuNow(), busy: busy, reads: reads, writes: writes}, err
 }
 
 // wait blocks for d or until ctx is done.

@@ -52,6 +52,21 @@ func TestCPUCountsWork(t *testing.T) {
 	assert.NotZero(t, x)
 }
 
+func TestSyscallsCountWrites(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "w")
+	require.NoError(t, err)
+	defer f.Close()
+	_, w0, err := Syscalls(os.Getpid())
+	require.NoError(t, err)
+	for range 10 {
+		_, err := f.Write([]byte("x"))
+		require.NoError(t, err)
+	}
+	_, w1, err := Syscalls(os.Getpid())
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, w1-w0, int64(10))
+}
+
 func TestUnknownProcess(t *testing.T) {
 	_, err := RSS(-1)
 	require.Error(t, err)

@@ -70,3 +70,37 @@ func Busy() (busy, total time.Duration, err error) {
 	tick := time.Second / clockTicks
 	return time.Duration(busyTicks) * tick, time.Duration(busyTicks+idleTicks) * tick, nil
 }
+
+// Syscalls returns how many read-family and write-family system calls
+// process pid has made (syscr and syscw in /proc/<pid>/io; on sockets,
+// read(2) and write(2), not sendmsg/recvmsg).
+func Syscalls(pid int) (reads, writes int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	found := 0
+	for line := range bytes.Lines(b) {
+		k, v, ok := bytes.Cut(bytes.TrimSpace(line), []byte(": "))
+		if !ok {
+			continue
+		}
+		var dst *int64
+		switch string(k) {
+		case "syscr":
+			dst = &reads
+		case "syscw":
+			dst = &writes
+		default:
+			continue
+		}
+		if *dst, err = strconv.ParseInt(string(v), 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("procstat: /proc/%d/io: %w", pid, err)
+		}
+		found++
+	}
+	if found != 2 {
+		return 0, 0, fmt.Errorf("procstat: no syscr/syscw in /proc/%d/io", pid)
+	}
+	return reads, writes, nil
+}

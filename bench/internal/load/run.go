@@ -48,14 +48,15 @@ type Params struct {
 	FanoutM int
 	// Timeout bounds each scenario variant, server start included.
 	Timeout time.Duration
-	// QuietWait bounds how long each variant waits, before it starts, for
-	// other processes to leave the CPUs idle (under 10% busy). Default 0:
-	// no wait.
-	QuietWait time.Duration
+	// QuietBudget bounds the time Run spends, over all variants, waiting
+	// for other processes to leave the CPUs idle (under 10% busy) before a
+	// variant, and rerunning variants they disturbed. Default 0: no waits,
+	// no reruns.
+	QuietBudget time.Duration
 	// MaxOtherCPU and Retries: a variant during which other processes used
 	// more than MaxOtherCPU of a core (other_cpu_util) is run again, up to
-	// Retries more times, and the least disturbed attempt is kept. Default
-	// 0 retries.
+	// Retries more times while QuietBudget lasts, and the least disturbed
+	// attempt is kept.
 	MaxOtherCPU float64
 	Retries     int
 	// SignalProfile sends the server SIGUSR1 when a measurement starts and
@@ -84,7 +85,7 @@ func DefaultParams() Params {
 		FanoutN:            10000,
 		FanoutM:            20,
 		Timeout:            90 * time.Second,
-		QuietWait:          30 * time.Second,
+		QuietBudget:        90 * time.Second,
 		MaxOtherCPU:        0.2,
 		Retries:            2,
 	}
@@ -156,8 +157,9 @@ func Run(ctx context.Context, s Server, scenarios []string, p Params, out io.Wri
 	}
 	src := newSources(p.SourcePerAddr)
 	failed := false
+	budget := p.QuietBudget
 	for _, v := range all {
-		r := runAttempts(ctx, s, src, p, v)
+		r := runAttempts(ctx, s, src, p, v, &budget)
 		line, err := json.Marshal(r)
 		if err != nil {
 			return err
@@ -177,14 +179,20 @@ func Run(ctx context.Context, s Server, scenarios []string, p Params, out io.Wri
 }
 
 // runAttempts runs v until other processes disturb it little (see
-// Params.Retries), and returns the least disturbed result.
-func runAttempts(ctx context.Context, s Server, src *sources, p Params, v variant) Result {
+// Params.Retries), and returns the least disturbed result. Waiting for
+// idle CPUs and reruns are paid from *budget.
+func runAttempts(ctx context.Context, s Server, src *sources, p Params, v variant, budget *time.Duration) Result {
 	var best Result
 	bestOther := math.Inf(1)
 	attempts := 0
-	for attempts <= p.Retries {
-		waitQuiet(ctx, p.QuietWait)
+	for {
+		waited := waitQuiet(ctx, min(*budget, 30*time.Second))
+		*budget -= waited
+		began := time.Now()
 		r := runVariant(ctx, s, src, p, v)
+		if attempts > 0 {
+			*budget -= time.Since(began)
+		}
 		attempts++
 		other, measured := r.value("other_cpu_util")
 		if r.Err != "" || !measured {
@@ -194,7 +202,7 @@ func runAttempts(ctx context.Context, s Server, src *sources, p Params, v varian
 		if other < bestOther {
 			best, bestOther = r, other
 		}
-		if other <= p.MaxOtherCPU || ctx.Err() != nil {
+		if other <= p.MaxOtherCPU || attempts > p.Retries || *budget <= 0 || ctx.Err() != nil {
 			break
 		}
 	}
@@ -203,19 +211,21 @@ func runAttempts(ctx context.Context, s Server, src *sources, p Params, v varian
 }
 
 // waitQuiet waits, at most limit, until the machine's CPUs are less than
-// 10% busy over one second.
-func waitQuiet(ctx context.Context, limit time.Duration) {
-	end := time.Now().Add(limit)
+// 10% busy over one second, and returns how long it waited.
+func waitQuiet(ctx context.Context, limit time.Duration) time.Duration {
+	start := time.Now()
+	end := start.Add(limit)
 	for time.Now().Before(end) {
 		b0, t0, err := procstat.Busy()
 		if err != nil || wait(ctx, time.Second) != nil {
-			return
+			break
 		}
 		b1, t1, err := procstat.Busy()
 		if err != nil || t1 == t0 || float64(b1-b0)/float64(t1-t0) < 0.1 {
-			return
+			break
 		}
 	}
+	return time.Since(start)
 }
 
 func runVariant(ctx context.Context, s Server, src *sources, p Params, v variant) Result {

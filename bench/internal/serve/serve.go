@@ -25,9 +25,11 @@ func Run(addr string, h http.Handler, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, ln.Addr().(*net.TCPAddr).Port)
+	// Catch the signals before telling anyone the port, so that a stop
+	// requested as soon as the port is known is not missed.
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	fmt.Fprintln(stdout, ln.Addr().(*net.TCPAddr).Port)
 	srv := &http.Server{Handler: h}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -93,6 +93,7 @@ func (c *conn) writePrepared(pm *websocket.PreparedMessage) error {
 	return c.ws.WritePreparedMessage(pm)
 }
 
+// ServeHTTP upgrades the request and starts the connection's reader.
 func (h *hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws, err := h.upgrader.Upgrade(w, r, nil)
 	if err != nil {

@@ -178,6 +178,7 @@ type portWriter struct {
 	line chan string
 }
 
+// Write collects the first line and passes it on once complete.
 func (w *portWriter) Write(b []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

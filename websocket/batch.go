@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // maxBatch bounds the bytes gathered before a batch is written out; frames
@@ -23,8 +24,31 @@ type batchConn struct {
 	pool *sync.Pool
 
 	mu       sync.Mutex
-	batching bool    // guarded by mu
-	buf      *[]byte // guarded by mu: the pending bytes while batching
+	batching bool      // guarded by mu
+	buf      *[]byte   // guarded by mu: the pending bytes while batching
+	deadline time.Time // guarded by mu: the write deadline asked for
+	applied  time.Time // guarded by mu: the write deadline set on Conn
+}
+
+// SetWriteDeadline implements net.Conn. gorilla/websocket sets the
+// deadline before every frame; within a batch it is only recorded, and set
+// on the connection once, at flush, if it changed.
+func (c *batchConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deadline = t
+	if c.batching {
+		return nil
+	}
+	return c.applyDeadlineLocked()
+}
+
+func (c *batchConn) applyDeadlineLocked() error {
+	if c.deadline.Equal(c.applied) {
+		return nil
+	}
+	c.applied = c.deadline
+	return c.Conn.SetWriteDeadline(c.deadline)
 }
 
 // Write implements net.Conn.
@@ -39,6 +63,9 @@ func (c *batchConn) Write(p []byte) (int, error) {
 			return 0, err
 		}
 		if len(p) >= maxBatch {
+			if err := c.applyDeadlineLocked(); err != nil {
+				return 0, err
+			}
 			return c.Conn.Write(p)
 		}
 	}
@@ -77,6 +104,9 @@ func (c *batchConn) end() error {
 func (c *batchConn) flushLocked() error {
 	if len(*c.buf) == 0 {
 		return nil
+	}
+	if err := c.applyDeadlineLocked(); err != nil {
+		return err
 	}
 	_, err := c.Conn.Write(*c.buf)
 	*c.buf = (*c.buf)[:0]

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -61,4 +62,43 @@ func TestBatchConn(t *testing.T) {
 	c.begin()
 	require.NoError(t, c.end())
 	require.Empty(t, under.writes)
+}
+
+// deadlineConn records the write deadlines set on it.
+type deadlineConn struct {
+	countingConn
+	deadlines []time.Time
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.deadlines = append(c.deadlines, t)
+	return nil
+}
+
+func TestBatchConnDeadline(t *testing.T) {
+	under := &deadlineConn{}
+	c := &batchConn{Conn: under, pool: &sync.Pool{}}
+	d1 := time.Unix(100, 0)
+	d2 := time.Unix(200, 0)
+
+	// Within a batch, a deadline set before each frame is applied once, at
+	// flush; the same deadline in the next batch is not applied again.
+	for range 2 {
+		c.begin()
+		for range 3 {
+			require.NoError(t, c.SetWriteDeadline(d1))
+			c.Write([]byte("f"))
+		}
+		require.NoError(t, c.end())
+	}
+	require.Equal(t, []time.Time{d1}, under.deadlines)
+
+	// Outside a batch (a control frame from the reader), a new deadline goes
+	// straight through, and the next batch restores its own.
+	require.NoError(t, c.SetWriteDeadline(d2))
+	c.begin()
+	require.NoError(t, c.SetWriteDeadline(d1))
+	c.Write([]byte("f"))
+	require.NoError(t, c.end())
+	require.Equal(t, []time.Time{d1, d2, d1}, under.deadlines)
 }

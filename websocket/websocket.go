@@ -117,9 +117,12 @@ type Transport struct {
 	sess transport.Session
 	done chan struct{} // closed after TransportClosed returned
 
-	mu       sync.Mutex
-	writing  bool  // guarded by mu: a writer goroutine is running
-	again    bool  // guarded by mu: Wake was called while writing
+	mu      sync.Mutex
+	writing bool // guarded by mu: a writer goroutine is running
+	again   bool // guarded by mu: Wake was called while writing
+	// deadline is the write deadline set on the connection; used only by
+	// the writer goroutine of the moment (handed over under mu).
+	deadline time.Time
 	loops    int   // guarded by mu: reader and writer goroutines running
 	ended    bool  // guarded by mu
 	reason   error // guarded by mu: why it ended; nil for Close or a last batch
@@ -263,10 +266,18 @@ func (t *Transport) writeLoop() {
 // writePackets writes one frame per packet, then a bare close frame if last.
 func (t *Transport) writePackets(pkts []transport.Packet, last bool) (err error) {
 	ws := t.conn.ws
-	deadline := time.Now().Add(t.cfg.writeTimeout)
-	if err := ws.SetWriteDeadline(deadline); err != nil {
-		return err
+	// The deadline is moved on only once less than half of WriteTimeout is
+	// left, so that consecutive batches share it and batchConn need not
+	// reset the connection's timer each time: every batch still gets at
+	// least WriteTimeout/2.
+	now := time.Now()
+	if t.deadline.Sub(now) < t.cfg.writeTimeout/2 {
+		t.deadline = now.Add(t.cfg.writeTimeout)
+		if err := ws.SetWriteDeadline(t.deadline); err != nil {
+			return err
+		}
 	}
+	deadline := t.deadline
 	// The frames go out together, in one system call per batch.
 	t.conn.batch.begin()
 	defer func() {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"sync"
 
+	"github.com/ferryio/ferry/internal/lifecycle"
 	"github.com/ferryio/ferry/transport"
 )
 
@@ -88,13 +89,12 @@ type Transport struct {
 	stop chan struct{} // closed when the transport ends: releases a parked GET
 	done chan struct{} // closed after TransportClosed returned
 
-	mu       sync.Mutex
-	parked   bool  // guarded by mu: a GET is waiting
-	posting  bool  // guarded by mu: a POST is in flight
-	active   int   // guarded by mu: GET and POST handlers that may call the session
-	ended    bool  // guarded by mu
-	reason   error // guarded by mu: why it ended; nil for Close or a last batch
-	reported bool  // guarded by mu: TransportClosed was called, or is being called
+	mu      sync.Mutex
+	parked  bool // guarded by mu: a GET is waiting
+	posting bool // guarded by mu: a POST is in flight
+	// life is guarded by mu. Its users are the GET and POST handlers that
+	// may call the session; its reason is nil for Close or a last batch.
+	life lifecycle.Tracker
 }
 
 // New returns a polling transport bound to sess.
@@ -136,54 +136,34 @@ func (t *Transport) Close() error {
 // end ends the transport for reason, once.
 func (t *Transport) end(reason error) {
 	t.mu.Lock()
-	if t.ended {
-		t.mu.Unlock()
-		return
+	first, report := t.life.EndLocked(reason)
+	if first {
+		close(t.stop)
 	}
-	t.ended, t.reason = true, reason
-	close(t.stop)
-	report := t.reportLocked()
 	t.mu.Unlock()
 	if report {
-		t.report()
+		t.report(reason)
 	}
 }
 
 // enterLocked registers a request handler that may call the session; it
 // reports false once the transport has ended.
-func (t *Transport) enterLocked() bool {
-	if t.ended {
-		return false
-	}
-	t.active++
-	return true
-}
+func (t *Transport) enterLocked() bool { return t.life.EnterLocked() }
 
 // leave unregisters a request handler; the last one out after the end
 // tells the session.
 func (t *Transport) leave() {
 	t.mu.Lock()
-	t.active--
-	report := t.reportLocked()
+	report, reason := t.life.LeaveLocked()
 	t.mu.Unlock()
 	if report {
-		t.report()
+		t.report(reason)
 	}
-}
-
-// reportLocked reports whether the caller must now tell the session that
-// the transport ended, and claims that job.
-func (t *Transport) reportLocked() bool {
-	if !t.ended || t.active > 0 || t.reported {
-		return false
-	}
-	t.reported = true
-	return true
 }
 
 // report tells the session why the transport ended, then closes Done.
-func (t *Transport) report() {
-	t.sess.TransportClosed(t, t.reason)
+func (t *Transport) report(reason error) {
+	t.sess.TransportClosed(t, reason)
 	close(t.done)
 }
 
@@ -191,7 +171,7 @@ func (t *Transport) report() {
 func (t *Transport) endReason() (reason error, ok bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.reason, t.ended
+	return t.life.EndedLocked()
 }
 
 // ServeHTTP handles one long-polling request for the session: GET receives,

@@ -10,6 +10,7 @@ import (
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/ferryio/ferry/internal/lifecycle"
 	"github.com/ferryio/ferry/transport"
 )
 
@@ -123,10 +124,9 @@ type Transport struct {
 	// deadline is the write deadline set on the connection; used only by
 	// the writer goroutine of the moment (handed over under mu).
 	deadline time.Time
-	loops    int   // guarded by mu: reader and writer goroutines running
-	ended    bool  // guarded by mu
-	reason   error // guarded by mu: why it ended; nil for Close or a last batch
-	reported bool  // guarded by mu: TransportClosed was called, or is being called
+	// life is guarded by mu. Its users are the reader and writer
+	// goroutines; its reason is nil for Close or a last batch.
+	life lifecycle.Tracker
 }
 
 // New binds conn to sess. Call Start to begin reading.
@@ -139,11 +139,9 @@ func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
 func (t *Transport) Start() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ended {
-		return
+	if t.life.EnterLocked() {
+		go t.readLoop()
 	}
-	t.loops++
-	go t.readLoop()
 }
 
 // Name returns "websocket".
@@ -164,16 +162,14 @@ func (t *Transport) Close() error {
 // end ends the transport for reason, once, and closes the connection.
 func (t *Transport) end(reason error) {
 	t.mu.Lock()
-	if t.ended {
-		t.mu.Unlock()
+	first, report := t.life.EndLocked(reason)
+	t.mu.Unlock()
+	if !first {
 		return
 	}
-	t.ended, t.reason = true, reason
-	report := t.reportLocked()
-	t.mu.Unlock()
 	t.conn.ws.Close()
 	if report {
-		t.report()
+		t.report(reason)
 	}
 }
 
@@ -181,34 +177,24 @@ func (t *Transport) end(reason error) {
 // the end tells the session.
 func (t *Transport) exit() {
 	t.mu.Lock()
-	t.loops--
-	report := t.reportLocked()
+	report, reason := t.life.LeaveLocked()
 	t.mu.Unlock()
 	if report {
-		t.report()
+		t.report(reason)
 	}
-}
-
-// reportLocked reports whether the caller must now tell the session that
-// the transport ended, and claims that job.
-func (t *Transport) reportLocked() bool {
-	if !t.ended || t.loops > 0 || t.reported {
-		return false
-	}
-	t.reported = true
-	return true
 }
 
 // report tells the session why the transport ended, then closes Done.
-func (t *Transport) report() {
-	t.sess.TransportClosed(t, t.reason)
+func (t *Transport) report(reason error) {
+	t.sess.TransportClosed(t, reason)
 	close(t.done)
 }
 
 func (t *Transport) isEnded() bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.ended
+	_, ended := t.life.EndedLocked()
+	return ended
 }
 
 // Wake starts a writer goroutine unless one is running, in which case the
@@ -216,16 +202,14 @@ func (t *Transport) isEnded() bool {
 func (t *Transport) Wake() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.ended {
-		return
-	}
 	if t.writing {
 		t.again = true
 		return
 	}
-	t.writing = true
-	t.loops++
-	go t.writeLoop()
+	if t.life.EnterLocked() {
+		t.writing = true
+		go t.writeLoop()
+	}
 }
 
 // writeLoop writes queued packets until the session has none left for this
@@ -234,7 +218,7 @@ func (t *Transport) writeLoop() {
 	defer t.exit()
 	for {
 		t.mu.Lock()
-		if t.ended {
+		if _, ended := t.life.EndedLocked(); ended {
 			t.writing = false
 			t.mu.Unlock()
 			return
@@ -244,7 +228,7 @@ func (t *Transport) writeLoop() {
 		pkts, last := t.sess.Take(t)
 		if len(pkts) == 0 {
 			t.mu.Lock()
-			if t.again && !t.ended {
+			if _, ended := t.life.EndedLocked(); t.again && !ended {
 				t.mu.Unlock()
 				continue
 			}

@@ -2,14 +2,13 @@ package ferry
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/ferryio/ferry/internal/sid"
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/session"
 )
@@ -68,7 +67,9 @@ func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
 	hs := c.sess.Handshake()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Socket{
-		id:   newSocketID(),
+		// A fresh id, not the connection's Engine.IO id, which Socket.IO
+		// servers do not reveal.
+		id:   sid.New(),
 		nsp:  nsp,
 		conn: c,
 		handshake: &Handshake{
@@ -84,14 +85,6 @@ func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
 		cancel:    cancel,
 		connected: true,
 	}
-}
-
-// newSocketID returns a fresh socket id. It differs from the connection's
-// Engine.IO id, which Socket.IO servers do not reveal.
-func newSocketID() string {
-	var b [15]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // ID returns the socket's id, also the name of its own room.

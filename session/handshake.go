@@ -1,12 +1,11 @@
 package session
 
 import (
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"slices"
 
+	"github.com/ferryio/ferry/internal/sid"
 	"github.com/ferryio/ferry/polling"
 	"github.com/ferryio/ferry/transport"
 	"github.com/ferryio/ferry/websocket"
@@ -22,18 +21,10 @@ type openPayload struct {
 	MaxPayload   int64    `json:"maxPayload"`
 }
 
-// newID returns an unguessable session id: 15 random bytes as 20
-// URL-safe base64 characters, like the reference server's.
-func newID() string {
-	var b [15]byte
-	rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
 // handshake opens a session over the named transport and answers with the
 // open packet.
 func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) {
-	s := newSession(e, newID(), r)
+	s := newSession(e, sid.New(), r)
 	open := openPayload{
 		SID:          s.id,
 		Upgrades:     []string{},

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"github.com/ferryio/ferry/internal/sid"
 	"log/slog"
 	"net/http/httptest"
 	"sync"
@@ -49,7 +50,7 @@ func fakeSession(t *testing.T, opts *Options) (*Session, *fakeTransport) {
 	o := *opts
 	o.Logger = slog.New(slog.DiscardHandler)
 	e := NewEngine(&o)
-	s := newSession(e, newID(), httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil))
+	s := newSession(e, sid.New(), httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil))
 	ft := newFakeTransport()
 	s.current = ft
 	require.True(t, e.registry.add(s))

@@ -1,7 +1,6 @@
 package session
 
 import (
-	"github.com/ferryio/ferry/internal/sid"
 	"log/slog"
 	"net/http/httptest"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ferryio/ferry/internal/sid"
 	"github.com/ferryio/ferry/transport"
 )
 

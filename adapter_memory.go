@@ -8,20 +8,27 @@ import (
 
 // MemoryAdapter is the default Adapter: rooms in memory, broadcasts to the
 // sockets of this server. Adapters for several servers embed it.
+//
+// As in socket.io, every socket is in a room named after its id. That room
+// is kept implicitly, as the socket's entry in a map of members, so that a
+// socket in no other room costs one map entry; a socket's set of other
+// rooms exists only while it is in one.
 type MemoryAdapter struct {
 	nsp *Namespace
 
-	mu    sync.RWMutex
-	rooms map[string]map[string]*Socket  // guarded by mu: room -> socket id -> socket
-	sids  map[string]map[string]struct{} // guarded by mu: socket id -> rooms
+	mu      sync.RWMutex
+	members map[string]*Socket             // guarded by mu: socket id -> socket, for sockets in their own room
+	rooms   map[string]map[string]*Socket  // guarded by mu: room -> socket id -> socket; own rooms excluded
+	sids    map[string]map[string]struct{} // guarded by mu: socket id -> rooms, own room excluded; no empty sets
 }
 
 // NewMemoryAdapter returns an in-memory adapter for nsp.
 func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
 	return &MemoryAdapter{
-		nsp:   nsp,
-		rooms: make(map[string]map[string]*Socket),
-		sids:  make(map[string]map[string]struct{}),
+		nsp:     nsp,
+		members: make(map[string]*Socket),
+		rooms:   make(map[string]map[string]*Socket),
+		sids:    make(map[string]map[string]struct{}),
 	}
 }
 
@@ -33,16 +40,20 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	mine := a.sids[id]
-	if mine == nil {
-		mine = make(map[string]struct{}, len(rooms))
-		a.sids[id] = mine
-	}
 	for _, room := range rooms {
+		if room == id {
+			a.members[id] = sock
+			continue
+		}
+		mine := a.sids[id]
+		if mine == nil {
+			mine = make(map[string]struct{}, 1)
+			a.sids[id] = mine
+		}
 		mine[room] = struct{}{}
 		members := a.rooms[room]
 		if members == nil {
-			members = make(map[string]*Socket)
+			members = make(map[string]*Socket, 1)
 			a.rooms[room] = members
 		}
 		members[id] = sock
@@ -53,13 +64,22 @@ func (a *MemoryAdapter) AddAll(id string, rooms []string) {
 func (a *MemoryAdapter) Del(id string, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.delLocked(id, room)
-}
-
-func (a *MemoryAdapter) delLocked(id, room string) {
+	if room == id {
+		delete(a.members, id)
+		return
+	}
 	if mine := a.sids[id]; mine != nil {
 		delete(mine, room)
+		if len(mine) == 0 {
+			delete(a.sids, id)
+		}
 	}
+	a.leaveLocked(id, room)
+}
+
+// leaveLocked removes socket id from the members of room, forgetting the
+// room once empty.
+func (a *MemoryAdapter) leaveLocked(id, room string) {
 	if members := a.rooms[room]; members != nil {
 		delete(members, id)
 		if len(members) == 0 {
@@ -72,8 +92,9 @@ func (a *MemoryAdapter) delLocked(id, room string) {
 func (a *MemoryAdapter) DelAll(id string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	delete(a.members, id)
 	for room := range a.sids[id] {
-		a.delLocked(id, room)
+		a.leaveLocked(id, room)
 	}
 	delete(a.sids, id)
 }
@@ -82,7 +103,10 @@ func (a *MemoryAdapter) DelAll(id string) {
 func (a *MemoryAdapter) SocketRooms(id string) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.sids[id]))
+	out := make([]string, 0, len(a.sids[id])+1)
+	if _, ok := a.members[id]; ok {
+		out = append(out, id)
+	}
 	for room := range a.sids[id] {
 		out = append(out, room)
 	}
@@ -90,16 +114,32 @@ func (a *MemoryAdapter) SocketRooms(id string) []string {
 	return out
 }
 
-// Rooms returns every room with at least one socket of this server.
+// Rooms returns every room with at least one socket of this server, the
+// sockets' own rooms included.
 func (a *MemoryAdapter) Rooms() []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.rooms))
+	out := make([]string, 0, len(a.rooms)+len(a.members))
 	for room := range a.rooms {
 		out = append(out, room)
 	}
+	for id := range a.members {
+		if _, named := a.rooms[id]; !named {
+			out = append(out, id)
+		}
+	}
 	slices.Sort(out)
 	return out
+}
+
+// inLocked reports whether socket id is in room.
+func (a *MemoryAdapter) inLocked(id, room string) bool {
+	if room == id {
+		_, ok := a.members[id]
+		return ok
+	}
+	_, ok := a.rooms[room][id]
+	return ok
 }
 
 // match returns the local sockets opts selects, each once. Delivery happens
@@ -110,7 +150,7 @@ func (a *MemoryAdapter) match(opts BroadcastOptions) []*Socket {
 	defer a.mu.RUnlock()
 	excluded := func(id string) bool {
 		for _, room := range opts.Except {
-			if _, ok := a.rooms[room][id]; ok {
+			if a.inLocked(id, room) {
 				return true
 			}
 		}
@@ -118,10 +158,10 @@ func (a *MemoryAdapter) match(opts BroadcastOptions) []*Socket {
 	}
 	var out []*Socket
 	if len(opts.Rooms) == 0 {
-		out = make([]*Socket, 0, len(a.sids))
-		for id := range a.sids {
-			// Every socket is in its own room.
-			if s := a.rooms[id][id]; s != nil && !excluded(id) {
+		// Every socket that is in its own room.
+		out = make([]*Socket, 0, len(a.members))
+		for id, s := range a.members {
+			if !excluded(id) {
 				out = append(out, s)
 			}
 		}
@@ -131,17 +171,25 @@ func (a *MemoryAdapter) match(opts BroadcastOptions) []*Socket {
 	if len(opts.Rooms) > 1 {
 		seen = make(map[string]struct{})
 	}
+	add := func(id string, s *Socket) {
+		if seen != nil {
+			if _, dup := seen[id]; dup {
+				return
+			}
+			seen[id] = struct{}{}
+		}
+		if !excluded(id) {
+			out = append(out, s)
+		}
+	}
 	for _, room := range opts.Rooms {
+		// The room may be a socket's own room, and also a room other
+		// sockets joined by that name.
+		if s := a.members[room]; s != nil {
+			add(room, s)
+		}
 		for id, s := range a.rooms[room] {
-			if seen != nil {
-				if _, dup := seen[id]; dup {
-					continue
-				}
-				seen[id] = struct{}{}
-			}
-			if !excluded(id) {
-				out = append(out, s)
-			}
+			add(id, s)
 		}
 	}
 	return out

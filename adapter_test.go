@@ -197,3 +197,55 @@ func TestConnectRacingClose(t *testing.T) {
 	require.Empty(t, all)
 	require.False(t, handled.Load(), "connection handlers ran for a socket already gone")
 }
+
+// TestOwnRoom checks the memory adapter's rooms named after socket ids: a
+// socket is in its own room until it leaves it, and other sockets may join
+// a room by that name too.
+func TestOwnRoom(t *testing.T) {
+	m := mode{name: "websocket", transports: []string{"websocket"}, codec: defaultCodec()}
+	ts := m.serve(t, nil)
+	a := ts.socket(t, ts.connect(t, "/", nil))
+	b := ts.socket(t, ts.connect(t, "/", nil))
+	nsp := ts.Of("/")
+	memory, ok := nsp.Adapter().(*ferry.MemoryAdapter)
+	require.True(t, ok, "the default adapter is the memory adapter")
+	fetch := func(sel ferry.Broadcast) []string {
+		found, err := sel.FetchSockets(bounded(t))
+		require.NoError(t, err)
+		var ids []string
+		for _, rs := range found {
+			ids = append(ids, rs.ID)
+		}
+		return ids
+	}
+
+	require.Equal(t, []string{a.ID()}, a.Rooms())
+	require.ElementsMatch(t, []string{a.ID(), b.ID()}, memory.Rooms())
+	require.Equal(t, []string{a.ID()}, fetch(nsp.In(a.ID())))
+	require.Equal(t, []string{b.ID()}, fetch(nsp.Except(a.ID())))
+
+	// b joins a's room: it is reached by a's id, and left out with it.
+	b.Join(a.ID())
+	require.ElementsMatch(t, []string{a.ID(), b.ID()}, b.Rooms())
+	require.ElementsMatch(t, []string{a.ID(), b.ID()}, fetch(nsp.In(a.ID())))
+	require.ElementsMatch(t, []string{a.ID(), b.ID()}, fetch(nsp.In(a.ID(), b.ID())), "each socket once")
+	require.Empty(t, fetch(nsp.Except(a.ID())))
+	require.ElementsMatch(t, []string{a.ID(), b.ID()}, memory.Rooms(), "a room named twice is listed once")
+
+	// a leaves its own room; b is still in the room of that name.
+	a.Leave(a.ID())
+	require.Empty(t, a.Rooms())
+	require.Equal(t, []string{b.ID()}, fetch(nsp.In(a.ID())))
+	require.Contains(t, memory.Rooms(), a.ID())
+	b.Leave(a.ID())
+	require.Empty(t, fetch(nsp.In(a.ID())))
+	require.Equal(t, []string{b.ID()}, memory.Rooms())
+
+	// Joining it again puts a back.
+	a.Join(a.ID(), "r")
+	require.ElementsMatch(t, []string{a.ID(), "r"}, a.Rooms())
+	require.Equal(t, []string{a.ID()}, fetch(nsp.In(a.ID())))
+	a.Disconnect(false)
+	require.Empty(t, a.Rooms())
+	require.Equal(t, []string{b.ID()}, memory.Rooms())
+}

@@ -22,6 +22,9 @@ const maxBatch = 64 << 10
 type batchConn struct {
 	net.Conn
 	pool *sync.Pool
+	// beforeRead, if set, runs on the read goroutine before each Read: the
+	// transport writes there what it deferred while delivering packets.
+	beforeRead func()
 
 	mu       sync.Mutex
 	batching bool      // guarded by mu
@@ -49,6 +52,16 @@ func (c *batchConn) applyDeadlineLocked() error {
 	}
 	c.applied = c.deadline
 	return c.Conn.SetWriteDeadline(c.deadline)
+}
+
+// Read implements net.Conn. gorilla/websocket reads through a buffer, so
+// Read is called only when the buffered input is used up, just before the
+// read goroutine would wait for more.
+func (c *batchConn) Read(p []byte) (int, error) {
+	if c.beforeRead != nil {
+		c.beforeRead()
+	}
+	return c.Conn.Read(p)
 }
 
 // Write implements net.Conn.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"slices"
 	"sync"
 	"time"
 
@@ -55,8 +54,8 @@ type Socket struct {
 
 	mu              sync.Mutex
 	connected       bool                              // guarded by mu
-	handlers        map[string][]func(*Event)         // guarded by mu
-	anyHandlers     []func(*Event)                    // guarded by mu
+	handlers        []eventHandler                    // guarded by mu: append-only, in the order added
+	anyHandlers     []func(*Event)                    // guarded by mu: append-only
 	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
 	onDisconnect    []func(*Socket, DisconnectReason) // guarded by mu
 	acks            map[uint64]func(Args)             // guarded by mu: pending acks by id
@@ -150,13 +149,17 @@ func (s *Socket) Join(rooms ...string) {
 // Leave removes the socket from room.
 func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
 
+// eventHandler is a handler added with On. A socket has few, so they are
+// kept in one slice and searched by name.
+type eventHandler struct {
+	event string
+	f     func(*Event)
+}
+
 // On adds a handler for the named event from the client.
 func (s *Socket) On(event string, h func(e *Event)) {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string][]func(*Event))
-	}
-	s.handlers[event] = append(s.handlers[event], h)
+	s.handlers = append(s.handlers, eventHandler{event, h})
 	s.mu.Unlock()
 }
 
@@ -251,11 +254,19 @@ func (s *Socket) onPacket(m *parser.Message) {
 
 func (s *Socket) onEvent(m *parser.Message) {
 	e := &Event{Name: m.Event, Args: Args(m.Args), socket: s, id: m.ID, wantsAck: m.HasID}
+	// The handler slices are only appended to, so the elements of these
+	// snapshots never change: a handler may add handlers, which run from
+	// the next event on.
 	s.mu.Lock()
-	handlers := append(slices.Clone(s.anyHandlers), s.handlers[m.Event]...)
+	anyHandlers, handlers := s.anyHandlers, s.handlers
 	s.mu.Unlock()
-	for _, h := range handlers {
+	for _, h := range anyHandlers {
 		h(e)
+	}
+	for _, h := range handlers {
+		if h.event == m.Event {
+			h.f(e)
+		}
 	}
 }
 

@@ -269,6 +269,45 @@ func TestEventHandlers(t *testing.T) {
 	})
 }
 
+// TestHandlersAddedByHandler checks that handlers added while an event is
+// dispatched run from the next event on, in the order added.
+func TestHandlersAddedByHandler(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		ts := m.serve(t, nil)
+		seen := make(chan string, 16)
+		ts.OnConnection(func(s *ferry.Socket) {
+			added := false
+			s.On("tick", func(e *ferry.Event) {
+				seen <- "first"
+				if !added {
+					added = true
+					s.OnAny(func(e *ferry.Event) { seen <- "any" })
+					s.On("tick", func(e *ferry.Event) { seen <- "second" })
+					s.On("other", func(e *ferry.Event) { seen <- "other" })
+				}
+			})
+			s.On("done", func(e *ferry.Event) { close(seen) })
+		})
+		cs := ts.connect(t, "/", nil)
+		for _, event := range []string{"tick", "tick", "other", "done"} {
+			require.NoError(t, cs.Emit(event))
+		}
+		var got []string
+		for {
+			select {
+			case s, ok := <-seen:
+				if !ok {
+					require.Equal(t, []string{"first", "any", "first", "second", "any", "other", "any"}, got)
+					return
+				}
+				got = append(got, s)
+			case <-time.After(within):
+				t.Fatalf("timed out; got %v", got)
+			}
+		}
+	})
+}
+
 // TestTypedHandlers covers Handle and HandleAck, with arguments that
 // decode and arguments that do not.
 func TestTypedHandlers(t *testing.T) {

@@ -1,6 +1,7 @@
 package ferry
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -21,19 +22,22 @@ type conn struct {
 	decMu sync.Mutex
 	dec   parser.Decoder
 
-	mu           sync.Mutex
-	sockets      map[string]*Socket // guarded by mu: by namespace name
-	connectTimer *time.Timer        // guarded by mu
-	closed       bool               // guarded by mu
+	mu sync.Mutex
+	// sockets is guarded by mu: one per namespace joined. A connection
+	// joins few namespaces, so a slice searched by name is enough.
+	sockets []*Socket
+	// connectTimer is guarded by mu: it closes a connection that joins no
+	// namespace in time, and is dropped once one is joined.
+	connectTimer *time.Timer
+	closed       bool // guarded by mu
 }
 
 // onSession is the engine's connection callback.
 func (s *Server) onSession(sess *session.Session) {
 	c := &conn{
-		server:  s,
-		sess:    sess,
-		dec:     s.codec.NewDecoder(),
-		sockets: make(map[string]*Socket, 1),
+		server: s,
+		sess:   sess,
+		dec:    s.codec.NewDecoder(),
 	}
 	// The timer is set under mu, which connectTimedOut takes first: a
 	// short ConnectTimeout may fire before AfterFunc has returned.
@@ -71,7 +75,7 @@ func (c *conn) onMessage(p transport.Packet) {
 		return
 	}
 	c.mu.Lock()
-	sock := c.sockets[msg.Namespace]
+	sock := c.socketLocked(msg.Namespace)
 	c.mu.Unlock()
 	if sock == nil || msg.Type == parser.ConnectError {
 		// As in the reference server, a packet for a namespace this
@@ -89,7 +93,7 @@ func (c *conn) onMessage(p transport.Packet) {
 // or CONNECT_ERROR.
 func (c *conn) connect(msg *parser.Message) {
 	c.mu.Lock()
-	_, joined := c.sockets[msg.Namespace]
+	joined := c.socketLocked(msg.Namespace) != nil
 	c.mu.Unlock()
 	if joined {
 		// A second CONNECT for the same namespace closes the connection,
@@ -117,8 +121,8 @@ func (c *conn) connect(msg *parser.Message) {
 		c.mu.Unlock()
 		return
 	}
-	c.sockets[msg.Namespace] = sock
-	c.connectTimer.Stop()
+	c.sockets = append(c.sockets, sock)
+	c.stopConnectTimerLocked()
 	c.mu.Unlock()
 	nsp.join(sock)
 }
@@ -166,12 +170,30 @@ func toEnginePackets(frames []parser.Frame, caches []transport.FrameCache) []tra
 	return pkts
 }
 
+// socketLocked returns the socket in the named namespace, or nil.
+func (c *conn) socketLocked(nsp string) *Socket {
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
+}
+
+// stopConnectTimerLocked stops the connect timer, if any, and lets it go.
+func (c *conn) stopConnectTimerLocked() {
+	if c.connectTimer != nil {
+		c.connectTimer.Stop()
+		c.connectTimer = nil
+	}
+}
+
 // removeSocket forgets a socket that left its namespace; the engine
 // session stays open, as in the reference server.
 func (c *conn) removeSocket(sock *Socket) {
 	c.mu.Lock()
-	if c.sockets[sock.nsp.name] == sock {
-		delete(c.sockets, sock.nsp.name)
+	if i := slices.Index(c.sockets, sock); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -190,11 +212,8 @@ func (c *conn) closeSockets(reason DisconnectReason) {
 		return
 	}
 	c.closed = true
-	c.connectTimer.Stop()
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	c.stopConnectTimerLocked()
+	socks := slices.Clone(c.sockets)
 	c.mu.Unlock()
 	for _, s := range socks {
 		s.onClose(reason)

@@ -225,7 +225,7 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 	socks := a.match(opts)
 	out := make([]*RemoteSocket, 0, len(socks))
 	for _, s := range socks {
-		out = append(out, NewRemoteSocket(a.nsp, s.id, s.handshake, s.Rooms(), s.Data()))
+		out = append(out, NewRemoteSocket(a.nsp, s.id, s.Handshake(), s.Rooms(), s.Data()))
 	}
 	return out, nil
 }

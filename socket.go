@@ -15,11 +15,16 @@ import (
 // Handshake describes how a socket connected: the HTTP request that opened
 // its connection, and the auth payload it sent to join the namespace.
 type Handshake struct {
+	// Header is the request's header. For a socket of this server it is
+	// the request's own map, shared by every socket of the connection: read
+	// it, never modify it.
 	Header http.Header
-	Query  url.Values
+	// Query is the request's query, parsed from URL.
+	Query url.Values
 	// Address is the client's network address (the request's RemoteAddr).
 	Address string
-	URL     string
+	// URL is the request target as the client sent it, path and query.
+	URL string
 	// Secure reports whether the connection came over TLS.
 	Secure bool
 	// Time is when the connection was opened.
@@ -45,12 +50,12 @@ func (h *Handshake) DecodeAuth(v any) error {
 // that waits for the same client (EmitWithAck to it) must do so in a new
 // goroutine, or it waits for an ack that cannot be read until it returns.
 type Socket struct {
-	id        string
-	nsp       *Namespace
-	conn      *conn
-	handshake *Handshake
-	ctx       context.Context
-	cancel    context.CancelFunc
+	id     string
+	nsp    *Namespace
+	conn   *conn
+	auth   parser.Raw // the CONNECT packet's payload
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu              sync.Mutex
 	connected       bool                              // guarded by mu
@@ -63,23 +68,14 @@ type Socket struct {
 }
 
 func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
-	hs := c.sess.Handshake()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Socket{
 		// A fresh id, not the connection's Engine.IO id, which Socket.IO
 		// servers do not reveal.
-		id:   sid.New(),
-		nsp:  nsp,
-		conn: c,
-		handshake: &Handshake{
-			Header:  hs.Header,
-			Query:   hs.Query,
-			Address: hs.RemoteAddr,
-			URL:     hs.URL,
-			Secure:  hs.Secure,
-			Time:    hs.Time,
-			Auth:    auth,
-		},
+		id:        sid.New(),
+		nsp:       nsp,
+		conn:      c,
+		auth:      auth,
 		ctx:       ctx,
 		cancel:    cancel,
 		connected: true,
@@ -92,8 +88,22 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake returns how the socket connected.
-func (s *Socket) Handshake() *Handshake { return s.handshake }
+// Handshake returns how the socket connected. The socket keeps only what
+// the connection's request already holds and the auth payload, so each
+// call returns a new Handshake, with the query parsed anew: call it once
+// and keep the result where it is needed repeatedly.
+func (s *Socket) Handshake() *Handshake {
+	hs := s.conn.sess.Handshake()
+	return &Handshake{
+		Header:  hs.Header,
+		Query:   hs.Query(),
+		Address: hs.RemoteAddr,
+		URL:     hs.URL,
+		Secure:  hs.Secure,
+		Time:    hs.Time,
+		Auth:    s.auth,
+	}
+}
 
 // Transport returns the name of the connection's current transport,
 // "polling" or "websocket".

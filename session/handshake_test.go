@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,6 +69,45 @@ func TestHandshakeNoUpgrades(t *testing.T) {
 			assert.Equal(t, []any{}, c.open["upgrades"])
 		})
 	}
+}
+
+func TestHandshakeRequest(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	const extra = "&room=a%20b&room=c"
+	for _, c := range []*testClient{
+		ts.handshakePolling(t, "EIO=4&transport=polling"+extra),
+		ts.handshakeWebSocket(t, "EIO=4&transport=websocket"+extra),
+	} {
+		before := time.Now()
+		hs := c.sess.Handshake()
+		assert.Equal(t, ts.engine.Path()+"?EIO=4&transport="+c.mode+extra, hs.URL, "the target as sent")
+		q := hs.Query()
+		assert.Equal(t, []string{"a b", "c"}, q["room"])
+		assert.Equal(t, c.mode, q.Get("transport"))
+		q.Set("room", "changed")
+		assert.Equal(t, "a b", hs.Query().Get("room"), "each Query is a new map")
+		assert.NotEmpty(t, hs.Header.Get("User-Agent"))
+		assert.Equal(t, strings.TrimPrefix(ts.srv.URL, "http://"), hs.Host)
+		assert.True(t, strings.HasPrefix(hs.RemoteAddr, "127.0.0.1:"), hs.RemoteAddr)
+		assert.False(t, hs.Secure)
+		assert.False(t, hs.Time.After(before), "handshake time %v is after %v", hs.Time, before)
+	}
+}
+
+// TestHandshakeBuiltRequest covers a request passed to ServeHTTP by hand,
+// which has no RequestURI.
+func TestHandshakeBuiltRequest(t *testing.T) {
+	t.Parallel()
+	r, err := http.NewRequest(http.MethodGet, "http://example.com/socket.io/?EIO=4&transport=polling&x=1", nil)
+	require.NoError(t, err)
+	r.Header.Set("X-Test", "v")
+	hs := newHandshake(r)
+	assert.Equal(t, "/socket.io/?EIO=4&transport=polling&x=1", hs.URL)
+	assert.Equal(t, "1", hs.Query().Get("x"))
+	assert.Equal(t, "v", hs.Header.Get("X-Test"))
+	assert.Equal(t, "example.com", hs.Host)
+	assert.Empty(t, Handshake{URL: "/socket.io/"}.Query(), "no query")
 }
 
 func TestHandshakeOnConnectionSends(t *testing.T) {

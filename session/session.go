@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,26 +19,43 @@ const (
 	stateClosed
 )
 
-// Handshake describes the HTTP request that opened a session.
+// Handshake describes the HTTP request that opened a session. It holds
+// what the request already holds, and copies nothing: a session may live
+// for hours, and many are open at once.
 type Handshake struct {
+	// Header is the request's own header map, not a copy: read it, never
+	// modify it.
 	Header     http.Header
-	Query      url.Values
 	RemoteAddr string
 	Host       string
-	URL        string
+	// URL is the request target as the client sent it, path and query
+	// (the request's RequestURI; socket.io's handshake.url).
+	URL string
 	// Secure reports whether the request came over TLS.
 	Secure bool
 	// Time is when the handshake was received.
 	Time time.Time
 }
 
+// Query parses the query string of URL. Each call parses it anew and
+// returns a new map, as url.URL.Query does; malformed pairs are skipped.
+func (h Handshake) Query() url.Values {
+	_, query, _ := strings.Cut(h.URL, "?")
+	v, _ := url.ParseQuery(query)
+	return v
+}
+
 func newHandshake(r *http.Request) Handshake {
+	target := r.RequestURI
+	if target == "" {
+		// A request built by hand and passed to ServeHTTP directly.
+		target = r.URL.RequestURI()
+	}
 	return Handshake{
-		Header:     r.Header.Clone(),
-		Query:      r.URL.Query(),
+		Header:     r.Header,
 		RemoteAddr: r.RemoteAddr,
 		Host:       r.Host,
-		URL:        r.URL.String(),
+		URL:        target,
 		Secure:     r.TLS != nil,
 		Time:       time.Now(),
 	}

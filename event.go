@@ -184,7 +184,7 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	case <-ctx.Done():
 		s.dropAck(id)
 		return nil, fmt.Errorf("ferry: waiting for ack of %q: %w", event, ctx.Err())
-	case <-s.ctx.Done():
+	case <-s.Context().Done():
 		return nil, ErrDisconnected
 	}
 }

@@ -50,15 +50,18 @@ func (h *Handshake) DecodeAuth(v any) error {
 // that waits for the same client (EmitWithAck to it) must do so in a new
 // goroutine, or it waits for an ack that cannot be read until it returns.
 type Socket struct {
-	id     string
-	nsp    *Namespace
-	conn   *conn
-	auth   parser.Raw // the CONNECT packet's payload
-	ctx    context.Context
-	cancel context.CancelFunc
+	id   string
+	nsp  *Namespace
+	conn *conn
+	auth parser.Raw // the CONNECT packet's payload
 
-	mu              sync.Mutex
-	connected       bool                              // guarded by mu
+	mu        sync.Mutex
+	connected bool // guarded by mu
+	cancelled bool // guarded by mu: the socket's context is done, or due to be once made
+	// ctx and cancel are guarded by mu: made by the first call to Context,
+	// as most sockets never need them.
+	ctx             context.Context
+	cancel          context.CancelFunc
 	handlers        []eventHandler                    // guarded by mu: append-only, in the order added
 	anyHandlers     []func(*Event)                    // guarded by mu: append-only
 	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
@@ -68,7 +71,6 @@ type Socket struct {
 }
 
 func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Socket{
 		// A fresh id, not the connection's Engine.IO id, which Socket.IO
 		// servers do not reveal.
@@ -76,8 +78,6 @@ func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
 		nsp:       nsp,
 		conn:      c,
 		auth:      auth,
-		ctx:       ctx,
-		cancel:    cancel,
 		connected: true,
 	}
 }
@@ -114,8 +114,19 @@ func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 // it disconnects them all with "forced close"; the client reconnects.
 func (s *Socket) Conn() *session.Session { return s.conn.sess }
 
-// Context returns a context cancelled when the socket disconnects.
-func (s *Socket) Context() context.Context { return s.ctx }
+// Context returns a context cancelled when the socket disconnects, after
+// its OnDisconnecting handlers and before its OnDisconnect handlers.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if s.cancelled {
+			s.cancel()
+		}
+	}
+	return s.ctx
+}
 
 // Connected reports whether the socket is still connected.
 func (s *Socket) Connected() bool {
@@ -329,8 +340,11 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	s.nsp.adapter.DelAll(s.id)
 	s.nsp.remove(s)
 	s.conn.removeSocket(s)
-	s.cancel()
 	s.mu.Lock()
+	s.cancelled = true
+	if s.cancel != nil {
+		s.cancel()
+	}
 	s.acks = nil
 	disconnect := s.onDisconnect
 	s.mu.Unlock()

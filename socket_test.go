@@ -93,6 +93,23 @@ func TestSocketState(t *testing.T) {
 	})
 }
 
+// TestContextAfterDisconnect checks the context of a socket that asks for
+// it only once disconnected: it is made already cancelled.
+func TestContextAfterDisconnect(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		ts := m.serve(t, nil)
+		cs := ts.connect(t, "/", nil)
+		s := ts.socket(t, cs)
+		gone := make(reasons, 1)
+		gone.watch(s)
+		cs.Disconnect()
+		require.Equal(t, "client namespace disconnect", recv(t, gone))
+		ctx := s.Context()
+		require.ErrorIs(t, ctx.Err(), context.Canceled)
+		require.Same(t, ctx, s.Context(), "one context per socket")
+	})
+}
+
 func TestHandshakeWithoutAuth(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		ts := m.serve(t, nil)

@@ -5,8 +5,12 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
+
+// readAheadSize is the size of the pooled buffers batchConn reads into.
+const readAheadSize = 4096
 
 // maxBatch bounds the bytes gathered before a batch is written out; frames
 // at least this large are written directly.
@@ -22,9 +26,19 @@ const maxBatch = 64 << 10
 type batchConn struct {
 	net.Conn
 	pool *sync.Pool
-	// beforeRead, if set, runs on the read goroutine before each Read: the
-	// transport writes there what it deferred while delivering packets.
+	// beforeRead, if set, runs on the read goroutine before it waits for
+	// input: the transport writes there what it deferred while delivering
+	// packets.
 	beforeRead func()
+
+	// The read side, used by the read goroutine only. raw, when not nil, is
+	// the connection readAhead waits on without a buffer; ahead holds a
+	// buffer from readPool while the bytes read into it (pending) are not
+	// all consumed.
+	raw      syscall.RawConn
+	readPool *sync.Pool
+	ahead    *[]byte
+	pending  []byte
 
 	mu       sync.Mutex
 	batching bool      // guarded by mu
@@ -54,14 +68,40 @@ func (c *batchConn) applyDeadlineLocked() error {
 	return c.Conn.SetWriteDeadline(c.deadline)
 }
 
-// Read implements net.Conn. gorilla/websocket reads through a buffer, so
-// Read is called only when the buffered input is used up, just before the
-// read goroutine would wait for more.
+// Read implements net.Conn. gorilla/websocket reads through a small
+// buffer of its own, so Read is called when that is used up. Bytes already
+// read ahead are served first. Otherwise, just before the read goroutine
+// would wait for input, beforeRead runs; then, on a raw connection, the
+// goroutine waits holding no buffer and reads what arrived into a pooled
+// one, so that an idle connection holds no read buffer.
 func (c *batchConn) Read(p []byte) (int, error) {
+	if c.ahead != nil {
+		return c.consume(p), nil
+	}
 	if c.beforeRead != nil {
 		c.beforeRead()
 	}
-	return c.Conn.Read(p)
+	if c.raw == nil || len(p) >= readAheadSize {
+		return c.Conn.Read(p)
+	}
+	buf, n, err := c.readAhead()
+	if err != nil {
+		return 0, err
+	}
+	c.ahead, c.pending = buf, (*buf)[:n]
+	return c.consume(p), nil
+}
+
+// consume copies pending bytes into p, and returns the buffer to the pool
+// once they are all consumed.
+func (c *batchConn) consume(p []byte) int {
+	n := copy(p, c.pending)
+	c.pending = c.pending[n:]
+	if len(c.pending) == 0 {
+		c.readPool.Put(c.ahead)
+		c.ahead, c.pending = nil, nil
+	}
+	return n
 }
 
 // Write implements net.Conn.
@@ -130,8 +170,9 @@ func (c *batchConn) flushLocked() error {
 // hijacked connection.
 type batchHijacker struct {
 	http.ResponseWriter
-	pool *sync.Pool
-	conn *batchConn
+	pool     *sync.Pool // write buffers
+	readPool *sync.Pool // read-ahead buffers
+	conn     *batchConn
 }
 
 // Hijack implements http.Hijacker.
@@ -140,6 +181,6 @@ func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &batchConn{Conn: conn, pool: h.pool}
+	h.conn = &batchConn{Conn: conn, pool: h.pool, readPool: h.readPool, raw: rawReader(conn)}
 	return h.conn, brw, nil
 }

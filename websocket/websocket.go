@@ -29,10 +29,13 @@ type Options struct {
 	// CheckOrigin decides whether the Origin of an upgrade request is
 	// allowed. Default: same origin only (the Origin's host equals Host).
 	CheckOrigin func(r *http.Request) bool
-	// ReadBufferSize is the size of the per-connection read buffer, held for
-	// the life of the connection. Default 1024: small enough to keep idle
-	// connections cheap (net/http's own 4096-byte buffer is released), while
-	// larger messages are read straight into their own buffers.
+	// ReadBufferSize is the size of the per-connection read buffer that
+	// frames are parsed from, held for the life of the connection. Default
+	// 128 (the least gorilla/websocket accepts is 125, for a control
+	// frame). On Unix systems input is read from the socket into pooled
+	// 4 KiB buffers, held only while their bytes are being handled, so an
+	// idle connection holds no more than this; elsewhere reads go through
+	// it, and a larger size (1024, 4096) saves system calls.
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled write buffers. Default 4096.
 	WriteBufferSize int
@@ -44,7 +47,8 @@ type Options struct {
 // engine. Build it once with NewConfig; it is safe for concurrent use.
 type Config struct {
 	upgrader     gorilla.Upgrader
-	batchPool    sync.Pool // buffers of batchConn
+	batchPool    sync.Pool // write buffers of batchConn
+	readPool     sync.Pool // read-ahead buffers of batchConn
 	maxMessage   int64
 	writeTimeout time.Duration
 	logger       *slog.Logger
@@ -63,7 +67,7 @@ func NewConfig(opts *Options) *Config {
 		o.WriteTimeout = 10 * time.Second
 	}
 	if o.ReadBufferSize <= 0 {
-		o.ReadBufferSize = 1024
+		o.ReadBufferSize = 128
 	}
 	if o.WriteBufferSize <= 0 {
 		o.WriteBufferSize = 4096
@@ -71,7 +75,7 @@ func NewConfig(opts *Options) *Config {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Config{
+	c := &Config{
 		upgrader: gorilla.Upgrader{
 			ReadBufferSize:  o.ReadBufferSize,
 			WriteBufferSize: o.WriteBufferSize,
@@ -84,6 +88,11 @@ func NewConfig(opts *Options) *Config {
 		writeTimeout: o.WriteTimeout,
 		logger:       o.Logger,
 	}
+	c.readPool.New = func() any {
+		b := make([]byte, readAheadSize)
+		return &b
+	}
+	return c
 }
 
 // Conn is an upgraded WebSocket connection not yet bound to a session.
@@ -98,7 +107,7 @@ type Conn struct {
 // has been answered (400 or 403 with a text message) and the error says why.
 // A request with b64=1 gets binary messages as base64 text frames.
 func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool}
+	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool}
 	ws, err := c.upgrader.Upgrade(h, r, w.Header())
 	if err != nil {
 		return nil, err
@@ -125,6 +134,9 @@ type Transport struct {
 	// delivering is guarded by mu: the read goroutine is inside
 	// Session.Deliver, where the application's handlers run.
 	delivering bool
+	// closeSent is guarded by mu: the last batch, ending with a close
+	// frame, is being written.
+	closeSent bool
 	// deferred is guarded by mu: a Wake came while delivering and was left
 	// to the read goroutine, which writes before it next waits for input.
 	deferred bool
@@ -171,6 +183,10 @@ func (t *Transport) Close() error {
 // end ends the transport for reason, once, and closes the connection.
 func (t *Transport) end(reason error) {
 	t.mu.Lock()
+	if t.closeSent && errors.Is(reason, transport.ErrPeerClosed) {
+		// The peer answering our close frame: the end is ours.
+		reason = nil
+	}
 	first, report := t.life.EndLocked(reason)
 	t.mu.Unlock()
 	if !first {
@@ -367,6 +383,11 @@ func packetBytes(pkts []transport.Packet) int {
 // writePackets writes one frame per packet, then a bare close frame if last.
 func (t *Transport) writePackets(pkts []transport.Packet, last bool) (err error) {
 	ws := t.conn.ws
+	if last {
+		t.mu.Lock()
+		t.closeSent = true
+		t.mu.Unlock()
+	}
 	// The deadline is moved on only once less than half of WriteTimeout is
 	// left, so that consecutive batches share it and batchConn need not
 	// reset the connection's timer each time: every batch still gets at

@@ -262,3 +262,30 @@ func TestRepliesDoNotWait(t *testing.T) {
 		assert.Equal(t, []string{"4y"}, frames(t, w))
 	}
 }
+
+func TestReadAheadBufferReleased(t *testing.T) {
+	// Input is read into a pooled buffer that the connection gives back as
+	// soon as its bytes are handled: between messages it holds none.
+	s := newRecorder()
+	tr, conn := serve(t, nil, s, "")
+	require.NotNil(t, tr.conn.batch.raw, "a TCP connection is read without a held buffer")
+	defer func() {
+		tr.Close()
+		<-tr.Done()
+	}()
+
+	big := strings.Repeat("z", 3*readAheadSize) // spans several read-aheads
+	for i, msg := range []string{"4a", "4" + big, "4" + strings.Repeat("m", 300), "4b"} {
+		require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte(msg)))
+		select {
+		case p := <-s.delivered:
+			require.Equal(t, msg[1:], string(p.Data), "message %d", i)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("message %d not delivered", i)
+		}
+		// The read goroutine released the buffer before it delivered the
+		// packet (the channel orders the two), and reads nothing more
+		// until the next message is sent.
+		assert.Nil(t, tr.conn.batch.ahead, "message %d: a read buffer is held between messages", i)
+	}
+}

@@ -15,9 +15,6 @@ import (
 // Handshake describes how a socket connected: the HTTP request that opened
 // its connection, and the auth payload it sent to join the namespace.
 type Handshake struct {
-	// Header is the request's header. For a socket of this server it is
-	// the request's own map, shared by every socket of the connection: read
-	// it, never modify it.
 	Header http.Header
 	// Query is the request's query, parsed from URL.
 	Query url.Values
@@ -95,7 +92,7 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 func (s *Socket) Handshake() *Handshake {
 	hs := s.conn.sess.Handshake()
 	return &Handshake{
-		Header:  hs.Header,
+		Header:  hs.Header(),
 		Query:   hs.Query(),
 		Address: hs.RemoteAddr,
 		URL:     hs.URL,

@@ -87,7 +87,7 @@ func TestHandshakeRequest(t *testing.T) {
 		assert.Equal(t, c.mode, q.Get("transport"))
 		q.Set("room", "changed")
 		assert.Equal(t, "a b", hs.Query().Get("room"), "each Query is a new map")
-		assert.NotEmpty(t, hs.Header.Get("User-Agent"))
+		assert.NotEmpty(t, hs.Header().Get("User-Agent"))
 		assert.Equal(t, strings.TrimPrefix(ts.srv.URL, "http://"), hs.Host)
 		assert.True(t, strings.HasPrefix(hs.RemoteAddr, "127.0.0.1:"), hs.RemoteAddr)
 		assert.False(t, hs.Secure)
@@ -105,7 +105,7 @@ func TestHandshakeBuiltRequest(t *testing.T) {
 	hs := newHandshake(r)
 	assert.Equal(t, "/socket.io/?EIO=4&transport=polling&x=1", hs.URL)
 	assert.Equal(t, "1", hs.Query().Get("x"))
-	assert.Equal(t, "v", hs.Header.Get("X-Test"))
+	assert.Equal(t, "v", hs.Header().Get("X-Test"))
 	assert.Equal(t, "example.com", hs.Host)
 	assert.Empty(t, Handshake{URL: "/socket.io/"}.Query(), "no query")
 }
@@ -340,4 +340,28 @@ func TestPathPrefix(t *testing.T) {
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)
 	assert.Equal(t, 1, ts.engine.Count())
+}
+
+// TestHandshakeHeaderRoundTrip checks that the packed header gives back
+// every key and value, whatever bytes they hold.
+func TestHandshakeHeaderRoundTrip(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("x", 300) // a length that takes two varint bytes
+	for name, h := range map[string]http.Header{
+		"empty":    {},
+		"common":   {"User-Agent": {"Go"}, "Cookie": {"a=1; b=2"}, "X-Multi": {"one", "two", "three"}},
+		"odd keys": {"A:b": {"c\nd"}, "": {""}, "\x80\xff": {"\x00"}},
+		"long":     {long: {long, ""}, "K": {long + long}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			hs := Handshake{header: packHeader(h)}
+			assert.Equal(t, h, hs.Header())
+			got := hs.Header()
+			got.Set("X-Changed", "1")
+			assert.Equal(t, h, hs.Header(), "each Header is a new map")
+		})
+	}
+	assert.Empty(t, Handshake{}.Header())
+	// Corrupt input (only packHeader writes it) ends the header, no panic.
+	assert.Equal(t, http.Header{"K": {"v"}}, Handshake{header: packHeader(http.Header{"K": {"v"}}) + "\x05ab"}.Header())
 }

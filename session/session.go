@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/binary"
 	"errors"
 	"net/http"
 	"net/url"
@@ -19,13 +20,10 @@ const (
 	stateClosed
 )
 
-// Handshake describes the HTTP request that opened a session. It holds
-// what the request already holds, and copies nothing: a session may live
-// for hours, and many are open at once.
+// Handshake describes the HTTP request that opened a session. A session
+// may live for hours and many are open at once, so it keeps no more than
+// it must: the header packed in one string, and the query left in URL.
 type Handshake struct {
-	// Header is the request's own header map, not a copy: read it, never
-	// modify it.
-	Header     http.Header
 	RemoteAddr string
 	Host       string
 	// URL is the request target as the client sent it, path and query
@@ -35,6 +33,27 @@ type Handshake struct {
 	Secure bool
 	// Time is when the handshake was received.
 	Time time.Time
+
+	header string // the request's header; see packHeader
+}
+
+// Header returns the request's header. Each call unpacks it into a new
+// map, which the caller may keep and modify.
+func (h Handshake) Header() http.Header {
+	out := make(http.Header)
+	for rest := h.header; rest != ""; {
+		k, afterKey, ok := unpackString(rest)
+		if !ok {
+			break
+		}
+		v, afterValue, ok := unpackString(afterKey)
+		if !ok {
+			break
+		}
+		out[k] = append(out[k], v)
+		rest = afterValue
+	}
+	return out
 }
 
 // Query parses the query string of URL. Each call parses it anew and
@@ -52,13 +71,53 @@ func newHandshake(r *http.Request) Handshake {
 		target = r.URL.RequestURI()
 	}
 	return Handshake{
-		Header:     r.Header,
 		RemoteAddr: r.RemoteAddr,
 		Host:       r.Host,
 		URL:        target,
 		Secure:     r.TLS != nil,
 		Time:       time.Now(),
+		header:     packHeader(r.Header),
 	}
+}
+
+// packHeader packs h into one string: for each value, its key and the
+// value, each preceded by its length as a uvarint. That takes a few
+// hundred bytes less than the map net/http parsed, and holds any key and
+// value, whatever bytes they contain.
+func packHeader(h http.Header) string {
+	n := 0
+	for k, vs := range h {
+		for _, v := range vs {
+			n += 2*binary.MaxVarintLen64 + len(k) + len(v)
+		}
+	}
+	b := make([]byte, 0, n)
+	for k, vs := range h {
+		for _, v := range vs {
+			b = binary.AppendUvarint(b, uint64(len(k)))
+			b = append(b, k...)
+			b = binary.AppendUvarint(b, uint64(len(v)))
+			b = append(b, v...)
+		}
+	}
+	return string(b)
+}
+
+// unpackString reads one length-prefixed string written by packHeader and
+// returns it and what follows; ok is false if s does not start with one.
+func unpackString(s string) (str, rest string, ok bool) {
+	var n uint64
+	for i := 0; i < len(s) && i < binary.MaxVarintLen64; i++ {
+		n |= uint64(s[i]&0x7f) << (7 * i)
+		if s[i] < 0x80 {
+			if n > uint64(len(s)-i-1) {
+				return "", "", false
+			}
+			end := i + 1 + int(n)
+			return s[i+1 : end], s[end:], true
+		}
+	}
+	return "", "", false
 }
 
 // UpgradePhase is a step of the switch from long-polling to WebSocket.

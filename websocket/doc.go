@@ -13,15 +13,18 @@
 //
 // Concurrency: one goroutine reads, for the life of the connection, and hands
 // packets to the session in order. Writes are made by one goroutine at a
-// time. What the session queues while the reader is delivering a packet
-// (a handler's reply) is written by the reader itself once it has no more
-// input to handle, so a request and its reply cost no goroutine hand-off and
-// the replies to pipelined requests leave in one write. Otherwise the session
-// wakes the transport, which starts a writer goroutine that ends when the
-// queue is empty: an idle connection holds no writer goroutine and, with a
-// pooled write buffer, no write buffer either. Each batch of frames leaves
-// in one system call. A writer that holds a broadcast packet first lets the
-// other runnable goroutines run, and takes again while they keep queueing
-// (up to 16 rounds), so consecutive broadcasts on a busy server share a
-// write instead of paying one each.
+// time, one system call per batch of frames:
+//
+//   - A reply queued while the reader delivers a packet (the first wake-up
+//     in that time) is written by the reader itself, just before it would
+//     wait for more input, as a plain echo server does: a request and its
+//     reply cost no goroutine hand-off.
+//   - Otherwise a wake-up starts a writer goroutine that ends when the queue
+//     is empty, so an idle connection holds no writer goroutine and, with a
+//     pooled write buffer, no write buffer. A writer that holds a broadcast
+//     packet first lets the other runnable goroutines run, and takes again
+//     while they keep queueing (up to 16 rounds), so consecutive broadcasts
+//     on a busy server share a write instead of paying one each.
+//   - On Unix systems the reader waits for input holding no buffer, then
+//     reads into a pooled one that it gives back once the bytes are handled.
 package websocket

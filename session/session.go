@@ -163,7 +163,7 @@ type UpgradeEvent struct {
 //
 // The session owns the outbound queue. Send appends to it and wakes the
 // current transport, whose single writer (the parked long-poll GET, or the
-// WebSocket writer goroutine) drains it in order. The queue is bounded by
+// WebSocket transport's writer) drains it in order. The queue is bounded by
 // Options.MaxQueuedPackets; overflowing it closes the session.
 //
 // Inbound messages reach the OnMessage callback in the order the client

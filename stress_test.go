@@ -257,5 +257,9 @@ func unlessKicked(err error) error {
 	if errors.As(err, &de) && de.Reason == client.ReasonServerDisconnect {
 		return nil
 	}
+	if errors.Is(err, client.ErrInactive) {
+		// Kicked before the emit: the socket is no longer active.
+		return nil
+	}
 	return err
 }

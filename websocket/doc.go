@@ -21,10 +21,7 @@
 //     reply cost no goroutine hand-off.
 //   - Otherwise a wake-up starts a writer goroutine that ends when the queue
 //     is empty, so an idle connection holds no writer goroutine and, with a
-//     pooled write buffer, no write buffer. A writer that holds a broadcast
-//     packet first lets the other runnable goroutines run, and takes again
-//     while they keep queueing (up to 16 rounds), so consecutive broadcasts
-//     on a busy server share a write instead of paying one each.
+//     pooled write buffer, no write buffer.
 //   - On Unix systems the reader waits for input holding no buffer, then
 //     reads into a pooled one that it gives back once the bytes are handled.
 package websocket

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"sync"
 	"time"
 
@@ -292,10 +291,6 @@ func (t *Transport) flushDeferred() {
 	t.mu.Unlock()
 }
 
-// maxCoalesceRounds bounds how many times a writer holding a broadcast
-// packet lets other goroutines run before it writes; see takeCoalesced.
-const maxCoalesceRounds = 16
-
 // writeLoop writes queued packets until the session has none left for this
 // transport, or the transport ends.
 func (t *Transport) writeLoop() {
@@ -309,7 +304,7 @@ func (t *Transport) writeLoop() {
 		}
 		t.again = false
 		t.mu.Unlock()
-		pkts, last := t.takeCoalesced()
+		pkts, last := t.sess.Take(t)
 		if len(pkts) == 0 {
 			t.mu.Lock()
 			if _, ended := t.life.EndedLocked(); t.again && !ended {
@@ -329,55 +324,6 @@ func (t *Transport) writeLoop() {
 			return
 		}
 	}
-}
-
-// takeCoalesced takes the queued packets. When they include a broadcast
-// packet (one framed once for many connections), it first lets the other
-// runnable goroutines run, and takes again, for as long as each round
-// brings more packets, up to maxCoalesceRounds rounds and maxBatch bytes.
-// When an application broadcasts several messages in a row while the CPUs
-// are busy, each connection then gets them in one write instead of one or
-// two per write; on an idle machine the first round brings nothing and the
-// packets leave at once.
-func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
-	pkts, last := t.sess.Take(t)
-	if last || !hasShared(pkts) {
-		return pkts, last
-	}
-	size := packetBytes(pkts)
-	for range maxCoalesceRounds {
-		if size >= maxBatch {
-			break
-		}
-		runtime.Gosched()
-		more, moreLast := t.sess.Take(t)
-		if len(more) == 0 {
-			break
-		}
-		pkts = append(pkts, more...)
-		if moreLast {
-			return pkts, true
-		}
-		size += packetBytes(more)
-	}
-	return pkts, false
-}
-
-func hasShared(pkts []transport.Packet) bool {
-	for _, p := range pkts {
-		if p.Shared != nil {
-			return true
-		}
-	}
-	return false
-}
-
-func packetBytes(pkts []transport.Packet) int {
-	n := 0
-	for _, p := range pkts {
-		n += len(p.Data)
-	}
-	return n
 }
 
 // writePackets writes one frame per packet, then a bare close frame if last.

@@ -202,45 +202,9 @@ func TestWakeDuringLongDelivery(t *testing.T) {
 	}
 }
 
-// shared returns a text packet marked as framed once for many connections,
-// as a broadcast is.
-func shared(data string) transport.Packet {
-	p := transport.TextPacket(data)
-	p.Shared = new(transport.FrameCache)
-	return p
-}
-
-func TestBroadcastsCoalesce(t *testing.T) {
-	// A writer holding a broadcast packet takes again while each round
-	// brings more, up to maxCoalesceRounds rounds, then writes them all at
-	// once. Here every Take finds one more packet, 40 in all.
-	const total = 40
-	s := &scripted{}
-	s.onTake = func(takes int) []transport.Packet {
-		if takes >= total {
-			return nil
-		}
-		return []transport.Packet{shared("x")}
-	}
-	_, log, conn := serveLogged(t, s)
-	s.send(shared("x"))
-	for range total {
-		_, data, err := conn.ReadMessage()
-		require.NoError(t, err)
-		require.Equal(t, "4x", string(data))
-	}
-	_, writes := log.log()
-	var sizes []int
-	for _, w := range writes {
-		sizes = append(sizes, len(frames(t, w)))
-	}
-	per := maxCoalesceRounds + 1
-	assert.Equal(t, []int{per, per, total - 2*per}, sizes)
-}
-
-func TestRepliesDoNotWait(t *testing.T) {
-	// Without a broadcast packet among them, queued packets are written as
-	// soon as they are taken: here one write per Take.
+func TestPacketsDoNotWait(t *testing.T) {
+	// Queued packets are written as soon as they are taken: here one write
+	// per Take, as each Take finds one more packet queued.
 	const total = 5
 	s := &scripted{}
 	s.onTake = func(takes int) []transport.Packet {

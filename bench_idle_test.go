@@ -12,13 +12,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/internal/fdlimit"
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/transport"
 )
@@ -73,7 +73,7 @@ func BenchmarkIdleSockets(b *testing.B) {
 			b.Fatalf("%s=%q: want a positive integer", idleSocketsEnv, v)
 		}
 	}
-	if err := raiseFileLimit(n + 256); err != nil {
+	if err := fdlimit.Raise(n + 256); err != nil {
 		b.Fatal(err)
 	}
 
@@ -220,23 +220,6 @@ func writeHeapProfile(path string) error {
 	return f.Close()
 }
 
-// raiseFileLimit raises the soft limit on open files to at least n, up to
-// the hard limit.
-func raiseFileLimit(n int) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Cur >= uint64(n) {
-		return nil
-	}
-	if lim.Max < uint64(n) {
-		return fmt.Errorf("need %d open files, hard limit is %d", n, lim.Max)
-	}
-	lim.Cur = lim.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-}
-
 // runIdleClient is BenchmarkIdleSockets' client process: it opens the
 // connections, joins "/" on each, says "ready", and holds them until stdin
 // closes. It returns the exit code.
@@ -244,7 +227,7 @@ func runIdleClient() int {
 	url := os.Getenv(idleClientEnv)
 	n, err := strconv.Atoi(os.Getenv(idleSocketsEnv))
 	if err == nil {
-		err = raiseFileLimit(n + 256)
+		err = fdlimit.Raise(n + 256)
 	}
 	var connect []byte
 	if err == nil {

@@ -13,11 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
+
+	"github.com/ferryio/ferry/internal/fdlimit"
 )
 
 // Environment of the benchmark's client process.
@@ -57,7 +58,7 @@ func BenchmarkIdleWebSocketSessions(b *testing.B) {
 			b.Fatalf("%s=%q: want a positive integer", benchSessionsEnv, v)
 		}
 	}
-	if err := raiseFileLimit(n + 256); err != nil {
+	if err := fdlimit.Raise(n + 256); err != nil {
 		b.Fatal(err)
 	}
 
@@ -130,23 +131,6 @@ func serverFootprint() footprint {
 	return footprint{bytes: int64(ms.HeapInuse + ms.StackInuse), goroutines: runtime.NumGoroutine()}
 }
 
-// raiseFileLimit raises the soft limit on open files to at least n, up to
-// the hard limit.
-func raiseFileLimit(n int) error {
-	var lim syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
-		return err
-	}
-	if lim.Cur >= uint64(n) {
-		return nil
-	}
-	if lim.Max < uint64(n) {
-		return fmt.Errorf("need %d open files, hard limit is %d", n, lim.Max)
-	}
-	lim.Cur = lim.Max
-	return syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
-}
-
 // runBenchClient is the benchmark's client process: it opens the sessions,
 // says "ready", and holds them until stdin closes. It returns the exit code.
 func runBenchClient() int {
@@ -156,7 +140,7 @@ func runBenchClient() int {
 		fmt.Fprintln(os.Stderr, "bench client:", err)
 		return 2
 	}
-	if err := raiseFileLimit(n + 256); err != nil {
+	if err := fdlimit.Raise(n + 256); err != nil {
 		fmt.Fprintln(os.Stderr, "bench client:", err)
 		return 2
 	}

@@ -221,8 +221,7 @@ func (t *Transport) report(reason error) {
 // the read goroutine is delivering a packet (a handler replying, typically)
 // starts nothing: the read goroutine writes the packets itself once it has
 // no more input to handle, as a plain echo server would, which saves a
-// goroutine hand-off per reply and lets the replies to several pipelined
-// requests leave in one write. A second Wake in that time starts the
+// goroutine hand-off per reply. A second Wake in that time starts the
 // writer, so a handler that runs long delays at most one wake-up.
 func (t *Transport) Wake() {
 	t.mu.Lock()

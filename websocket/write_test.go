@@ -101,13 +101,11 @@ func serveLogged(t *testing.T, s *scripted) (*Transport, *ioLog, *gorilla.Conn) 
 	return s.tr, log, conn
 }
 
-// scripted is a transport.Session for the write tests: Deliver runs
-// onDeliver, and each Take runs onTake, which may queue more packets for
-// the next one.
+// scripted is a transport.Session for the write tests: each Take runs
+// onTake, which may queue more packets for the next one.
 type scripted struct {
-	tr        *Transport
-	onDeliver func(p transport.Packet)
-	onTake    func(takes int) []transport.Packet
+	tr     *Transport
+	onTake func(takes int) []transport.Packet
 
 	mu    sync.Mutex
 	queue []transport.Packet // guarded by mu
@@ -134,12 +132,7 @@ func (s *scripted) Take(transport.Transport) ([]transport.Packet, bool) {
 	return pkts, false
 }
 
-func (s *scripted) Deliver(_ transport.Transport, p transport.Packet) error {
-	if s.onDeliver != nil {
-		s.onDeliver(p)
-	}
-	return nil
-}
+func (s *scripted) Deliver(transport.Transport, transport.Packet) error { return nil }
 
 func (s *scripted) TransportClosed(transport.Transport, error) {}
 
@@ -157,49 +150,6 @@ func frames(t *testing.T, b []byte) []string {
 		b = b[2+n:]
 	}
 	return out
-}
-
-func TestReplyWrittenBeforeNextRead(t *testing.T) {
-	// A reply queued while a packet is delivered is written by the read
-	// goroutine itself, before it reads again: no other goroutine is
-	// involved, as in a plain echo server.
-	s := &scripted{}
-	s.onDeliver = func(p transport.Packet) { s.send(transport.TextPacket("re:" + string(p.Data))) }
-	_, log, conn := serveLogged(t, s)
-
-	require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte("4hi")))
-	_, data, err := conn.ReadMessage()
-	require.NoError(t, err)
-	assert.Equal(t, "4re:hi", string(data))
-
-	events, writes := log.log()
-	require.GreaterOrEqual(t, len(events), 2)
-	assert.Equal(t, []string{"R", "W"}, events[:2], "the reply is written before the next read")
-	assert.Equal(t, []string{"4re:hi"}, frames(t, writes[0]))
-}
-
-func TestWakeDuringLongDelivery(t *testing.T) {
-	// While a handler runs long, the first Wake waits for the read
-	// goroutine; a second one starts a writer, so packets from other
-	// goroutines are not held up until the handler returns.
-	s := &scripted{}
-	inHandler, release := make(chan struct{}), make(chan struct{})
-	s.onDeliver = func(transport.Packet) {
-		close(inHandler)
-		<-release
-	}
-	_, _, conn := serveLogged(t, s)
-	defer close(release)
-
-	require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte("4slow")))
-	<-inHandler
-	s.send(transport.TextPacket("a"))
-	s.send(transport.TextPacket("b"))
-	for _, want := range []string{"4a", "4b"} {
-		_, data, err := conn.ReadMessage()
-		require.NoError(t, err)
-		assert.Equal(t, want, string(data))
-	}
 }
 
 func TestPacketsDoNotWait(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	gorilla "github.com/gorilla/websocket"
 
 	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/internal/connhold"
 	"github.com/ferryio/ferry/internal/fdlimit"
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/transport"
@@ -237,41 +238,11 @@ func runIdleClient() int {
 		fmt.Fprintln(os.Stderr, "idle client:", err)
 		return 2
 	}
-	conns := make([]*gorilla.Conn, n)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan int)
-	for range 16 {
-		wg.Go(func() {
-			d := gorilla.Dialer{HandshakeTimeout: within, ReadBufferSize: 256, WriteBufferSize: 256}
-			for i := range next {
-				conn, err := dialJoin(d, url, connect)
-				if err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					continue
-				}
-				conns[i] = conn
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		fmt.Fprintln(os.Stderr, "idle client:", firstErr)
+	d := gorilla.Dialer{HandshakeTimeout: within, ReadBufferSize: 256, WriteBufferSize: 256}
+	dial := func() (io.Closer, error) { return dialJoin(d, url, connect) }
+	if err := connhold.Hold(n, dial, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "idle client:", err)
 		return 1
-	}
-	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin)
-	for _, c := range conns {
-		c.Close()
 	}
 	return 0
 }

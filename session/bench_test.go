@@ -12,12 +12,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
 
+	"github.com/ferryio/ferry/internal/connhold"
 	"github.com/ferryio/ferry/internal/fdlimit"
 )
 
@@ -144,41 +144,11 @@ func runBenchClient() int {
 		fmt.Fprintln(os.Stderr, "bench client:", err)
 		return 2
 	}
-	conns := make([]*gorilla.Conn, n)
-	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		firstErr error
-	)
-	next := make(chan int)
-	const workers = 16
-	for range workers {
-		wg.Go(func() {
-			d := gorilla.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 256, WriteBufferSize: 256}
-			for i := range next {
-				conn, err := dialOpen(d, url)
-				mu.Lock()
-				if err != nil && firstErr == nil {
-					firstErr = err
-				}
-				mu.Unlock()
-				conns[i] = conn
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if firstErr != nil {
-		fmt.Fprintln(os.Stderr, "bench client:", firstErr)
+	d := gorilla.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 256, WriteBufferSize: 256}
+	dial := func() (io.Closer, error) { return dialOpen(d, url) }
+	if err := connhold.Hold(n, dial, os.Stdin, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench client:", err)
 		return 1
-	}
-	fmt.Println("ready")
-	io.Copy(io.Discard, os.Stdin)
-	for _, c := range conns {
-		c.Close()
 	}
 	return 0
 }

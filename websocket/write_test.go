@@ -19,41 +19,32 @@ import (
 	"github.com/ferryio/ferry/transport"
 )
 
-// ioLog is the server's end of a connection, logging each Read call ("R")
-// and each Write ("W") and keeping the bytes written.
+// ioLog is the server's end of a connection, keeping each Write it gets.
 type ioLog struct {
 	net.Conn
 	mu     sync.Mutex
-	events []string
 	writes [][]byte
-}
-
-func (c *ioLog) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	c.events = append(c.events, "R")
-	c.mu.Unlock()
-	return c.Conn.Read(p)
 }
 
 func (c *ioLog) Write(p []byte) (int, error) {
 	c.mu.Lock()
-	c.events = append(c.events, "W")
 	c.writes = append(c.writes, bytes.Clone(p))
 	c.mu.Unlock()
 	return c.Conn.Write(p)
 }
 
-// reset forgets what was logged so far.
+// reset forgets what was written so far.
 func (c *ioLog) reset() {
 	c.mu.Lock()
-	c.events, c.writes = nil, nil
+	c.writes = nil
 	c.mu.Unlock()
 }
 
-func (c *ioLog) log() ([]string, [][]byte) {
+// written returns the writes so far, one element per Write.
+func (c *ioLog) written() [][]byte {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([]string(nil), c.events...), append([][]byte(nil), c.writes...)
+	return append([][]byte(nil), c.writes...)
 }
 
 // loggingWriter hands out an ioLog when hijacked.
@@ -170,7 +161,7 @@ func TestPacketsDoNotWait(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "4y", string(data))
 	}
-	_, writes := log.log()
+	writes := log.written()
 	require.Len(t, writes, total)
 	for _, w := range writes {
 		assert.Equal(t, []string{"4y"}, frames(t, w))

@@ -149,11 +149,14 @@ func (c *batchConn) flushLocked() error {
 	if len(*c.buf) == 0 {
 		return nil
 	}
+	// The gathered bytes are dropped whether or not they went out: after a
+	// failure the connection is done for, and the buffer goes back to the
+	// pool, where stale bytes would precede another connection's frames.
+	defer func() { *c.buf = (*c.buf)[:0] }()
 	if err := c.applyDeadlineLocked(); err != nil {
 		return err
 	}
 	_, err := c.Conn.Write(*c.buf)
-	*c.buf = (*c.buf)[:0]
 	return err
 }
 

@@ -102,3 +102,31 @@ func TestBatchConnDeadline(t *testing.T) {
 	require.NoError(t, c.end())
 	require.Equal(t, []time.Time{d1, d2, d1}, under.deadlines)
 }
+
+// TestFailedBatchLeavesNothingBehind checks that a batch which cannot be
+// written, because its connection was closed under it, does not hand its
+// bytes on with the pooled buffer: the next connection to take that buffer
+// sends only its own frames. (A reader answering a close frame while a
+// batch is open moves the write deadline; the connection then closes, and
+// the flush fails before it writes.)
+func TestFailedBatchLeavesNothingBehind(t *testing.T) {
+	pool := &sync.Pool{}
+	for range 50 {
+		end, _ := net.Pipe()
+		closed := &batchConn{Conn: end, pool: pool}
+		closed.begin()
+		_, err := closed.Write([]byte("theirs"))
+		require.NoError(t, err)
+		require.NoError(t, closed.SetWriteDeadline(time.Now().Add(time.Minute)))
+		require.NoError(t, end.Close())
+		require.Error(t, closed.end(), "the batch's connection is closed")
+
+		under := &countingConn{}
+		next := &batchConn{Conn: under, pool: pool}
+		next.begin()
+		_, err = next.Write([]byte("mine"))
+		require.NoError(t, err)
+		require.NoError(t, next.end())
+		require.Equal(t, [][]byte{[]byte("mine")}, under.writes)
+	}
+}

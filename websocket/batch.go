@@ -26,6 +26,11 @@ const maxBatch = 64 << 10
 type batchConn struct {
 	net.Conn
 	pool *sync.Pool
+	// beforeRead, if set, runs on the read goroutine before it waits for
+	// input: the transport writes there what it deferred while delivering
+	// packets.
+	beforeRead func()
+
 	// The read side, used by the read goroutine only. raw, when not nil, is
 	// the connection readAhead waits on without a buffer; ahead holds a
 	// buffer from readPool while the bytes read into it (pending) are not
@@ -65,12 +70,16 @@ func (c *batchConn) applyDeadlineLocked() error {
 
 // Read implements net.Conn. gorilla/websocket reads through a small
 // buffer of its own, so Read is called when that is used up. Bytes already
-// read ahead are served first. Otherwise, on a raw connection, the read
+// read ahead are served first. Otherwise, just before the read goroutine
+// would wait for input, beforeRead runs; then, on a raw connection, the
 // goroutine waits holding no buffer and reads what arrived into a pooled
 // one, so that an idle connection holds no read buffer.
 func (c *batchConn) Read(p []byte) (int, error) {
 	if c.ahead != nil {
 		return c.consume(p), nil
+	}
+	if c.beforeRead != nil {
+		c.beforeRead()
 	}
 	if c.raw == nil || len(p) >= readAheadSize {
 		return c.Conn.Read(p)

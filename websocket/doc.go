@@ -12,11 +12,19 @@
 // connection with status 1009.
 //
 // Concurrency: one goroutine reads, for the life of the connection, and hands
-// packets to the session in order. Writes are made by one writer goroutine at
-// a time, started when the session wakes the transport and ending when the
-// session's queue is empty, so an idle connection holds no writer goroutine
-// and, with a pooled write buffer, no write buffer either; each batch of
-// frames leaves in one system call. On Unix systems the reader waits for
-// input holding no buffer, then reads into a pooled one that it gives back
-// once the bytes are handled.
+// packets to the session in order. Writes are made by one goroutine at a
+// time, one system call per batch of frames:
+//
+//   - A reply queued while the reader delivers a packet (the first wake-up
+//     in that time) is written by the reader itself, just before it would
+//     wait for more input, as a plain echo server does: a request and its
+//     reply cost no goroutine hand-off.
+//   - Otherwise a wake-up starts a writer goroutine that ends when the queue
+//     is empty, so an idle connection holds no writer goroutine and, with a
+//     pooled write buffer, no write buffer. A writer that holds a broadcast
+//     packet first lets the other runnable goroutines run, and takes again
+//     while they keep queueing (up to 16 rounds), so consecutive broadcasts
+//     on a busy server share a write instead of paying one each.
+//   - On Unix systems the reader waits for input holding no buffer, then
+//     reads into a pooled one that it gives back once the bytes are handled.
 package websocket

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
 	"sync"
 	"time"
 
@@ -128,11 +129,17 @@ type Transport struct {
 	done chan struct{} // closed after TransportClosed returned
 
 	mu      sync.Mutex
-	writing bool // guarded by mu: a writer goroutine is running
+	writing bool // guarded by mu: a writer goroutine, or the reader, is writing
 	again   bool // guarded by mu: Wake was called while writing
+	// delivering is guarded by mu: the read goroutine is inside
+	// Session.Deliver, where the application's handlers run.
+	delivering bool
 	// closeSent is guarded by mu: the last batch, ending with a close
 	// frame, is being written.
 	closeSent bool
+	// deferred is guarded by mu: a Wake came while delivering and was left
+	// to the read goroutine, which writes before it next waits for input.
+	deferred bool
 	// deadline is the write deadline set on the connection; used only by
 	// the writer goroutine of the moment (handed over under mu).
 	deadline time.Time
@@ -143,7 +150,9 @@ type Transport struct {
 
 // New binds conn to sess. Call Start to begin reading.
 func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
-	return &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{})}
+	t := &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{})}
+	conn.batch.beforeRead = t.flushDeferred
+	return t
 }
 
 // Start starts the read goroutine, which delivers packets to the session
@@ -206,8 +215,15 @@ func (t *Transport) report(reason error) {
 	close(t.done)
 }
 
-// Wake starts a writer goroutine unless one is running, in which case the
-// running one takes the new packets before it ends. It never blocks.
+// Wake makes sure the queued packets get written. It never blocks.
+//
+// A writer goroutine is started unless one is running, in which case the
+// running one takes the new packets before it ends. The first Wake while
+// the read goroutine is delivering a packet (a handler replying, typically)
+// starts nothing: the read goroutine writes the packets itself once it has
+// no more input to handle, as a plain echo server would, which saves a
+// goroutine hand-off per reply. A second Wake in that time starts the
+// writer, so a handler that runs long delays at most one wake-up.
 func (t *Transport) Wake() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -215,11 +231,69 @@ func (t *Transport) Wake() {
 		t.again = true
 		return
 	}
+	if _, ended := t.life.EndedLocked(); ended {
+		return
+	}
+	if t.delivering && !t.deferred {
+		t.deferred = true
+		return
+	}
+	t.startWriterLocked()
+}
+
+// startWriterLocked starts a writer goroutine, taking over any deferred
+// write. It leaves writing false if the transport has ended.
+func (t *Transport) startWriterLocked() {
+	t.deferred = false
 	if t.life.EnterLocked() {
 		t.writing = true
 		go t.writeLoop()
+	} else {
+		t.writing = false
 	}
 }
+
+// flushDeferred runs on the read goroutine before each read from the
+// connection (batchConn.beforeRead): if a Wake was left to it and no writer
+// has taken over since, it writes what is queued. Should more be queued
+// while it writes, it starts a writer goroutine for that and goes back to
+// reading.
+func (t *Transport) flushDeferred() {
+	t.mu.Lock()
+	if !t.deferred || t.writing {
+		t.mu.Unlock()
+		return
+	}
+	t.deferred = false
+	if _, ended := t.life.EndedLocked(); ended {
+		t.mu.Unlock()
+		return
+	}
+	t.writing, t.again = true, false
+	t.mu.Unlock()
+
+	pkts, last := t.sess.Take(t)
+	if len(pkts) > 0 {
+		if err := t.writePackets(pkts, last); err != nil || last {
+			t.mu.Lock()
+			t.writing = false
+			t.mu.Unlock()
+			t.end(err)
+			return
+		}
+	}
+	t.mu.Lock()
+	if t.again {
+		t.startWriterLocked()
+	} else {
+		t.writing = false
+	}
+	t.mu.Unlock()
+}
+
+// maxCoalesceRounds bounds how many times a writer holding a broadcast
+// packet lets other goroutines run before it writes; see takeCoalesced.
+const maxCoalesceRounds = 16
 
 // writeLoop writes queued packets until the session has none left for this
 // transport, or the transport ends.
@@ -234,7 +308,7 @@ func (t *Transport) writeLoop() {
 		}
 		t.again = false
 		t.mu.Unlock()
-		pkts, last := t.sess.Take(t)
+		pkts, last := t.takeCoalesced()
 		if len(pkts) == 0 {
 			t.mu.Lock()
 			if _, ended := t.life.EndedLocked(); t.again && !ended {
@@ -254,6 +328,55 @@ func (t *Transport) writeLoop() {
 			return
 		}
 	}
+}
+
+// takeCoalesced takes the queued packets. When they include a broadcast
+// packet (one framed once for many connections), it first lets the other
+// runnable goroutines run, and takes again, for as long as each round
+// brings more packets, up to maxCoalesceRounds rounds and maxBatch bytes.
+// When an application broadcasts several messages in a row while the CPUs
+// are busy, each connection then gets them in one write instead of one or
+// two per write; on an idle machine the first round brings nothing and the
+// packets leave at once.
+func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
+	pkts, last := t.sess.Take(t)
+	if last || !hasShared(pkts) {
+		return pkts, last
+	}
+	size := packetBytes(pkts)
+	for range maxCoalesceRounds {
+		if size >= maxBatch {
+			break
+		}
+		runtime.Gosched()
+		more, moreLast := t.sess.Take(t)
+		if len(more) == 0 {
+			break
+		}
+		pkts = append(pkts, more...)
+		if moreLast {
+			return pkts, true
+		}
+		size += packetBytes(more)
+	}
+	return pkts, false
+}
+
+func hasShared(pkts []transport.Packet) bool {
+	for _, p := range pkts {
+		if p.Shared != nil {
+			return true
+		}
+	}
+	return false
+}
+
+func packetBytes(pkts []transport.Packet) int {
+	n := 0
+	for _, p := range pkts {
+		n += len(p.Data)
+	}
+	return n
 }
 
 // writePackets writes one frame per packet, then a bare close frame if last.
@@ -325,12 +448,17 @@ func (t *Transport) readLoop() {
 			return
 		}
 		t.mu.Lock()
-		_, ended := t.life.EndedLocked()
-		t.mu.Unlock()
-		if ended {
+		if _, ended := t.life.EndedLocked(); ended {
+			t.mu.Unlock()
 			return
 		}
-		if err := t.sess.Deliver(t, p); err != nil {
+		t.delivering = true
+		t.mu.Unlock()
+		err = t.sess.Deliver(t, p)
+		t.mu.Lock()
+		t.delivering = false
+		t.mu.Unlock()
+		if err != nil {
 			// The session rejected the packet and is closing this transport.
 			return
 		}

@@ -19,32 +19,41 @@ import (
 	"github.com/ferryio/ferry/transport"
 )
 
-// ioLog is the server's end of a connection, keeping each Write it gets.
+// ioLog is the server's end of a connection, logging each Read call ("R")
+// and each Write ("W") and keeping the bytes written.
 type ioLog struct {
 	net.Conn
 	mu     sync.Mutex
+	events []string
 	writes [][]byte
+}
+
+func (c *ioLog) Read(p []byte) (int, error) {
+	c.mu.Lock()
+	c.events = append(c.events, "R")
+	c.mu.Unlock()
+	return c.Conn.Read(p)
 }
 
 func (c *ioLog) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	c.events = append(c.events, "W")
 	c.writes = append(c.writes, bytes.Clone(p))
 	c.mu.Unlock()
 	return c.Conn.Write(p)
 }
 
-// reset forgets what was written so far.
+// reset forgets what was logged so far.
 func (c *ioLog) reset() {
 	c.mu.Lock()
-	c.writes = nil
+	c.events, c.writes = nil, nil
 	c.mu.Unlock()
 }
 
-// written returns the writes so far, one element per Write.
-func (c *ioLog) written() [][]byte {
+func (c *ioLog) log() ([]string, [][]byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append([][]byte(nil), c.writes...)
+	return append([]string(nil), c.events...), append([][]byte(nil), c.writes...)
 }
 
 // loggingWriter hands out an ioLog when hijacked.
@@ -92,11 +101,13 @@ func serveLogged(t *testing.T, s *scripted) (*Transport, *ioLog, *gorilla.Conn) 
 	return s.tr, log, conn
 }
 
-// scripted is a transport.Session for the write tests: each Take runs
-// onTake, which may queue more packets for the next one.
+// scripted is a transport.Session for the write tests: Deliver runs
+// onDeliver, and each Take runs onTake, which may queue more packets for
+// the next one.
 type scripted struct {
-	tr     *Transport
-	onTake func(takes int) []transport.Packet
+	tr        *Transport
+	onDeliver func(p transport.Packet)
+	onTake    func(takes int) []transport.Packet
 
 	mu    sync.Mutex
 	queue []transport.Packet // guarded by mu
@@ -123,7 +134,12 @@ func (s *scripted) Take(transport.Transport) ([]transport.Packet, bool) {
 	return pkts, false
 }
 
-func (s *scripted) Deliver(transport.Transport, transport.Packet) error { return nil }
+func (s *scripted) Deliver(_ transport.Transport, p transport.Packet) error {
+	if s.onDeliver != nil {
+		s.onDeliver(p)
+	}
+	return nil
+}
 
 func (s *scripted) TransportClosed(transport.Transport, error) {}
 
@@ -143,9 +159,88 @@ func frames(t *testing.T, b []byte) []string {
 	return out
 }
 
-func TestPacketsDoNotWait(t *testing.T) {
-	// Queued packets are written as soon as they are taken: here one write
-	// per Take, as each Take finds one more packet queued.
+func TestReplyWrittenBeforeNextRead(t *testing.T) {
+	// A reply queued while a packet is delivered is written by the read
+	// goroutine itself, before it reads again: no other goroutine is
+	// involved, as in a plain echo server.
+	s := &scripted{}
+	s.onDeliver = func(p transport.Packet) { s.send(transport.TextPacket("re:" + string(p.Data))) }
+	_, log, conn := serveLogged(t, s)
+
+	require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte("4hi")))
+	_, data, err := conn.ReadMessage()
+	require.NoError(t, err)
+	assert.Equal(t, "4re:hi", string(data))
+
+	events, writes := log.log()
+	require.GreaterOrEqual(t, len(events), 2)
+	assert.Equal(t, []string{"R", "W"}, events[:2], "the reply is written before the next read")
+	assert.Equal(t, []string{"4re:hi"}, frames(t, writes[0]))
+}
+
+func TestWakeDuringLongDelivery(t *testing.T) {
+	// While a handler runs long, the first Wake waits for the read
+	// goroutine; a second one starts a writer, so packets from other
+	// goroutines are not held up until the handler returns.
+	s := &scripted{}
+	inHandler, release := make(chan struct{}), make(chan struct{})
+	s.onDeliver = func(transport.Packet) {
+		close(inHandler)
+		<-release
+	}
+	_, _, conn := serveLogged(t, s)
+	defer close(release)
+
+	require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte("4slow")))
+	<-inHandler
+	s.send(transport.TextPacket("a"))
+	s.send(transport.TextPacket("b"))
+	for _, want := range []string{"4a", "4b"} {
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(data))
+	}
+}
+
+// shared returns a text packet marked as framed once for many connections,
+// as a broadcast is.
+func shared(data string) transport.Packet {
+	p := transport.TextPacket(data)
+	p.Shared = new(transport.FrameCache)
+	return p
+}
+
+func TestBroadcastsCoalesce(t *testing.T) {
+	// A writer holding a broadcast packet takes again while each round
+	// brings more, up to maxCoalesceRounds rounds, then writes them all at
+	// once. Here every Take finds one more packet, 40 in all.
+	const total = 40
+	s := &scripted{}
+	s.onTake = func(takes int) []transport.Packet {
+		if takes >= total {
+			return nil
+		}
+		return []transport.Packet{shared("x")}
+	}
+	_, log, conn := serveLogged(t, s)
+	s.send(shared("x"))
+	for range total {
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, "4x", string(data))
+	}
+	_, writes := log.log()
+	var sizes []int
+	for _, w := range writes {
+		sizes = append(sizes, len(frames(t, w)))
+	}
+	per := maxCoalesceRounds + 1
+	assert.Equal(t, []int{per, per, total - 2*per}, sizes)
+}
+
+func TestRepliesDoNotWait(t *testing.T) {
+	// Without a broadcast packet among them, queued packets are written as
+	// soon as they are taken: here one write per Take.
 	const total = 5
 	s := &scripted{}
 	s.onTake = func(takes int) []transport.Packet {
@@ -161,7 +256,7 @@ func TestPacketsDoNotWait(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "4y", string(data))
 	}
-	writes := log.written()
+	_, writes := log.log()
 	require.Len(t, writes, total)
 	for _, w := range writes {
 		assert.Equal(t, []string{"4y"}, frames(t, w))

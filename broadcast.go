@@ -72,7 +72,7 @@ func (b Broadcast) Emit(event string, args ...any) error {
 		if err != nil {
 			return err
 		}
-		nsp.adapter.Broadcast(pkt, b.opts)
+		nsp.server.broadcast(pkt, func() { nsp.adapter.Broadcast(pkt, b.opts) })
 	}
 	return nil
 }
@@ -97,7 +97,7 @@ func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) (
 		if err != nil {
 			return nil, err
 		}
-		nsp.adapter.BroadcastWithAck(pkt, b.opts, acks)
+		nsp.server.broadcast(pkt, func() { nsp.adapter.BroadcastWithAck(pkt, b.opts, acks) })
 	}
 	acks.Expect(0) // done adding targets
 	return acks.wait(ctx, event)
@@ -157,6 +157,17 @@ func (b Broadcast) DisconnectSockets(close bool) {
 	}
 }
 
+// broadcast runs hand, which hands pkt out to its targets, counted in the
+// server's burst: while any broadcast is being handed out, a WebSocket
+// writer holding an earlier one waits for it, so that a handler's
+// consecutive broadcasts leave in one write per connection.
+func (s *Server) broadcast(pkt *EncodedPacket, hand func()) {
+	pkt.burst = &s.burst
+	s.burst.Begin()
+	defer s.burst.End()
+	hand()
+}
+
 // EncodedPacket is a broadcast packet encoded once for all its targets.
 type EncodedPacket struct {
 	// Packet is the packet before encoding.
@@ -167,6 +178,7 @@ type EncodedPacket struct {
 	once   sync.Once
 	engine []transport.Packet
 	caches []transport.FrameCache
+	burst  *transport.Burst // the server's, set before the adapter is called
 }
 
 // enginePackets returns the frames as engine packets shared by every
@@ -174,6 +186,9 @@ type EncodedPacket struct {
 func (p *EncodedPacket) enginePackets() []transport.Packet {
 	p.once.Do(func() {
 		p.caches = make([]transport.FrameCache, len(p.Frames))
+		for i := range p.caches {
+			p.caches[i].Burst = p.burst
+		}
 		p.engine = toEnginePackets(p.Frames, p.caches)
 	})
 	return p.engine

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/session"
+	"github.com/ferryio/ferry/transport"
 )
 
 // Server is a Socket.IO server: an http.Handler that serves the protocol
@@ -30,6 +31,7 @@ type Server struct {
 	logger *slog.Logger
 	client http.Handler // the bundled JavaScript client, or nil
 	closed atomic.Bool
+	burst  transport.Burst // broadcasts being handed out
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace // guarded by mu

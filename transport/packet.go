@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -54,7 +55,28 @@ type Packet struct {
 type FrameCache struct {
 	once  sync.Once
 	frame any
+	// Burst, if set, is the sending server's count of broadcasts being
+	// handed out, which transports may consult before they write.
+	Burst *Burst
 }
+
+// Burst counts the broadcasts a server is handing out to their targets at
+// the moment: queueing a packet for each target session. An application
+// that broadcasts several messages in a row is in a burst from the first
+// to the last. A transport holding a broadcast packet may wait (briefly,
+// and bounded) while a burst is in progress, so that the packets leave in
+// one write. The zero value is ready for use; it is safe for concurrent
+// use.
+type Burst struct{ n atomic.Int32 }
+
+// Begin records that a broadcast started.
+func (b *Burst) Begin() { b.n.Add(1) }
+
+// End records that a broadcast ended.
+func (b *Burst) End() { b.n.Add(-1) }
+
+// Active reports whether a broadcast is being handed out.
+func (b *Burst) Active() bool { return b.n.Load() > 0 }
 
 // Frame returns the cached frame, building it with build on the first call.
 // Every caller must pass a build function producing the same kind of value.

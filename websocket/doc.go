@@ -23,8 +23,9 @@
 //     is empty, so an idle connection holds no writer goroutine and, with a
 //     pooled write buffer, no write buffer. A writer that holds a broadcast
 //     packet first lets the other runnable goroutines run, and takes again
-//     while they keep queueing (up to 16 rounds), so consecutive broadcasts
-//     on a busy server share a write instead of paying one each.
+//     while they keep queueing or the server is still handing out a
+//     broadcast (up to 16 rounds), so that an application's consecutive
+//     broadcasts share a write instead of paying one each.
 //   - On Unix systems the reader waits for input holding no buffer, then
 //     reads into a pooled one that it gives back once the bytes are handled.
 package websocket

@@ -333,11 +333,12 @@ func (t *Transport) writeLoop() {
 // takeCoalesced takes the queued packets. When they include a broadcast
 // packet (one framed once for many connections), it first lets the other
 // runnable goroutines run, and takes again, for as long as each round
-// brings more packets, up to maxCoalesceRounds rounds and maxBatch bytes.
-// When an application broadcasts several messages in a row while the CPUs
-// are busy, each connection then gets them in one write instead of one or
-// two per write; on an idle machine the first round brings nothing and the
-// packets leave at once.
+// brings more packets or the server is still handing out a broadcast
+// (transport.Burst), up to maxCoalesceRounds rounds and maxBatch bytes.
+// When an application broadcasts several messages in a row, each
+// connection then gets them in one write instead of one or two per write;
+// on an idle machine the first round brings nothing, no broadcast is in
+// progress, and the packets leave at once.
 func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
 	pkts, last := t.sess.Take(t)
 	if last || !hasShared(pkts) {
@@ -351,6 +352,9 @@ func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
 		runtime.Gosched()
 		more, moreLast := t.sess.Take(t)
 		if len(more) == 0 {
+			if burstActive(pkts) {
+				continue
+			}
 			break
 		}
 		pkts = append(pkts, more...)
@@ -360,6 +364,17 @@ func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
 		size += packetBytes(more)
 	}
 	return pkts, false
+}
+
+// burstActive reports whether the server that sent the broadcast packets
+// among pkts is handing out a broadcast at the moment.
+func burstActive(pkts []transport.Packet) bool {
+	for i := len(pkts) - 1; i >= 0; i-- {
+		if s := pkts[i].Shared; s != nil && s.Burst != nil {
+			return s.Burst.Active()
+		}
+	}
+	return false
 }
 
 func hasShared(pkts []transport.Packet) bool {

@@ -289,3 +289,55 @@ func TestReadAheadBufferReleased(t *testing.T) {
 		assert.Nil(t, tr.conn.batch.ahead, "message %d: a read buffer is held between messages", i)
 	}
 }
+
+func TestBroadcastBurstCoalesces(t *testing.T) {
+	// While the server is still handing out a broadcast, a writer holding
+	// an earlier one takes again even after a round that brought nothing;
+	// once the burst is over, it writes what it has, in one write.
+	burst := new(transport.Burst)
+	burst.Begin()
+	inBurst := func(data string) transport.Packet {
+		p := shared(data)
+		p.Shared.Burst = burst
+		return p
+	}
+	s := &scripted{}
+	s.onTake = func(takes int) []transport.Packet {
+		switch takes {
+		case 4: // three empty rounds, then the next broadcast arrives
+			return []transport.Packet{inBurst("y")}
+		case 5: // the burst is over
+			burst.End()
+		}
+		return nil
+	}
+	_, log, conn := serveLogged(t, s)
+	s.send(inBurst("x"))
+	for _, want := range []string{"4x", "4y"} {
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, want, string(data))
+	}
+	_, writes := log.log()
+	require.Len(t, writes, 1)
+	assert.Equal(t, []string{"4x", "4y"}, frames(t, writes[0]))
+}
+
+func TestBroadcastBurstBounded(t *testing.T) {
+	// A burst that never ends holds a writer for maxCoalesceRounds rounds at
+	// most: the packet still goes out.
+	burst := new(transport.Burst)
+	burst.Begin()
+	t.Cleanup(burst.End)
+	p := shared("x")
+	p.Shared.Burst = burst
+	s := &scripted{}
+	_, _, conn := serveLogged(t, s)
+	s.send(p)
+	_, data, err := conn.ReadMessage()
+	require.NoError(t, err)
+	require.Equal(t, "4x", string(data))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	require.GreaterOrEqual(t, s.takes, 1+maxCoalesceRounds, "the writer kept taking while the burst lasted")
+}

@@ -341,9 +341,12 @@ func (t *Transport) writeLoop() {
 // progress, and the packets leave at once.
 func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
 	pkts, last := t.sess.Take(t)
-	if last || !hasShared(pkts) {
+	shared := firstShared(pkts)
+	if last || shared == nil {
 		return pkts, last
 	}
+	// Every broadcast packet a server sends carries the same Burst.
+	burst := shared.Burst
 	size := packetBytes(pkts)
 	for range maxCoalesceRounds {
 		if size >= maxBatch {
@@ -352,7 +355,7 @@ func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
 		runtime.Gosched()
 		more, moreLast := t.sess.Take(t)
 		if len(more) == 0 {
-			if burstActive(pkts) {
+			if burst != nil && burst.Active() {
 				continue
 			}
 			break
@@ -366,24 +369,15 @@ func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
 	return pkts, false
 }
 
-// burstActive reports whether the server that sent the broadcast packets
-// among pkts is handing out a broadcast at the moment.
-func burstActive(pkts []transport.Packet) bool {
-	for i := len(pkts) - 1; i >= 0; i-- {
-		if s := pkts[i].Shared; s != nil && s.Burst != nil {
-			return s.Burst.Active()
-		}
-	}
-	return false
-}
-
-func hasShared(pkts []transport.Packet) bool {
+// firstShared returns the FrameCache of the first broadcast packet among
+// pkts, or nil if there is none.
+func firstShared(pkts []transport.Packet) *transport.FrameCache {
 	for _, p := range pkts {
 		if p.Shared != nil {
-			return true
+			return p.Shared
 		}
 	}
-	return false
+	return nil
 }
 
 func packetBytes(pkts []transport.Packet) int {

@@ -60,6 +60,12 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		}
 		if err := t.sess.Deliver(t, p); err != nil {
 			WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+			if errors.Is(err, transport.ErrUnexpectedPacket) {
+				// The packet broke the protocol: the transport ends, and
+				// tells the session why. Otherwise the session is closing
+				// and ends it.
+				t.end(err)
+			}
 			return
 		}
 	}

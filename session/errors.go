@@ -3,6 +3,8 @@ package session
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ferryio/ferry/transport"
 )
 
 // Sentinel errors.
@@ -21,8 +23,9 @@ var (
 	// client did not finish the upgrade within Options.UpgradeTimeout.
 	ErrUpgradeTimeout = errors.New("session: upgrade timed out")
 	// ErrInvalidHeartbeat closes a session whose client sent a ping: in
-	// Engine.IO v4 only the server pings.
-	ErrInvalidHeartbeat = errors.New("session: invalid heartbeat direction")
+	// Engine.IO v4 only the server pings. It wraps
+	// transport.ErrUnexpectedPacket.
+	ErrInvalidHeartbeat = fmt.Errorf("session: invalid heartbeat direction: %w", transport.ErrUnexpectedPacket)
 )
 
 // CloseReason says why a session closed. The names are those socket.io

@@ -180,6 +180,7 @@ type Session struct {
 	state      state                  // guarded by mu
 	err        *CloseError            // guarded by mu
 	queue      []transport.Packet     // guarded by mu: outbound packets, in order
+	overflowed bool                   // guarded by mu: the queue overflowed, and the session is closing
 	current    transport.Transport    // guarded by mu: the transport that writes
 	previous   transport.Transport    // guarded by mu: the polling transport after an upgrade
 	upgraded   bool                   // guarded by mu
@@ -259,8 +260,10 @@ func (s *Session) OnUpgrade(f func(e UpgradeEvent)) {
 // may be sent to many sessions.
 //
 // It returns ErrSessionClosed (as a *CloseError) once the session is
-// closing, and ErrQueueFull, closing the session, if the queue would exceed
-// Options.MaxQueuedPackets.
+// closing, and ErrQueueFull if the queue would exceed
+// Options.MaxQueuedPackets: the session then closes with ReasonQueueFull,
+// on a goroutine of its own, so that the close callback never runs inside
+// Send.
 func (s *Session) Send(pkts ...transport.Packet) error {
 	s.mu.Lock()
 	if s.state != stateOpen {
@@ -268,9 +271,18 @@ func (s *Session) Send(pkts ...transport.Packet) error {
 		s.mu.Unlock()
 		return err
 	}
-	if len(s.queue)+len(pkts) > s.engine.opts.MaxQueuedPackets {
+	if s.overflowed {
 		s.mu.Unlock()
-		s.closeWith(ReasonQueueFull, ErrQueueFull, false)
+		return ErrQueueFull
+	}
+	if len(s.queue)+len(pkts) > s.engine.opts.MaxQueuedPackets {
+		// The session closes on a goroutine of its own: the caller may be
+		// any goroutine (an application's, emitting, holding its own
+		// locks), and the close callback runs the application's
+		// disconnect handlers.
+		s.overflowed = true
+		s.mu.Unlock()
+		go s.closeWith(ReasonQueueFull, ErrQueueFull, false)
 		return ErrQueueFull
 	}
 	s.queue = append(s.queue, pkts...)
@@ -287,7 +299,7 @@ func (s *Session) Send(pkts ...transport.Packet) error {
 // packets were queued.
 func (s *Session) SendVolatile(pkts ...transport.Packet) bool {
 	s.mu.Lock()
-	if s.state != stateOpen || len(s.queue) > 0 {
+	if s.state != stateOpen || s.overflowed || len(s.queue) > 0 {
 		s.mu.Unlock()
 		return false
 	}
@@ -371,8 +383,9 @@ func (s *Session) Deliver(t transport.Transport, p transport.Packet) error {
 		s.mu.Unlock()
 		s.closeWith(ReasonTransportClose, nil, false)
 	case transport.Ping:
+		// The transport ends with this error, and TransportClosed then
+		// closes the session.
 		s.mu.Unlock()
-		s.closeWith(ReasonTransportError, ErrInvalidHeartbeat, false)
 		return ErrInvalidHeartbeat
 	default:
 		// open, upgrade and noop mean nothing from a client on an open

@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -11,7 +12,7 @@ import (
 
 // errUnexpectedProbePacket aborts an upgrade whose WebSocket sent something
 // other than "2probe" then "5".
-var errUnexpectedProbePacket = errors.New("session: unexpected packet on the upgrading WebSocket")
+var errUnexpectedProbePacket = fmt.Errorf("session: unexpected packet on the upgrading WebSocket: %w", transport.ErrUnexpectedPacket)
 
 // upgrade handles a WebSocket request carrying the sid of a session. If the
 // session may upgrade, the WebSocket starts probing; otherwise, as in the
@@ -82,8 +83,9 @@ func (s *Session) deliverProbeLocked(t transport.Transport, p transport.Packet) 
 		}
 		return nil
 	default:
+		// The transport ends with this error, and TransportClosed then
+		// abandons the upgrade.
 		s.mu.Unlock()
-		s.abortUpgrade(t, errUnexpectedProbePacket)
 		return errUnexpectedProbePacket
 	}
 }

@@ -75,3 +75,9 @@ func (c ErrorCode) AppendJSON(dst []byte) []byte {
 // connection in an orderly way (a WebSocket close frame, for example); the
 // session reports it as "transport close" rather than "transport error".
 var ErrPeerClosed = errors.New("transport: closed by peer")
+
+// ErrUnexpectedPacket is wrapped by the errors a session returns from
+// Deliver for a well-formed packet it does not accept where it came (a ping
+// from a client, a message on a WebSocket still being probed): the peer
+// broke the protocol, and the transport ends with that error.
+var ErrUnexpectedPacket = errors.New("transport: unexpected packet")

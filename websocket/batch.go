@@ -12,6 +12,10 @@ import (
 // readAheadSize is the size of the pooled buffers batchConn reads into.
 const readAheadSize = 4096
 
+// finalWriteWait bounds the write of a close frame on a connection that
+// cannot be written to without waiting (no raw connection).
+const finalWriteWait = 50 * time.Millisecond
+
 // maxBatch bounds the bytes gathered before a batch is written out; frames
 // at least this large are written directly.
 const maxBatch = 64 << 10
@@ -23,26 +27,33 @@ const maxBatch = 64 << 10
 // through. Control frames gorilla writes from the reader goroutine (pongs,
 // close) take the same lock, so frame order on the wire is kept. An idle
 // connection holds no buffer.
+//
+// A batch may also end with endNow, which makes one write attempt that does
+// not wait for the socket: what the kernel does not take stays in the
+// buffer (the carry), and goes out ahead of anything written later.
 type batchConn struct {
 	net.Conn
 	pool *sync.Pool
-	// beforeRead, if set, runs on the read goroutine before it waits for
-	// input: the transport writes there what it deferred while delivering
-	// packets.
-	beforeRead func()
 
-	// The read side, used by the read goroutine only. raw, when not nil, is
-	// the connection readAhead waits on without a buffer; ahead holds a
-	// buffer from readPool while the bytes read into it (pending) are not
-	// all consumed.
-	raw      syscall.RawConn
+	// raw, when not nil, is the connection readAhead waits on without a
+	// buffer and writeNow writes to without waiting.
+	raw syscall.RawConn
+
+	// The read side, used by the read goroutine only. ahead holds a buffer
+	// from readPool while the bytes read into it (pending) are not all
+	// consumed.
 	readPool *sync.Pool
 	ahead    *[]byte
 	pending  []byte
 
+	// testHook, if set (by tests, before the connection is used), sees
+	// each read ('R', before it may wait) and each write to the network
+	// ('W', with the bytes), in order.
+	testHook func(op byte, p []byte)
+
 	mu       sync.Mutex
 	batching bool      // guarded by mu
-	buf      *[]byte   // guarded by mu: the pending bytes while batching
+	buf      *[]byte   // guarded by mu: the pending bytes while batching, or the carry
 	deadline time.Time // guarded by mu: the write deadline asked for
 	applied  time.Time // guarded by mu: the write deadline set on Conn
 }
@@ -70,16 +81,15 @@ func (c *batchConn) applyDeadlineLocked() error {
 
 // Read implements net.Conn. gorilla/websocket reads through a small
 // buffer of its own, so Read is called when that is used up. Bytes already
-// read ahead are served first. Otherwise, just before the read goroutine
-// would wait for input, beforeRead runs; then, on a raw connection, the
+// read ahead are served first. Otherwise, on a raw connection, the read
 // goroutine waits holding no buffer and reads what arrived into a pooled
 // one, so that an idle connection holds no read buffer.
 func (c *batchConn) Read(p []byte) (int, error) {
 	if c.ahead != nil {
 		return c.consume(p), nil
 	}
-	if c.beforeRead != nil {
-		c.beforeRead()
+	if c.testHook != nil {
+		c.testHook('R', nil)
 	}
 	if c.raw == nil || len(p) >= readAheadSize {
 		return c.Conn.Read(p)
@@ -91,6 +101,10 @@ func (c *batchConn) Read(p []byte) (int, error) {
 	c.ahead, c.pending = buf, (*buf)[:n]
 	return c.consume(p), nil
 }
+
+// readPending reports whether bytes read from the connection are waiting
+// to be consumed. Only the read goroutine may call it.
+func (c *batchConn) readPending() bool { return len(c.pending) > 0 }
 
 // consume copies pending bytes into p, and returns the buffer to the pool
 // once they are all consumed.
@@ -109,7 +123,15 @@ func (c *batchConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.batching {
-		return c.Conn.Write(p)
+		if c.buf != nil {
+			// A carry is waiting: this frame (a control frame from the
+			// reader) goes out after it.
+			*c.buf = append(*c.buf, p...)
+			err := c.flushLocked()
+			c.releaseLocked()
+			return len(p), err
+		}
+		return c.writeConn(p)
 	}
 	if len(*c.buf)+len(p) > maxBatch {
 		if err := c.flushLocked(); err != nil {
@@ -119,14 +141,14 @@ func (c *batchConn) Write(p []byte) (int, error) {
 			if err := c.applyDeadlineLocked(); err != nil {
 				return 0, err
 			}
-			return c.Conn.Write(p)
+			return c.writeConn(p)
 		}
 	}
 	*c.buf = append(*c.buf, p...)
 	return len(p), nil
 }
 
-// begin starts gathering writes.
+// begin starts gathering writes, after the carry if there is one.
 func (c *batchConn) begin() {
 	c.mu.Lock()
 	c.batching = true
@@ -147,11 +169,61 @@ func (c *batchConn) end() error {
 	defer c.mu.Unlock()
 	err := c.flushLocked()
 	c.batching = false
+	c.releaseLocked()
+	return err
+}
+
+// endNow stops gathering and makes one attempt to write what was gathered
+// that does not wait for the socket. What is not written stays as the
+// carry, and carried reports so: someone must then call flushCarry.
+// Without a raw connection it writes as end does.
+func (c *batchConn) endNow() (carried bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.batching = false
+	if c.raw == nil {
+		err = c.flushLocked()
+		c.releaseLocked()
+		return false, err
+	}
+	n, err := c.writeNowLocked(*c.buf)
+	if err != nil {
+		*c.buf = (*c.buf)[:0]
+		c.releaseLocked()
+		return false, err
+	}
+	rest := copy(*c.buf, (*c.buf)[n:])
+	*c.buf = (*c.buf)[:rest]
+	if rest > 0 {
+		return true, nil
+	}
+	c.releaseLocked()
+	return false, nil
+}
+
+// flushCarry writes the carry left by endNow, if any, waiting for the
+// socket as end does.
+func (c *batchConn) flushCarry() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil || c.batching {
+		return nil
+	}
+	err := c.flushLocked()
+	c.releaseLocked()
+	return err
+}
+
+// releaseLocked gives the empty buffer back to the pool, unless it grew
+// too large to keep.
+func (c *batchConn) releaseLocked() {
+	if c.buf == nil {
+		return
+	}
 	if cap(*c.buf) <= maxBatch {
 		c.pool.Put(c.buf)
 	}
 	c.buf = nil
-	return err
 }
 
 func (c *batchConn) flushLocked() error {
@@ -165,17 +237,66 @@ func (c *batchConn) flushLocked() error {
 	if err := c.applyDeadlineLocked(); err != nil {
 		return err
 	}
-	_, err := c.Conn.Write(*c.buf)
+	_, err := c.writeConn(*c.buf)
 	return err
 }
 
+// writeConn writes p to the connection, waiting as needed.
+func (c *batchConn) writeConn(p []byte) (int, error) {
+	if c.testHook != nil {
+		c.testHook('W', p)
+	}
+	return c.Conn.Write(p)
+}
+
+// writeNowLocked is writeNow, seen by the test hook.
+func (c *batchConn) writeNowLocked(p []byte) (int, error) {
+	n, err := c.writeNow(p)
+	if c.testHook != nil && n > 0 {
+		c.testHook('W', p[:n])
+	}
+	return n, err
+}
+
+// writeFinal makes one attempt, without waiting for the socket, to write
+// frame (a close frame) after the carry, unless a batch is being
+// gathered: that writer's frames would be cut short. The connection is
+// about to be closed, so whatever is not written is dropped.
+func (c *batchConn) writeFinal(frame []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.batching {
+		return
+	}
+	out := frame
+	if c.buf != nil {
+		*c.buf = append(*c.buf, frame...)
+		out = *c.buf
+		defer func() {
+			*c.buf = (*c.buf)[:0]
+			c.releaseLocked()
+		}()
+	}
+	if c.raw != nil {
+		c.writeNowLocked(out)
+		return
+	}
+	// No raw connection: a write bounded by a short deadline instead.
+	c.Conn.SetWriteDeadline(time.Now().Add(finalWriteWait))
+	c.applied = time.Time{}
+	c.writeConn(out)
+}
+
 // batchHijacker hands gorilla/websocket a batchConn in place of the
-// hijacked connection.
+// hijacked connection, and a buffered reader of its own over it, whose
+// Buffered count tells the transport whether more input is waiting.
 type batchHijacker struct {
 	http.ResponseWriter
 	pool     *sync.Pool // write buffers
 	readPool *sync.Pool // read-ahead buffers
+	readSize int        // size of the buffered reader
 	conn     *batchConn
+	reader   *bufio.Reader
 }
 
 // Hijack implements http.Hijacker.
@@ -184,6 +305,14 @@ func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &batchConn{Conn: conn, pool: h.pool, readPool: h.readPool, raw: rawReader(conn)}
-	return h.conn, brw, nil
+	h.conn = &batchConn{Conn: conn, pool: h.pool, readPool: h.readPool, raw: rawConn(conn)}
+	if brw.Reader.Buffered() > 0 {
+		// The client sent data before the handshake completed:
+		// gorilla/websocket refuses that, seeing it buffered here.
+		return h.conn, brw, nil
+	}
+	// gorilla/websocket reads through a hijacked reader larger than 256
+	// bytes (with Upgrader.ReadBufferSize 0) instead of making its own.
+	h.reader = bufio.NewReaderSize(h.conn, h.readSize)
+	return h.conn, bufio.NewReadWriter(h.reader, brw.Writer), nil
 }

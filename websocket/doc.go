@@ -12,20 +12,32 @@
 // connection with status 1009.
 //
 // Concurrency: one goroutine reads, for the life of the connection, and hands
-// packets to the session in order. Writes are made by one goroutine at a
-// time, one system call per batch of frames:
+// packets to the session in order. Writes are made by one writer at a time,
+// one system call per batch of frames:
 //
-//   - A reply queued while the reader delivers a packet (the first wake-up
-//     in that time) is written by the reader itself, just before it would
-//     wait for more input, as a plain echo server does: a request and its
-//     reply cost no goroutine hand-off.
-//   - Otherwise a wake-up starts a writer goroutine that ends when the queue
-//     is empty, so an idle connection holds no writer goroutine and, with a
-//     pooled write buffer, no write buffer. A writer that holds a broadcast
-//     packet first lets the other runnable goroutines run, and takes again
-//     while they keep queueing or the server is still handing out a
-//     broadcast (up to 16 rounds), so that an application's consecutive
-//     broadcasts share a write instead of paying one each.
+//   - When no writer is active, the caller of Wake (a handler replying, an
+//     application emitting, a heartbeat timer) writes what is queued on the
+//     spot, in one system call that does not wait for the socket, as a plain
+//     echo server would: what a handler emits or acks is on the wire before
+//     the handler returns, and costs no goroutine hand-off. What the socket
+//     does not take at once stays buffered, ahead of later frames, for a
+//     writer goroutine to finish.
+//   - A writer goroutine, which ends when the queue is empty, takes the rest:
+//     a broadcast (which first lets the other runnable goroutines run, and
+//     takes again while they keep queueing or the server is still handing out
+//     a broadcast, up to 16 rounds, so that an application's consecutive
+//     broadcasts share a write), a large or last batch, and the replies to
+//     packets a client sent together (it takes again while the reader is
+//     still delivering them, so that their replies share a write). An idle
+//     connection holds no writer goroutine and, with a pooled write buffer,
+//     no write buffer.
 //   - On Unix systems the reader waits for input holding no buffer, then
 //     reads into a pooled one that it gives back once the bytes are handled.
+//
+// Ends: Close and a last batch send a close frame with no status, as the
+// reference server does; a peer that breaks the protocol gets one with a
+// status code and a short reason (1002 for a malformed packet, 1007 for a
+// text frame that is not UTF-8, 1008 for a packet the session does not
+// accept there, 1009 for a message over the size limit) before the
+// connection closes.
 package websocket

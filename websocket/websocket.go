@@ -1,13 +1,16 @@
 package websocket
 
 import (
+	"bufio"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	gorilla "github.com/gorilla/websocket"
 
@@ -29,13 +32,14 @@ type Options struct {
 	// CheckOrigin decides whether the Origin of an upgrade request is
 	// allowed. Default: same origin only (the Origin's host equals Host).
 	CheckOrigin func(r *http.Request) bool
-	// ReadBufferSize is the size of the per-connection read buffer that
+	// ReadBufferSize is the size of the per-connection buffered reader that
 	// frames are parsed from, held for the life of the connection. Default
-	// 128 (the least gorilla/websocket accepts is 125, for a control
-	// frame). On Unix systems input is read from the socket into pooled
-	// 4 KiB buffers, held only while their bytes are being handled, so an
-	// idle connection holds no more than this; elsewhere reads go through
-	// it, and a larger size (1024, 4096) saves system calls.
+	// and minimum 288 (gorilla/websocket reads through a reader it is given
+	// only if it holds more than 256 bytes). On Unix systems input is read
+	// from the socket into pooled 4 KiB buffers, held only while their
+	// bytes are being handled, so an idle connection holds no more than
+	// this; elsewhere reads go through it, and a larger size (1024, 4096)
+	// saves system calls.
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled write buffers. Default 4096.
 	WriteBufferSize int
@@ -49,6 +53,7 @@ type Config struct {
 	upgrader     gorilla.Upgrader
 	batchPool    sync.Pool // write buffers of batchConn
 	readPool     sync.Pool // read-ahead buffers of batchConn
+	readSize     int       // size of each connection's buffered reader
 	maxMessage   int64
 	writeTimeout time.Duration
 	logger       *slog.Logger
@@ -66,8 +71,8 @@ func NewConfig(opts *Options) *Config {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
-	if o.ReadBufferSize <= 0 {
-		o.ReadBufferSize = 128
+	if o.ReadBufferSize < minReadBufferSize {
+		o.ReadBufferSize = minReadBufferSize
 	}
 	if o.WriteBufferSize <= 0 {
 		o.WriteBufferSize = 4096
@@ -77,13 +82,16 @@ func NewConfig(opts *Options) *Config {
 	}
 	c := &Config{
 		upgrader: gorilla.Upgrader{
-			ReadBufferSize:  o.ReadBufferSize,
+			// Zero: gorilla/websocket reads through the buffered reader
+			// batchHijacker hands it, of ReadBufferSize bytes.
+			ReadBufferSize:  0,
 			WriteBufferSize: o.WriteBufferSize,
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     o.CheckOrigin,
 			// Engine.IO servers decline permessage-deflate by default.
 			EnableCompression: false,
 		},
+		readSize:     o.ReadBufferSize,
 		maxMessage:   o.MaxHTTPBufferSize,
 		writeTimeout: o.WriteTimeout,
 		logger:       o.Logger,
@@ -95,11 +103,23 @@ func NewConfig(opts *Options) *Config {
 	return c
 }
 
+// minReadBufferSize is the least ReadBufferSize: a Go allocation size
+// class just above the 256 bytes gorilla/websocket requires of a reader it
+// takes over.
+const minReadBufferSize = 288
+
 // Conn is an upgraded WebSocket connection not yet bound to a session.
 type Conn struct {
 	ws     *gorilla.Conn
 	batch  *batchConn
+	reader *bufio.Reader // what gorilla reads frames from, or nil
 	base64 bool
+}
+
+// inputWaiting reports whether input for another frame has already been
+// read from the connection. Only the read goroutine may call it.
+func (c *Conn) inputWaiting() bool {
+	return c.batch.readPending() || (c.reader != nil && c.reader.Buffered() > 0)
 }
 
 // Upgrade completes the WebSocket handshake for r. Headers already set on
@@ -107,52 +127,63 @@ type Conn struct {
 // has been answered (400 or 403 with a text message) and the error says why.
 // A request with b64=1 gets binary messages as base64 text frames.
 func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool}
+	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool, readSize: c.readSize}
 	ws, err := c.upgrader.Upgrade(h, r, w.Header())
 	if err != nil {
 		return nil, err
 	}
 	ws.SetReadLimit(c.maxMessage)
-	return &Conn{ws: ws, batch: h.conn, base64: r.URL.Query().Get("b64") != ""}, nil
+	return &Conn{ws: ws, batch: h.conn, reader: h.reader, base64: r.URL.Query().Get("b64") != ""}, nil
 }
 
 // Transport is a WebSocket transport for one session.
 //
 // It ends once, on Close, after writing a last batch, or when the
 // connection fails or the peer breaks the protocol. It then tells the
-// session with TransportClosed, as soon as neither of its goroutines is
-// inside a Session call, and closes Done.
+// session with TransportClosed, as soon as no goroutine of its, and no
+// caller of Wake writing on the spot, is inside a Session call, and closes
+// Done. Orderly ends send a close frame first: a bare one for Close and a
+// last batch, and one with a status code for a peer that broke the
+// protocol (1002, 1007 or 1008).
 type Transport struct {
 	cfg  *Config
 	conn *Conn
 	sess transport.Session
 	done chan struct{} // closed after TransportClosed returned
 
-	mu      sync.Mutex
-	writing bool // guarded by mu: a writer goroutine, or the reader, is writing
+	mu sync.Mutex
+	// writing is guarded by mu: a writer is active, either a writer
+	// goroutine or a caller of Wake writing on the spot. There is at most
+	// one at a time.
+	writing bool
 	again   bool // guarded by mu: Wake was called while writing
 	// delivering is guarded by mu: the read goroutine is inside
 	// Session.Deliver, where the application's handlers run.
 	delivering bool
-	// closeSent is guarded by mu: the last batch, ending with a close
-	// frame, is being written.
+	// pipelined is guarded by mu: the read goroutine is delivering packets
+	// that arrived together (a client that sent several at once): it held
+	// input for another packet when it started delivering the current one,
+	// or, between two deliveries, when it started the last.
+	pipelined bool
+	// stash and stashLast are guarded by mu: packets a caller of Wake took
+	// but left to a writer goroutine to write.
+	stash     []transport.Packet
+	stashLast bool
+	// closeSent is guarded by mu: a close frame has been written, or is
+	// being written as the end of the last batch.
 	closeSent bool
-	// deferred is guarded by mu: a Wake came while delivering and was left
-	// to the read goroutine, which writes before it next waits for input.
-	deferred bool
 	// deadline is the write deadline set on the connection; used only by
-	// the writer goroutine of the moment (handed over under mu).
+	// the writer of the moment (handed over under mu).
 	deadline time.Time
 	// life is guarded by mu. Its users are the reader and writer
-	// goroutines; its reason is nil for Close or a last batch.
+	// goroutines, and callers of Wake writing on the spot; its reason is
+	// nil for Close or a last batch.
 	life lifecycle.Tracker
 }
 
 // New binds conn to sess. Call Start to begin reading.
 func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
-	t := &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{})}
-	conn.batch.beforeRead = t.flushDeferred
-	return t
+	return &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{})}
 }
 
 // Start starts the read goroutine, which delivers packets to the session
@@ -172,15 +203,18 @@ func (t *Transport) Name() string { return transport.NameWebSocket }
 // told.
 func (t *Transport) Done() <-chan struct{} { return t.done }
 
-// Close closes the connection without a close frame, which ends both
-// goroutines. TransportClosed(nil) follows once neither is inside a Session
-// call, which may be before Close returns. Close never blocks on the peer.
+// Close writes a close frame if that can be done without waiting (and no
+// writer is in the middle of a batch), then closes the connection, which
+// ends both goroutines. TransportClosed(nil) follows once neither is inside
+// a Session call, which may be before Close returns. Close never blocks on
+// the peer.
 func (t *Transport) Close() error {
 	t.end(nil)
 	return nil
 }
 
-// end ends the transport for reason, once, and closes the connection.
+// end ends the transport for reason, once: it sends the close frame the
+// reason calls for, if any, and closes the connection.
 func (t *Transport) end(reason error) {
 	t.mu.Lock()
 	if t.closeSent && errors.Is(reason, transport.ErrPeerClosed) {
@@ -188,14 +222,46 @@ func (t *Transport) end(reason error) {
 		reason = nil
 	}
 	first, report := t.life.EndLocked(reason)
+	frame, send := closeFrameFor(reason)
+	send = send && first && !t.closeSent
+	if send {
+		t.closeSent = true
+	}
 	t.mu.Unlock()
 	if !first {
 		return
+	}
+	if send {
+		t.conn.batch.writeFinal(frame)
 	}
 	t.conn.ws.Close()
 	if report {
 		t.report(reason)
 	}
+}
+
+// closeFrameFor returns the close frame that ends a connection for reason,
+// and whether one is sent: none when the connection failed, or when
+// gorilla/websocket already sent one (the peer's close frame answered, a
+// message over the size limit refused with 1009).
+func closeFrameFor(reason error) ([]byte, bool) {
+	var code int
+	var text string
+	switch {
+	case reason == nil:
+		// A close frame with no status, as the reference server sends.
+		return []byte{0x88, 0x00}, true
+	case errors.Is(reason, errInvalidUTF8):
+		code, text = gorilla.CloseInvalidFramePayloadData, "invalid UTF-8 in text frame"
+	case errors.Is(reason, transport.ErrInvalidPacket):
+		code, text = gorilla.CloseProtocolError, "invalid Engine.IO packet"
+	case errors.Is(reason, transport.ErrUnexpectedPacket):
+		code, text = gorilla.ClosePolicyViolation, "unexpected Engine.IO packet"
+	default:
+		return nil, false
+	}
+	payload := gorilla.FormatCloseMessage(code, text)
+	return append([]byte{0x88, byte(len(payload))}, payload...), true
 }
 
 // exit unregisters a reader or writer goroutine; the last one out after
@@ -215,90 +281,108 @@ func (t *Transport) report(reason error) {
 	close(t.done)
 }
 
-// Wake makes sure the queued packets get written. It never blocks.
+// Wake makes sure the queued packets get written. It never blocks on the
+// network.
 //
-// A writer goroutine is started unless one is running, in which case the
-// running one takes the new packets before it ends. The first Wake while
-// the read goroutine is delivering a packet (a handler replying, typically)
-// starts nothing: the read goroutine writes the packets itself once it has
-// no more input to handle, as a plain echo server would, which saves a
-// goroutine hand-off per reply. A second Wake in that time starts the
-// writer, so a handler that runs long delays at most one wake-up.
+// If a writer is active, it takes the new packets before it stops. If not,
+// the caller writes them on the spot, in one system call that does not
+// wait for the socket, as a plain echo server would: a handler's reply
+// leaves before the handler returns, and costs no goroutine hand-off. What
+// the socket does not take at once, a broadcast (which waits for the rest
+// of its burst), a large or last batch, and replies to a client that sent
+// several packets at once (so that they share a write) are left to a
+// writer goroutine, which ends when the queue is empty.
 func (t *Transport) Wake() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if t.writing {
 		t.again = true
-		return
-	}
-	if _, ended := t.life.EndedLocked(); ended {
-		return
-	}
-	if t.delivering && !t.deferred {
-		t.deferred = true
-		return
-	}
-	t.startWriterLocked()
-}
-
-// startWriterLocked starts a writer goroutine, taking over any deferred
-// write. It leaves writing false if the transport has ended.
-func (t *Transport) startWriterLocked() {
-	t.deferred = false
-	if t.life.EnterLocked() {
-		t.writing = true
-		go t.writeLoop()
-	} else {
-		t.writing = false
-	}
-}
-
-// flushDeferred runs on the read goroutine before each read from the
-// connection (batchConn.beforeRead): if a Wake was left to it and no writer
-// has taken over since, it writes what is queued. Should more be queued
-// while it writes, it starts a writer goroutine for that and goes back to
-// reading.
-func (t *Transport) flushDeferred() {
-	t.mu.Lock()
-	if !t.deferred || t.writing {
 		t.mu.Unlock()
 		return
 	}
-	t.deferred = false
-	if _, ended := t.life.EndedLocked(); ended {
+	if !t.life.EnterLocked() {
 		t.mu.Unlock()
 		return
 	}
 	t.writing, t.again = true, false
+	onTheSpot := t.conn.batch.raw != nil && !t.pipelined
 	t.mu.Unlock()
+	if onTheSpot {
+		t.writeOnTheSpot()
+	} else {
+		go t.writeLoop()
+	}
+}
 
+// maxOnTheSpot bounds the bytes a caller of Wake writes on the spot.
+const maxOnTheSpot = maxBatch / 2
+
+// writeOnTheSpot is Wake's writer, on the caller's goroutine: the caller
+// is registered with life and writing is set.
+func (t *Transport) writeOnTheSpot() {
 	pkts, last := t.sess.Take(t)
+	if len(pkts) > 0 && (last || firstShared(pkts) != nil || packetBytes(pkts) > maxOnTheSpot) {
+		t.mu.Lock()
+		t.stash, t.stashLast = pkts, last
+		t.mu.Unlock()
+		go t.writeLoop()
+		return
+	}
 	if len(pkts) > 0 {
-		if err := t.writePackets(pkts, last); err != nil || last {
+		carried, err := t.writePackets(pkts, false, false)
+		if err != nil {
 			t.mu.Lock()
 			t.writing = false
 			t.mu.Unlock()
 			t.end(err)
+			t.leaveOnTheSpot()
+			return
+		}
+		if carried {
+			go t.writeLoop()
 			return
 		}
 	}
 	t.mu.Lock()
 	if t.again {
-		t.startWriterLocked()
-	} else {
-		t.writing = false
+		t.mu.Unlock()
+		go t.writeLoop()
+		return
 	}
+	t.writing = false
 	t.mu.Unlock()
+	t.leaveOnTheSpot()
 }
 
-// maxCoalesceRounds bounds how many times a writer holding a broadcast
-// packet lets other goroutines run before it writes; see takeCoalesced.
+// leaveOnTheSpot unregisters a caller of Wake. Should the transport have
+// ended meanwhile with this caller the last user, the session is told from
+// a goroutine of its own: the caller may be any goroutine (an
+// application's, emitting), and must not run the session's close handling.
+func (t *Transport) leaveOnTheSpot() {
+	t.mu.Lock()
+	report, reason := t.life.LeaveLocked()
+	t.mu.Unlock()
+	if report {
+		go t.report(reason)
+	}
+}
+
+// maxCoalesceRounds bounds how many times a writer lets other goroutines
+// run before it writes; see takeCoalesced.
 const maxCoalesceRounds = 16
 
-// writeLoop writes queued packets until the session has none left for this
-// transport, or the transport ends.
+// writeLoop is the writer goroutine: it writes what a caller of Wake left,
+// then queued packets, until the session has none left for this
+// transport, or the transport ends. It is registered with life, and
+// writing is set, when it starts.
 func (t *Transport) writeLoop() {
 	defer t.exit()
+	if err := t.conn.batch.flushCarry(); err != nil {
+		t.mu.Lock()
+		t.writing = false
+		t.mu.Unlock()
+		t.end(err)
+		return
+	}
 	for {
 		t.mu.Lock()
 		if _, ended := t.life.EndedLocked(); ended {
@@ -307,8 +391,12 @@ func (t *Transport) writeLoop() {
 			return
 		}
 		t.again = false
+		pkts, last := t.stash, t.stashLast
+		t.stash, t.stashLast = nil, false
 		t.mu.Unlock()
-		pkts, last := t.takeCoalesced()
+		if !last {
+			pkts, last = t.takeCoalesced(pkts)
+		}
 		if len(pkts) == 0 {
 			t.mu.Lock()
 			if _, ended := t.life.EndedLocked(); t.again && !ended {
@@ -319,7 +407,7 @@ func (t *Transport) writeLoop() {
 			t.mu.Unlock()
 			return
 		}
-		err := t.writePackets(pkts, last)
+		_, err := t.writePackets(pkts, last, true)
 		if err != nil || last {
 			t.mu.Lock()
 			t.writing = false
@@ -330,43 +418,64 @@ func (t *Transport) writeLoop() {
 	}
 }
 
-// takeCoalesced takes the queued packets. When they include a broadcast
-// packet (one framed once for many connections), it first lets the other
-// runnable goroutines run, and takes again, for as long as each round
-// brings more packets or the server is still handing out a broadcast
-// (transport.Burst), up to maxCoalesceRounds rounds and maxBatch bytes.
-// When an application broadcasts several messages in a row, each
-// connection then gets them in one write instead of one or two per write;
-// on an idle machine the first round brings nothing, no broadcast is in
+// takeCoalesced takes the queued packets, after pkts if there are any.
+// Before it returns, it lets the other runnable goroutines run, and takes
+// again, while either of these goes on, up to maxCoalesceRounds rounds and
+// maxBatch bytes:
+//
+//   - the read goroutine is delivering packets, or is between two packets
+//     that arrived together: their replies then share this write;
+//   - the packets include a broadcast (one framed once for many
+//     connections), and each round brings more, or the server is still
+//     handing out a broadcast (transport.Burst): an application's
+//     consecutive broadcasts then leave in one write per connection.
+//
+// On an idle machine the first round brings nothing, no broadcast is in
 // progress, and the packets leave at once.
-func (t *Transport) takeCoalesced() ([]transport.Packet, bool) {
-	pkts, last := t.sess.Take(t)
-	shared := firstShared(pkts)
-	if last || shared == nil {
-		return pkts, last
+func (t *Transport) takeCoalesced(pkts []transport.Packet) ([]transport.Packet, bool) {
+	if len(pkts) == 0 {
+		var last bool
+		if pkts, last = t.sess.Take(t); last || len(pkts) == 0 {
+			return pkts, last
+		}
 	}
-	// Every broadcast packet a server sends carries the same Burst.
-	burst := shared.Burst
+	shared := firstShared(pkts)
 	size := packetBytes(pkts)
 	for range maxCoalesceRounds {
 		if size >= maxBatch {
 			break
 		}
+		replies := t.readerBusy()
+		if shared == nil && !replies {
+			break
+		}
 		runtime.Gosched()
-		more, moreLast := t.sess.Take(t)
+		more, last := t.sess.Take(t)
 		if len(more) == 0 {
-			if burst != nil && burst.Active() {
+			// Every broadcast packet a server sends carries the same Burst.
+			if replies || (shared != nil && shared.Burst != nil && shared.Burst.Active()) {
 				continue
 			}
 			break
 		}
 		pkts = append(pkts, more...)
-		if moreLast {
+		if last {
 			return pkts, true
 		}
 		size += packetBytes(more)
+		if shared == nil {
+			shared = firstShared(more)
+		}
 	}
 	return pkts, false
+}
+
+// readerBusy reports whether the read goroutine is delivering packets, or
+// is between two of a run that arrived together.
+func (t *Transport) readerBusy() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.delivering || t.pipelined
 }
 
 // firstShared returns the FrameCache of the first broadcast packet among
@@ -388,8 +497,11 @@ func packetBytes(pkts []transport.Packet) int {
 	return n
 }
 
-// writePackets writes one frame per packet, then a bare close frame if last.
-func (t *Transport) writePackets(pkts []transport.Packet, last bool) (err error) {
+// writePackets writes one frame per packet, then a bare close frame if
+// last, in one batch. With wait, it waits for the socket as needed (a
+// writer goroutine); without, it makes one attempt that does not, and
+// carried reports that bytes are left for flushCarry.
+func (t *Transport) writePackets(pkts []transport.Packet, last, wait bool) (carried bool, err error) {
 	ws := t.conn.ws
 	if last {
 		t.mu.Lock()
@@ -404,14 +516,20 @@ func (t *Transport) writePackets(pkts []transport.Packet, last bool) (err error)
 	if t.deadline.Sub(now) < t.cfg.writeTimeout/2 {
 		t.deadline = now.Add(t.cfg.writeTimeout)
 		if err := ws.SetWriteDeadline(t.deadline); err != nil {
-			return err
+			return false, err
 		}
 	}
 	deadline := t.deadline
 	// The frames go out together, in one system call per batch.
 	t.conn.batch.begin()
 	defer func() {
-		if flushErr := t.conn.batch.end(); err == nil {
+		var flushErr error
+		if wait {
+			flushErr = t.conn.batch.end()
+		} else {
+			carried, flushErr = t.conn.batch.endNow()
+		}
+		if err == nil {
 			err = flushErr
 		}
 	}()
@@ -432,15 +550,19 @@ func (t *Transport) writePackets(pkts []transport.Packet, last bool) (err error)
 			err = ws.WriteMessage(gorilla.TextMessage, text)
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 	}
 	if last {
 		// A close frame with no status, as the reference server sends.
-		return ws.WriteControl(gorilla.CloseMessage, nil, deadline)
+		return false, ws.WriteControl(gorilla.CloseMessage, nil, deadline)
 	}
-	return nil
+	return false, nil
 }
+
+// errInvalidUTF8 ends a connection whose peer sent a text frame that is
+// not valid UTF-8, which RFC 6455 forbids (close status 1007).
+var errInvalidUTF8 = fmt.Errorf("websocket: text frame is not valid UTF-8: %w", transport.ErrInvalidPacket)
 
 // readLoop reads frames and delivers them to the session in order.
 func (t *Transport) readLoop() {
@@ -451,24 +573,34 @@ func (t *Transport) readLoop() {
 			t.end(readError(err))
 			return
 		}
+		if mt == gorilla.TextMessage && !utf8.Valid(data) {
+			t.end(errInvalidUTF8)
+			return
+		}
 		p, err := transport.DecodeFrame(data, mt == gorilla.BinaryMessage)
 		if err != nil {
 			t.end(err)
 			return
 		}
+		waiting := t.conn.inputWaiting()
 		t.mu.Lock()
 		if _, ended := t.life.EndedLocked(); ended {
 			t.mu.Unlock()
 			return
 		}
-		t.delivering = true
+		t.delivering, t.pipelined = true, waiting
 		t.mu.Unlock()
 		err = t.sess.Deliver(t, p)
 		t.mu.Lock()
 		t.delivering = false
 		t.mu.Unlock()
 		if err != nil {
-			// The session rejected the packet and is closing this transport.
+			if errors.Is(err, transport.ErrUnexpectedPacket) {
+				// The packet broke the protocol: the transport ends, and
+				// tells the session why.
+				t.end(err)
+			}
+			// Otherwise the session is closing, and ends the transport.
 			return
 		}
 	}

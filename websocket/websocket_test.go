@@ -126,6 +126,8 @@ type recorder struct {
 	last      bool
 	delivered chan transport.Packet
 	closed    chan error
+	// refuse, if set, answers Deliver instead of recording the packet.
+	refuse func(transport.Transport, transport.Packet) error
 }
 
 func newRecorder() *recorder {
@@ -147,7 +149,10 @@ func (r *recorder) Take(transport.Transport) ([]transport.Packet, bool) {
 	return pkts, r.last && len(pkts) > 0
 }
 
-func (r *recorder) Deliver(_ transport.Transport, p transport.Packet) error {
+func (r *recorder) Deliver(t transport.Transport, p transport.Packet) error {
+	if r.refuse != nil {
+		return r.refuse(t, p)
+	}
 	r.delivered <- p
 	return nil
 }

@@ -1,10 +1,8 @@
 package websocket
 
 import (
-	"bufio"
 	"bytes"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,80 +17,59 @@ import (
 	"github.com/ferryio/ferry/transport"
 )
 
-// ioLog is the server's end of a connection, logging each Read call ("R")
-// and each Write ("W") and keeping the bytes written.
+// ioLog records the server's I/O on one connection, through batchConn's
+// test hook: each Read call that may wait ("R") and each write to the
+// network ("W"), keeping the bytes written.
 type ioLog struct {
-	net.Conn
 	mu     sync.Mutex
 	events []string
 	writes [][]byte
 }
 
-func (c *ioLog) Read(p []byte) (int, error) {
-	c.mu.Lock()
-	c.events = append(c.events, "R")
-	c.mu.Unlock()
-	return c.Conn.Read(p)
-}
-
-func (c *ioLog) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	c.events = append(c.events, "W")
-	c.writes = append(c.writes, bytes.Clone(p))
-	c.mu.Unlock()
-	return c.Conn.Write(p)
+func (l *ioLog) hook(op byte, p []byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, string(op))
+	if op == 'W' {
+		l.writes = append(l.writes, bytes.Clone(p))
+	}
 }
 
 // reset forgets what was logged so far.
-func (c *ioLog) reset() {
-	c.mu.Lock()
-	c.events, c.writes = nil, nil
-	c.mu.Unlock()
+func (l *ioLog) reset() {
+	l.mu.Lock()
+	l.events, l.writes = nil, nil
+	l.mu.Unlock()
 }
 
-func (c *ioLog) log() ([]string, [][]byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]string(nil), c.events...), append([][]byte(nil), c.writes...)
+func (l *ioLog) log() ([]string, [][]byte) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.events...), append([][]byte(nil), l.writes...)
 }
 
-// loggingWriter hands out an ioLog when hijacked.
-type loggingWriter struct {
-	http.ResponseWriter
-	conn *ioLog
-}
-
-func (w *loggingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err != nil {
-		return nil, nil, err
-	}
-	w.conn = &ioLog{Conn: conn}
-	return w.conn, brw, nil
-}
-
-// serveLogged is serve with the server's end of the connection logged.
-// The transport is bound to s and started.
+// serveLogged is serve with the server's I/O logged. The transport is
+// bound to s and started.
 func serveLogged(t *testing.T, s *scripted) (*Transport, *ioLog, *gorilla.Conn) {
 	t.Helper()
 	cfg := NewConfig(&Options{Logger: slog.New(slog.DiscardHandler)})
-	ready := make(chan *ioLog, 1)
+	log := &ioLog{}
+	ready := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lw := &loggingWriter{ResponseWriter: w}
-		conn, err := cfg.Upgrade(lw, r)
+		conn, err := cfg.Upgrade(w, r)
 		if err != nil {
 			return
 		}
+		conn.batch.testHook = log.hook
 		s.tr = New(cfg, conn, s)
-		ready <- lw.conn
+		close(ready)
 	}))
 	t.Cleanup(srv.Close)
 	conn, _, err := gorilla.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	log := <-ready
-	log.reset() // the handshake
+	<-ready
 	t.Cleanup(func() {
 		s.tr.Close()
 		<-s.tr.Done()
@@ -239,27 +216,22 @@ func TestBroadcastsCoalesce(t *testing.T) {
 }
 
 func TestRepliesDoNotWait(t *testing.T) {
-	// Without a broadcast packet among them, queued packets are written as
-	// soon as they are taken: here one write per Take.
+	// Without a broadcast packet among them, packets queued on an idle
+	// connection are written on the spot, by the caller of Wake, before it
+	// returns: one write each.
 	const total = 5
 	s := &scripted{}
-	s.onTake = func(takes int) []transport.Packet {
-		if takes >= total {
-			return nil
-		}
-		return []transport.Packet{transport.TextPacket("y")}
-	}
 	_, log, conn := serveLogged(t, s)
-	s.send(transport.TextPacket("y"))
+	for i := range total {
+		s.send(transport.TextPacket("y"))
+		_, writes := log.log()
+		require.Len(t, writes, i+1, "packet %d is written before send returns", i)
+		assert.Equal(t, []string{"4y"}, frames(t, writes[i]))
+	}
 	for range total {
 		_, data, err := conn.ReadMessage()
 		require.NoError(t, err)
 		require.Equal(t, "4y", string(data))
-	}
-	_, writes := log.log()
-	require.Len(t, writes, total)
-	for _, w := range writes {
-		assert.Equal(t, []string{"4y"}, frames(t, w))
 	}
 }
 

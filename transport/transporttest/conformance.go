@@ -78,6 +78,7 @@ func Run(t *testing.T, mk MakeTransport) {
 		{"LastParked", true, testLastParked},
 		{"PeerClose", true, testPeerClose},
 		{"DeliverRejected", true, testDeliverRejected},
+		{"DeliverUnexpected", true, testDeliverUnexpected},
 		{"CloseInDeliver", true, testCloseInDeliver},
 	}
 	for _, tt := range tests {
@@ -519,6 +520,19 @@ func testDeliverRejected(t *testing.T, h *harness) {
 	require.NoError(t, err)
 	h.tr.Close()
 	h.waitDone()
+	requirePackets(t, sent[:1], h.s.Rejected())
+	assert.Empty(t, h.s.Delivered())
+}
+
+// A packet the session refuses as unexpected (a protocol violation) ends
+// the transport with that error as its reason, without the session
+// closing it.
+func testDeliverUnexpected(t *testing.T, h *harness) {
+	unexpected := fmt.Errorf("transporttest: ping from the client: %w", transport.ErrUnexpectedPacket)
+	h.s.OnDeliver(func(transport.Transport, transport.Packet) error { return unexpected })
+	sent := []transport.Packet{{Type: transport.Ping}, transport.TextPacket("after")}
+	_ = h.peer.Send(h.ctx, sent...)
+	assert.ErrorIs(t, h.waitDone(), transport.ErrUnexpectedPacket, "TransportClosed reason")
 	requirePackets(t, sent[:1], h.s.Rejected())
 	assert.Empty(t, h.s.Delivered())
 }

@@ -70,9 +70,12 @@
 //     does when the packet was a close packet). Take returns promptly, but
 //     it too may call Close or Wake. So a transport must not hold a lock
 //     that Close or Wake needs while it calls Deliver or Take.
-//  9. When Deliver returns an error, the session is closing: the transport
-//     delivers nothing more (long-polling drops the rest of the POST and
-//     answers it with an error status) and leaves ending it to the session.
+//  9. When Deliver returns an error, the transport delivers nothing more
+//     (long-polling drops the rest of the POST and answers it with an error
+//     status). An error wrapping transport.ErrUnexpectedPacket means the
+//     peer broke the protocol: the transport ends with that error as its
+//     reason. Any other error means the session is closing: the transport
+//     leaves ending it to the session.
 //  10. Malformed input ends the transport with a reason wrapping
 //     transport.ErrInvalidPacket, after delivering the packets before the
 //     bad one.
@@ -141,6 +144,8 @@
 //   - PeerClose: a vanished client ends the transport with a non-nil reason
 //     (rule 11).
 //   - DeliverRejected: nothing is delivered after Deliver fails (rule 9).
+//   - DeliverUnexpected: a packet refused as unexpected ends the transport
+//     with that reason (rule 9).
 //   - CloseInDeliver: Close called from inside Deliver does not deadlock
 //     (rules 8, 12).
 //

@@ -149,15 +149,23 @@ func (t *pipeTransport) readLoop() {
 			if t.bug == "reorder-deliver" {
 				slices.Reverse(pkts)
 			}
+			var unexpected error
 			for _, p := range pkts {
 				if refused && t.bug != "deliver-after-refusal" {
 					break
 				}
 				if err := t.s.Deliver(t, p); err != nil {
 					refused = true
+					if errors.Is(err, transport.ErrUnexpectedPacket) && t.bug != "ignore-unexpected" {
+						unexpected = err
+					}
 				}
 			}
 			switch {
+			case unexpected != nil:
+				req.reply <- errRefused
+				t.end(unexpected)
+				return
 			case refused:
 				req.reply <- errRefused
 			case decodeErr != nil:
@@ -250,6 +258,7 @@ func TestRunCatchesBugs(t *testing.T) {
 		{"silent-close", "--- FAIL: TestRunBrokenPipe/Close"},
 		{"close-error", "--- FAIL: TestRunBrokenPipe/Close"},
 		{"deliver-after-refusal", "--- FAIL: TestRunBrokenPipe/DeliverRejected"},
+		{"ignore-unexpected", "--- FAIL: TestRunBrokenPipe/DeliverUnexpected"},
 	}
 	for _, b := range bugs {
 		t.Run(b.bug, func(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"syscall"
 )
 
-// rawReader returns the raw connection under conn, for readAhead, or nil
-// when there is none (a TLS connection, say).
-func rawReader(conn net.Conn) syscall.RawConn {
+// rawConn returns the raw connection under conn, for readAhead and
+// writeNow, or nil when there is none (a TLS connection, say).
+func rawConn(conn net.Conn) syscall.RawConn {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil
@@ -59,4 +59,31 @@ func (c *batchConn) readAhead() (buf *[]byte, n int, err error) {
 		return nil, 0, err
 	}
 	return buf, n, nil
+}
+
+// writeNow makes one attempt to write b without waiting for the
+// connection to become writable, and returns how much was written: less
+// than len(b), possibly nothing, when the socket's send buffer is full.
+func (c *batchConn) writeNow(b []byte) (int, error) {
+	var n int
+	var werr error
+	err := c.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = syscall.Write(int(fd), b)
+			if werr != syscall.EINTR {
+				break
+			}
+		}
+		return true // never wait: what is left is the caller's to write
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case werr == syscall.EAGAIN:
+		return 0, nil
+	case werr != nil:
+		return 0, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(),
+			Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
+	}
+	return n, nil
 }

@@ -28,6 +28,10 @@ type Engine struct {
 	// testHookIdlePoll, if set (by tests, before serving), is called each
 	// time Take finds nothing for a long-poll, which is then about to park.
 	testHookIdlePoll func(*Session)
+	// testHookHeartbeat, if set (by tests, before the first session), is
+	// called each time a heartbeat timer fires, before the session acts on
+	// it: a hook that sleeps makes the timer late.
+	testHookHeartbeat func()
 }
 
 // NewEngine returns an Engine configured by opts, which may be nil.

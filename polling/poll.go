@@ -18,7 +18,7 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	if t.parked {
 		t.mu.Unlock()
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		// The parked GET is answered with a close packet.
 		t.end(ErrOverlappingGet)
 		return
@@ -77,7 +77,7 @@ func (t *Transport) unpark() {
 }
 
 // write sends pkts as one payload, compressed when it is large enough and
-// the client accepts it.
+// the client accepts it, within WriteTimeout.
 func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
 	body := transport.EncodePayload(pkts)
 	h := w.Header()
@@ -96,9 +96,12 @@ func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transpo
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(body)
-	return err
+	if _, err := w.Write(body); err != nil {
+		return err
+	}
+	return t.cfg.flush(w)
 }
 
 // acceptedCoding picks "gzip" or "deflate" from an Accept-Encoding header,

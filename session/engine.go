@@ -41,6 +41,7 @@ func NewEngine(opts *Options) *Engine {
 	e.polling = polling.NewConfig(&polling.Options{
 		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
 		CompressionThreshold: o.CompressionThreshold,
+		WriteTimeout:         o.WriteTimeout,
 		Logger:               o.Logger,
 	})
 	e.ws = websocket.NewConfig(&websocket.Options{

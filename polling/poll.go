@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferryio/ferry/transport"
 )
@@ -29,8 +30,10 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.parked = true
+	t.idleSince = time.Time{}
 	t.mu.Unlock()
 	defer t.leave()
+	defer t.answered()
 
 	// The GET stops counting as parked before its response is written: a
 	// large body reaches the client before this handler returns, and the
@@ -67,6 +70,13 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// answered records that the GET in progress is over.
+func (t *Transport) answered() {
+	t.mu.Lock()
+	t.idleSince = time.Now()
+	t.mu.Unlock()
 }
 
 // unpark records that the parked GET is done waiting.

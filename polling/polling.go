@@ -107,6 +107,10 @@ type Transport struct {
 	mu      sync.Mutex
 	parked  bool // guarded by mu: a GET is waiting
 	posting bool // guarded by mu: a POST is in flight
+	// idleSince is guarded by mu: when the last GET was answered (at
+	// first, when the transport was created), or zero while a GET is in
+	// progress.
+	idleSince time.Time
 	// life is guarded by mu. Its users are the GET and POST handlers that
 	// may call the session; its reason is nil for Close or a last batch.
 	life lifecycle.Tracker
@@ -115,11 +119,12 @@ type Transport struct {
 // New returns a polling transport bound to sess.
 func New(cfg *Config, sess transport.Session) *Transport {
 	return &Transport{
-		cfg:  cfg,
-		sess: sess,
-		wake: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		cfg:       cfg,
+		sess:      sess,
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		idleSince: time.Now(),
 	}
 }
 
@@ -137,6 +142,24 @@ func (t *Transport) Wake() {
 // Done is closed once the transport has ended and the session has been
 // told.
 func (t *Transport) Done() <-chan struct{} { return t.done }
+
+// Parked reports whether a GET is waiting for packets: whether packets
+// queued now will be written without waiting for the client's next request.
+func (t *Transport) Parked() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.parked
+}
+
+// IdleSince returns when the client's last GET was answered, or when the
+// transport was created if none was yet: the client has not polled since.
+// It returns the zero time while a GET is in progress, parked or being
+// answered.
+func (t *Transport) IdleSince() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.idleSince
+}
 
 // Close ends the transport. A parked GET is answered with the batch of one
 // last Take if it returns packets, or with a close packet otherwise; later

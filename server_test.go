@@ -2,11 +2,9 @@ package ferry_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -95,24 +93,6 @@ func TestServerShutdown(t *testing.T) {
 		require.ErrorIs(t, ts.Shutdown(bounded(t)), ferry.ErrServerClosed)
 		require.ErrorIs(t, ts.Close(), ferry.ErrServerClosed)
 	})
-}
-
-// TestShutdownDeadline checks that Shutdown gives up when its context
-// ends before a client has taken what is queued for it.
-func TestShutdownDeadline(t *testing.T) {
-	m := mode{name: "polling", codec: defaultCodec()}
-	ts := m.serve(t, nil)
-	gone := make(reasons, 1)
-	ts.OnConnection(gone.watch)
-	r := ts.dialRaw(t, "polling")
-	r.join("/", nil) // and never polls again
-	require.NoError(t, ts.Of("/").Emit("unread"))
-
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	require.ErrorIs(t, ts.Shutdown(ctx), context.DeadlineExceeded)
-	require.Equal(t, "server shutting down", recv(t, gone))
-	r.waitClosed()
 }
 
 // TestMaxQueuedPackets checks that a client that does not read is

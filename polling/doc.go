@@ -17,5 +17,7 @@
 // reference server does. The parked GET is the session's only writer while
 // the session is on long-polling. POST handlers deliver packets to the
 // session synchronously and in order, so the session sees client packets in
-// the order the client sent them.
+// the order the client sent them. Every response is written within
+// Options.WriteTimeout: a client that stops reading fails its GET, and the
+// transport ends with an error, rather than holding the handler.
 package polling

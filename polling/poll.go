@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ferryio/ferry/transport"
 )
@@ -18,7 +19,7 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	if t.parked {
 		t.mu.Unlock()
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		// The parked GET is answered with a close packet.
 		t.end(ErrOverlappingGet)
 		return
@@ -29,8 +30,10 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.parked = true
+	t.idleSince = time.Time{}
 	t.mu.Unlock()
 	defer t.leave()
+	defer t.answered()
 
 	// The GET stops counting as parked before its response is written: a
 	// large body reaches the client before this handler returns, and the
@@ -69,6 +72,13 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// answered records that the GET in progress is over.
+func (t *Transport) answered() {
+	t.mu.Lock()
+	t.idleSince = time.Now()
+	t.mu.Unlock()
+}
+
 // unpark records that the parked GET is done waiting.
 func (t *Transport) unpark() {
 	t.mu.Lock()
@@ -77,7 +87,7 @@ func (t *Transport) unpark() {
 }
 
 // write sends pkts as one payload, compressed when it is large enough and
-// the client accepts it.
+// the client accepts it, within WriteTimeout.
 func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
 	body := transport.EncodePayload(pkts)
 	h := w.Header()
@@ -96,9 +106,12 @@ func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transpo
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(body)
-	return err
+	if _, err := w.Write(body); err != nil {
+		return err
+	}
+	return t.cfg.flush(w)
 }
 
 // acceptedCoding picks "gzip" or "deflate" from an Accept-Encoding header,

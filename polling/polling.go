@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/ferryio/ferry/internal/lifecycle"
 	"github.com/ferryio/ferry/transport"
@@ -33,6 +34,7 @@ var (
 type Config struct {
 	maxBody              int64
 	compressionThreshold int
+	writeTimeout         time.Duration
 	logger               *slog.Logger
 	gzipPool             sync.Pool
 	flatePool            sync.Pool
@@ -48,6 +50,15 @@ type Options struct {
 	// Default 1024, as socket.io's httpCompression.threshold. Negative
 	// disables compression.
 	CompressionThreshold int
+	// WriteTimeout bounds the writing of each response: a GET's payload, a
+	// POST's answer. A client that stops reading fails its GET when it
+	// passes, and the transport ends with an error wrapping
+	// os.ErrDeadlineExceeded. Default 10s, as the WebSocket transport's.
+	// socket.io sets no such bound. It needs a ResponseWriter that
+	// supports http.ResponseController.SetWriteDeadline, as net/http's own
+	// do for HTTP/1 and HTTP/2; with one that does not, responses are
+	// written without a bound.
+	WriteTimeout time.Duration
 	// Logger receives transport-level diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -64,12 +75,16 @@ func NewConfig(opts *Options) *Config {
 	if o.CompressionThreshold == 0 {
 		o.CompressionThreshold = 1024
 	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	return &Config{
 		maxBody:              o.MaxHTTPBufferSize,
 		compressionThreshold: o.CompressionThreshold,
+		writeTimeout:         o.WriteTimeout,
 		logger:               o.Logger,
 	}
 }
@@ -92,6 +107,10 @@ type Transport struct {
 	mu      sync.Mutex
 	parked  bool // guarded by mu: a GET is waiting
 	posting bool // guarded by mu: a POST is in flight
+	// idleSince is guarded by mu: when the last GET was answered (at
+	// first, when the transport was created), or zero while a GET is in
+	// progress.
+	idleSince time.Time
 	// life is guarded by mu. Its users are the GET and POST handlers that
 	// may call the session; its reason is nil for Close or a last batch.
 	life lifecycle.Tracker
@@ -100,11 +119,12 @@ type Transport struct {
 // New returns a polling transport bound to sess.
 func New(cfg *Config, sess transport.Session) *Transport {
 	return &Transport{
-		cfg:  cfg,
-		sess: sess,
-		wake: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		cfg:       cfg,
+		sess:      sess,
+		wake:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		idleSince: time.Now(),
 	}
 }
 
@@ -122,6 +142,24 @@ func (t *Transport) Wake() {
 // Done is closed once the transport has ended and the session has been
 // told.
 func (t *Transport) Done() <-chan struct{} { return t.done }
+
+// Parked reports whether a GET is waiting for packets: whether packets
+// queued now will be written without waiting for the client's next request.
+func (t *Transport) Parked() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.parked
+}
+
+// IdleSince returns when the client's last GET was answered, or when the
+// transport was created if none was yet: the client has not polled since.
+// It returns the zero time while a GET is in progress, parked or being
+// answered.
+func (t *Transport) IdleSince() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.idleSince
+}
 
 // Close ends the transport. A parked GET is answered with the batch of one
 // last Take if it returns packets, or with a close packet otherwise; later
@@ -183,7 +221,7 @@ func (t *Transport) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 		t.post(w, r)
 	default:
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 	}
 }
 
@@ -195,6 +233,33 @@ func WriteError(w http.ResponseWriter, status int, code transport.ErrorCode) {
 	h.Del("Content-Encoding")
 	w.WriteHeader(status)
 	w.Write(code.AppendJSON(nil))
+}
+
+// startWrite bounds the response about to be written to w by WriteTimeout
+// from now. net/http clears the deadline once the response is done.
+func (c *Config) startWrite(w http.ResponseWriter) {
+	err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.writeTimeout))
+	if errors.Is(err, http.ErrNotSupported) {
+		c.logger.Debug("polling: response written without a write deadline", "err", err)
+	}
+}
+
+// flush writes out what net/http still buffers of a response, so that a
+// client that stops reading fails the write here, whatever the size of the
+// body, rather than in net/http after the handler returned, where no one
+// hears of it.
+func (c *Config) flush(w http.ResponseWriter) error {
+	err := http.NewResponseController(w).Flush()
+	if errors.Is(err, http.ErrNotSupported) {
+		return nil
+	}
+	return err
+}
+
+// writeError is WriteError within WriteTimeout.
+func (c *Config) writeError(w http.ResponseWriter, status int, code transport.ErrorCode) {
+	c.startWrite(w)
+	WriteError(w, status, code)
 }
 
 // compressor returns a pooled compressing writer over w for the given

@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -268,11 +270,13 @@ func TestNewConfigDefaults(t *testing.T) {
 	c := NewConfig(nil)
 	assert.Equal(t, int64(1e6), c.maxBody)
 	assert.Equal(t, 1024, c.compressionThreshold)
+	assert.Equal(t, 10*time.Second, c.writeTimeout)
 	assert.NotNil(t, c.logger)
-	opts := &Options{MaxHTTPBufferSize: 10, CompressionThreshold: 20}
+	opts := &Options{MaxHTTPBufferSize: 10, CompressionThreshold: 20, WriteTimeout: time.Second}
 	c = NewConfig(opts)
 	assert.Equal(t, int64(10), c.maxBody)
 	assert.Equal(t, 20, c.compressionThreshold)
+	assert.Equal(t, time.Second, c.writeTimeout)
 	assert.Nil(t, opts.Logger, "NewConfig modified its options")
 }
 
@@ -361,4 +365,47 @@ func TestPOST(t *testing.T) {
 	var de *transport.DecodeError
 	require.True(t, errors.As(err, &de))
 	assert.Equal(t, 6, de.Offset)
+}
+
+// A GET whose client stops reading fails once WriteTimeout has passed, and
+// the transport ends with that error; the handler does not stay behind.
+func TestWriteTimeout(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	cfg := NewConfig(&Options{WriteTimeout: timeout, CompressionThreshold: -1, Logger: slog.New(slog.DiscardHandler)})
+	s := newRecordingSession()
+	// 16 MiB: more than the socket buffers of both ends hold.
+	big := transport.TextPacket(strings.Repeat("x", 1<<20))
+	for range 16 {
+		s.queue = append(s.queue, big)
+	}
+	tr := New(cfg, s)
+	returned := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(returned)
+		tr.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close() }) // before srv.Close, which waits for the handler
+	require.NoError(t, conn.(*net.TCPConn).SetReadBuffer(4<<10))
+	start := time.Now()
+	_, err = io.WriteString(conn, "GET / HTTP/1.1\r\nHost: ferry\r\n\r\n")
+	require.NoError(t, err)
+
+	select {
+	case err := <-s.closed:
+		require.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(transporttest.Timeout):
+		t.Fatal("the GET is still writing to a client that does not read")
+	}
+	elapsed := time.Since(start)
+	assert.GreaterOrEqual(t, elapsed, timeout)
+	assert.Less(t, elapsed, timeout+2*time.Second, "encoding comes before the deadline starts; allow for it")
+	select {
+	case <-returned:
+	case <-time.After(transporttest.Timeout):
+		t.Fatal("the handler did not return")
+	}
+	<-tr.Done()
 }

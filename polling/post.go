@@ -15,13 +15,13 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	t.mu.Lock()
 	if t.posting {
 		t.mu.Unlock()
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(ErrOverlappingPost)
 		return
 	}
 	if !t.enterLocked() {
 		t.mu.Unlock()
-		WriteError(w, http.StatusBadRequest, transport.CodeUnknownSID)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeUnknownSID)
 		return
 	}
 	t.posting = true
@@ -34,18 +34,18 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(ErrBinaryBody)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.maxBody))
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			WriteError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
+			t.cfg.writeError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
 			t.end(ErrPayloadTooLarge)
 			return
 		}
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(err)
 		return
 	}
@@ -55,11 +55,11 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		// closed it, or moved to a WebSocket), nor after the session
 		// refused a packet.
 		if _, ended := t.endReason(); ended {
-			WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+			t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 			return
 		}
 		if err := t.sess.Deliver(t, p); err != nil {
-			WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+			t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 			if errors.Is(err, transport.ErrUnexpectedPacket) {
 				// The packet broke the protocol: the transport ends, and
 				// tells the session why. Otherwise the session is closing
@@ -70,13 +70,14 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if decodeErr != nil {
-		WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(decodeErr)
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html")
 	h.Set("Content-Length", "2")
+	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
 }

@@ -38,6 +38,7 @@
 // # Lifecycle
 //
 // Engine.Close closes every session at once; Engine.Shutdown lets each
-// flush first. After either, handshakes are refused. No goroutine outlives
-// its session.
+// flush first, but waits for no long-polling client that has stopped
+// polling. After either, handshakes are refused. No goroutine outlives its
+// session.
 package session

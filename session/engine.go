@@ -28,6 +28,10 @@ type Engine struct {
 	// testHookIdlePoll, if set (by tests, before serving), is called each
 	// time Take finds nothing for a long-poll, which is then about to park.
 	testHookIdlePoll func(*Session)
+	// testHookHeartbeat, if set (by tests, before the first session), is
+	// called each time a heartbeat timer fires, before the session acts on
+	// it: a hook that sleeps makes the timer late.
+	testHookHeartbeat func()
 }
 
 // NewEngine returns an Engine configured by opts, which may be nil.
@@ -37,6 +41,7 @@ func NewEngine(opts *Options) *Engine {
 	e.polling = polling.NewConfig(&polling.Options{
 		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
 		CompressionThreshold: o.CompressionThreshold,
+		WriteTimeout:         o.WriteTimeout,
 		Logger:               o.Logger,
 	})
 	e.ws = websocket.NewConfig(&websocket.Options{
@@ -172,33 +177,82 @@ func (e *Engine) Close() error {
 	return nil
 }
 
-// Shutdown refuses new handshakes and closes every session gracefully: each
-// writes what it has queued and a close packet. It waits until all have
-// finished or ctx is done, then closes what remains and returns ctx's
-// error. It returns ErrServerClosed if the engine was already closed.
+// shutdownPollGrace is how long after its last GET was answered a
+// long-polling client may take to send the next one, which collects its
+// final packets, before Shutdown gives up on it. A client between two polls
+// is back in a round trip; one that stopped polling costs Shutdown at most
+// this.
+const shutdownPollGrace = 250 * time.Millisecond
+
+// Shutdown refuses new handshakes and closes every session at once, with
+// ReasonServerShuttingDown. Each writes what it has queued and a close
+// packet, if its client can take them soon:
+//
+//   - on WebSocket (or while upgrading to it): now, each batch of writes
+//     within Options.WriteTimeout;
+//   - on long-polling with a GET parked: now, in that GET's response,
+//     within Options.WriteTimeout;
+//   - on long-polling between two GETs: in the next GET, if it comes within
+//     250ms of the last one's response. A client that has not polled for
+//     that long may never poll again: its session ends at once, what was
+//     queued for it is dropped, and its next request finds the session
+//     unknown (code 1), as with socket.io's close.
+//
+// A session already closing for another reason is treated the same way.
+// Shutdown returns once every session has ended, or when ctx is done, in
+// which case it closes what remains at once and returns ctx's error. It
+// returns ErrServerClosed if the engine was already closed.
 func (e *Engine) Shutdown(ctx context.Context) error {
 	if e.closed.Swap(true) {
 		return ErrServerClosed
 	}
-	for _, s := range e.registry.close() {
-		s.closeWith(ReasonServerShuttingDown, nil, true)
+	sessions := e.registry.close()
+	for _, s := range sessions {
+		s.shutdown()
 	}
-	// Poll with backoff until the registry is empty, as net/http's
-	// Server.Shutdown waits for idle connections.
-	wait := time.Millisecond
-	timer := time.NewTimer(wait)
-	defer timer.Stop()
-	for e.registry.len() > 0 {
+	for _, s := range sessions {
 		select {
+		case <-s.done:
 		case <-ctx.Done():
-			for _, s := range e.registry.all() {
+			for _, s := range sessions {
 				s.finish()
 			}
 			return ctx.Err()
-		case <-timer.C:
-			wait = min(wait*2, 100*time.Millisecond)
-			timer.Reset(wait)
 		}
 	}
 	return nil
+}
+
+// shutdown closes s for Engine.Shutdown, with a final flush unless its
+// client is a long-polling one that has stopped polling.
+func (s *Session) shutdown() {
+	s.mu.Lock()
+	cur, upgrading := s.current, s.probe != nil
+	s.mu.Unlock()
+	pt, ok := cur.(*polling.Transport)
+	if !ok || upgrading || pt.Parked() {
+		// The final packets go out now.
+		s.closeWith(ReasonServerShuttingDown, nil, true)
+		return
+	}
+	grace := min(shutdownPollGrace, s.engine.opts.PingTimeout)
+	deadline := time.Now().Add(grace) // a GET is being answered
+	if since := pt.IdleSince(); !since.IsZero() {
+		deadline = since.Add(grace)
+	}
+	if !time.Now().Before(deadline) {
+		// Stopped polling. finish ends a session that was already
+		// closing, waiting for a GET.
+		s.closeWith(ReasonServerShuttingDown, nil, false)
+		s.finish()
+		return
+	}
+	// Between two polls: the next GET collects the final packets, if it
+	// comes by the deadline.
+	s.closeWith(ReasonServerShuttingDown, nil, true)
+	s.mu.Lock()
+	if s.state == stateClosing {
+		s.linger.Reset(time.Until(deadline))
+	}
+	s.mu.Unlock()
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -56,12 +57,30 @@ func TestEngineClose(t *testing.T) {
 func TestEngineShutdown(t *testing.T) {
 	t.Parallel()
 	run(t, nil, func(t *testing.T, c *testClient) {
-		require.NoError(t, c.sess.Send(transport.TextPacket("a"), transport.TextPacket("b")))
+		a, b := transport.TextPacket("a"), transport.TextPacket("b")
+		var parked <-chan response
+		if c.mode == modePolling {
+			// A long-poll is parked, and packets are queued behind it
+			// without waking it: Shutdown finds both.
+			parked = c.parkGET(t)
+			c.sess.mu.Lock()
+			c.sess.queue = append(c.sess.queue, a, b)
+			c.sess.mu.Unlock()
+		} else {
+			require.NoError(t, c.sess.Send(a, b))
+		}
 		done := make(chan error, 1)
 		go func() { done <- c.ts.engine.Shutdown(context.Background()) }()
 
 		// Queued messages are flushed, then the close packet.
-		assert.Equal(t, []string{"4a", "4b", "1"}, wire(c.recvUntilClosed(t)...))
+		if c.mode == modePolling {
+			r := <-parked
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			assert.Equal(t, "4a\x1e4b\x1e1", r.body)
+			requireError(t, c.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
+		} else {
+			assert.Equal(t, []string{"4a", "4b", "1"}, wire(c.recvUntilClosed(t)...))
+		}
 		select {
 		case err := <-done:
 			require.NoError(t, err)
@@ -77,19 +96,50 @@ func TestEngineShutdown(t *testing.T) {
 	})
 }
 
+// A long-polling session with no GET parked holds Shutdown no longer than
+// the grace for its next GET: its client may never poll again. It closes
+// then, its queue dropped; so does one that was already closing, waiting
+// for a GET. (shutdown_test.go checks the grace on a fake clock.)
+func TestEngineShutdownPollingWithoutGET(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, nil)
+	idle := ts.connect(t, modePolling)
+	require.NoError(t, idle.sess.Send(transport.TextPacket("never read")))
+	closing := ts.connect(t, modePolling)
+	require.NoError(t, closing.sess.Send(transport.TextPacket("never read either")))
+	require.NoError(t, closing.sess.Close())
+
+	// The default linger (PingTimeout) and this deadline are far above
+	// the grace.
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	start := time.Now()
+	require.NoError(t, ts.engine.Shutdown(ctx))
+	assert.Less(t, time.Since(start), time.Second, "Shutdown waited for a GET")
+	assert.Equal(t, 0, ts.engine.Count())
+	assert.Equal(t, ReasonServerShuttingDown, waitClosed(t, idle.sess).Reason)
+	assert.Equal(t, ReasonForcedClose, waitClosed(t, closing.sess).Reason)
+	for _, c := range []*testClient{idle, closing} {
+		requireError(t, c.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
+	}
+}
+
 func TestEngineShutdownDeadline(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t, nil)
-	// A long-polling client that never collects its last packets.
-	c := ts.connect(t, modePolling)
-	require.NoError(t, c.sess.Send(transport.TextPacket("never read")))
+	// A WebSocket client that reads nothing of what is queued for it, more
+	// than the socket buffers hold: its writer is blocked.
+	c := ts.connect(t, modeWebSocket)
+	big := transport.TextPacket(strings.Repeat("x", 256<<10))
+	for range 64 {
+		require.NoError(t, c.sess.Send(big))
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	require.ErrorIs(t, ts.engine.Shutdown(ctx), context.DeadlineExceeded)
 	// What remained was closed when the deadline passed.
 	assert.Equal(t, ReasonServerShuttingDown, waitClosed(t, c.sess).Reason)
 	assert.Equal(t, 0, ts.engine.Count())
-	requireError(t, c.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
 	require.ErrorIs(t, ts.engine.Close(), ErrServerClosed)
 }
 

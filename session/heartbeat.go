@@ -8,7 +8,10 @@ import (
 
 // heartbeat is a session's ping state. One timer serves both steps: it
 // fires PingInterval after the handshake or the last pong to send a ping,
-// then PingTimeout after the ping to close the session if no pong came.
+// then PingTimeout after the ping was due to close the session if no pong
+// came. Deadlines are counted from when the timer was due, not from when
+// it fired, so that a late firing does not push the close later: a silent
+// client is closed PingInterval+PingTimeout after its last pong.
 // All fields are guarded by the session's mu.
 type heartbeat struct {
 	timer        *time.Timer
@@ -26,8 +29,13 @@ func (s *Session) startHeartbeatLocked() {
 
 // resetLocked re-arms the timer to fire after d.
 func (h *heartbeat) resetLocked(d time.Duration) {
-	h.due = time.Now().Add(d)
-	h.timer.Reset(d)
+	h.rearmLocked(time.Now().Add(d))
+}
+
+// rearmLocked re-arms the timer to fire at due, at once if that has passed.
+func (h *heartbeat) rearmLocked(due time.Time) {
+	h.due = due
+	h.timer.Reset(time.Until(due))
 }
 
 func (h *heartbeat) stop() {
@@ -39,6 +47,9 @@ func (h *heartbeat) stop() {
 // heartbeatFired sends a ping, or closes the session if the last ping went
 // unanswered.
 func (s *Session) heartbeatFired() {
+	if hook := s.engine.testHookHeartbeat; hook != nil {
+		hook()
+	}
 	s.mu.Lock()
 	if s.state != stateOpen || time.Now().Before(s.hb.due) {
 		// Closed, or re-armed after this firing was scheduled.
@@ -53,7 +64,9 @@ func (s *Session) heartbeatFired() {
 	s.hb.awaitingPong = true
 	s.hb.extended = false
 	s.queue = append(s.queue, transport.Packet{Type: transport.Ping})
-	s.hb.resetLocked(s.engine.opts.PingTimeout)
+	// The pong is due PingTimeout after the ping was due, however late
+	// this firing is.
+	s.hb.rearmLocked(s.hb.due.Add(s.engine.opts.PingTimeout))
 	cur := s.current
 	s.mu.Unlock()
 	cur.Wake()

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -44,12 +45,16 @@ func (f *fakeTransport) Close() error {
 func (f *fakeTransport) Done() <-chan struct{} { return f.done }
 
 // fakeSession opens a session over a fakeTransport as a handshake does, with
-// the open packet already taken.
-func fakeSession(t *testing.T, opts *Options) (*Session, *fakeTransport) {
+// the open packet already taken. Each configure function runs on the new
+// engine before the session exists.
+func fakeSession(t *testing.T, opts *Options, configure ...func(*Engine)) (*Session, *fakeTransport) {
 	t.Helper()
 	o := *opts
 	o.Logger = slog.New(slog.DiscardHandler)
 	e := NewEngine(&o)
+	for _, f := range configure {
+		f(e)
+	}
 	s := newSession(e, sid.New(), httptest.NewRequest("GET", "/socket.io/?EIO=4&transport=websocket", nil))
 	ft := newFakeTransport()
 	s.current = ft
@@ -203,6 +208,101 @@ func TestHeartbeatExtensionRenewsEachPing(t *testing.T) {
 		assert.True(t, isOpen(s))
 		time.Sleep(time.Nanosecond)
 		assert.False(t, isOpen(s))
+	})
+}
+
+// lateTimers makes the engine's heartbeat timers fire late: the n-th firing
+// (from 0) acts late(n) after it was due.
+func lateTimers(late func(n int) time.Duration) func(*Engine) {
+	return func(e *Engine) {
+		var n atomic.Int64
+		e.testHookHeartbeat = func() { time.Sleep(late(int(n.Add(1) - 1))) }
+	}
+}
+
+func TestHeartbeatLatePingDoesNotDelayClose(t *testing.T) {
+	const late = 3 * time.Second
+	synctest.Test(t, func(t *testing.T) {
+		// The timer that sends the ping fires 3s late: the client has 3s
+		// less to answer, and a silent one is still closed at
+		// PingInterval+PingTimeout, not 3s later.
+		s, ft := fakeSession(t, heartbeatOpts, lateTimers(func(n int) time.Duration {
+			if n == 0 {
+				return late
+			}
+			return 0
+		}))
+		start := time.Now()
+		time.Sleep(testInterval + late - time.Nanosecond)
+		assert.Empty(t, sent(s, ft), "the ping went out before the late timer fired")
+		time.Sleep(time.Nanosecond)
+		require.Equal(t, []string{"2"}, sent(s, ft))
+		time.Sleep(testTimeout - late - time.Nanosecond)
+		assert.True(t, isOpen(s))
+		time.Sleep(time.Nanosecond)
+		require.False(t, isOpen(s), "still open at PingInterval+PingTimeout after the handshake")
+		assert.Equal(t, testInterval+testTimeout, time.Since(start))
+		assert.Equal(t, ReasonPingTimeout, Reason(s.Err()))
+	})
+}
+
+func TestHeartbeatLateTimersDoNotAddUp(t *testing.T) {
+	const late = time.Second
+	synctest.Test(t, func(t *testing.T) {
+		// Every ping timer fires 1s late. A client answering each ping
+		// 2s after it arrives stays; each deadline is PingInterval+
+		// PingTimeout after the previous pong, so the delays never add up.
+		s, ft := fakeSession(t, heartbeatOpts, lateTimers(func(n int) time.Duration {
+			if n < 4 {
+				return late // the four ping timers; the fifth closes
+			}
+			return 0
+		}))
+		pong := transport.Packet{Type: transport.Pong}
+		lastPong := time.Now()
+		for range 3 {
+			time.Sleep(time.Until(lastPong.Add(testInterval + late)))
+			require.Equal(t, []string{"2"}, sent(s, ft))
+			time.Sleep(2 * time.Second)
+			require.True(t, isOpen(s))
+			require.NoError(t, s.Deliver(ft, pong))
+			lastPong = time.Now()
+		}
+		// Then silence: closed at the last pong + PingInterval +
+		// PingTimeout exactly.
+		time.Sleep(time.Until(lastPong.Add(testInterval+testTimeout)) - time.Nanosecond)
+		require.Equal(t, []string{"2"}, sent(s, ft))
+		assert.True(t, isOpen(s))
+		time.Sleep(time.Nanosecond)
+		assert.False(t, isOpen(s), "a late ping timer pushed the close later")
+		assert.Equal(t, ReasonPingTimeout, Reason(s.Err()))
+	})
+}
+
+func TestHeartbeatLatePingMessageExtendsOnce(t *testing.T) {
+	const late = 3 * time.Second
+	synctest.Test(t, func(t *testing.T) {
+		// After a late ping, a message still moves the deadline once, to
+		// PingTimeout after it, as in engine.io 6.6.
+		s, ft := fakeSession(t, heartbeatOpts, lateTimers(func(n int) time.Duration {
+			if n == 0 {
+				return late
+			}
+			return 0
+		}))
+		msg := transport.TextPacket("busy")
+		time.Sleep(testInterval + late)
+		require.Equal(t, []string{"2"}, sent(s, ft))
+		time.Sleep(time.Second / 2)
+		require.NoError(t, s.Deliver(ft, msg))
+		extended := time.Now().Add(testTimeout)
+		time.Sleep(time.Second)
+		require.NoError(t, s.Deliver(ft, msg))
+		time.Sleep(time.Until(extended) - time.Nanosecond)
+		assert.True(t, isOpen(s))
+		time.Sleep(time.Nanosecond)
+		assert.False(t, isOpen(s), "the deadline was extended twice")
+		assert.Equal(t, ReasonPingTimeout, Reason(s.Err()))
 	})
 }
 

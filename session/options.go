@@ -51,7 +51,10 @@ type Options struct {
 	// would exceed it, the packets are refused with ErrQueueFull and the
 	// session closes with ReasonQueueFull. Default 65536.
 	MaxQueuedPackets int
-	// WriteTimeout bounds each batch of WebSocket writes. Default 10s.
+	// WriteTimeout bounds each batch of WebSocket writes and the writing of
+	// each long-polling response. A client that stops reading is closed
+	// with ReasonTransportError once it passes. Default 10s; socket.io has
+	// no such bound.
 	WriteTimeout time.Duration
 	// OnConnection is called with each new session, on the handshake
 	// request's goroutine, before the handshake response is written: set

@@ -23,7 +23,7 @@ type pendingAck struct {
 }
 
 type ackResult struct {
-	args []parser.Raw
+	args parser.Args
 	err  error
 }
 
@@ -42,14 +42,14 @@ func (s *Socket) Emit(event string, args ...any) error {
 
 // EmitWithAck sends the event like Emit, asking the server for an
 // acknowledgement, and waits for it. It returns the acknowledgement's
-// arguments, still encoded; decode each with Raw.Decode.
+// arguments, still encoded: decode them with Args.Decode.
 //
 // Ack ids are numbered per socket from 0. If ctx ends first, EmitWithAck
 // returns ctx's error (wrapped) and a late acknowledgement is ignored. If
 // the connection is lost after the event was sent, it fails with a
 // *DisconnectError; an event still in the send buffer keeps waiting for the
 // next connection.
-func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([]parser.Raw, error) {
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (parser.Args, error) {
 	a := &pendingAck{ch: make(chan ackResult, 1)}
 	if err := s.emit(event, args, a); err != nil {
 		return nil, err

@@ -34,10 +34,6 @@ var ErrNoAck = errors.New("client: event does not expect an ack")
 // acknowledged: the server accepts one acknowledgement per event.
 var ErrAckSent = errors.New("client: event already acknowledged")
 
-// ErrNoArgument is returned by Event.Decode when the event has no argument at
-// the requested index.
-var ErrNoArgument = errors.New("client: no such argument")
-
 // ErrReconnectFailed is the error Socket.Connect returns when the client gave
 // up after Options.ReconnectionAttempts attempts.
 var ErrReconnectFailed = errors.New("client: reconnection failed")

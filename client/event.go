@@ -41,8 +41,9 @@ func (e *Event) WantsAck() bool { return e.hasID }
 // Ack sends the acknowledgement the server asked for, with args as its
 // arguments. It may be called from any goroutine, once: a second call fails
 // with ErrAckSent. It fails with ErrNoAck when the server asked for none,
-// and with ErrDisconnected (wrapped) when the connection the event came
-// over is gone.
+// with ErrDisconnected (wrapped) when the connection the event came over is
+// gone, and with ErrQueueFull (wrapped) when the acknowledgement would
+// overflow Options.MaxQueuedPackets (the connection then closes).
 func (e *Event) Ack(args ...any) error {
 	if !e.hasID {
 		return ErrNoAck

@@ -6,7 +6,8 @@
 //	go run ./chat -addr :8080
 //
 // Open the page with ?transport=polling or ?transport=websocket to force
-// the browser's transport. It stops gracefully on SIGINT or SIGTERM.
+// the browser's transport. It stops gracefully on SIGINT or SIGTERM, says
+// "chat stopped" and exits 0.
 package main
 
 import (
@@ -43,6 +44,7 @@ func main() {
 		logger.Error("chat stopped", "err", err)
 		os.Exit(1)
 	}
+	logger.Info("chat stopped")
 }
 
 // serve runs the chat on ln until ctx is done, then shuts down gracefully:

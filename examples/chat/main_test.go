@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// TestInterruptStopsCleanly runs the chat as a process, as `make chat`
+// TestInterruptStopsCleanly runs the chat as a process, as `scripts/chat`
 // does, and interrupts it as a terminal's Ctrl-C would: it shuts down
 // gracefully, says that it stopped, and exits 0.
 func TestInterruptStopsCleanly(t *testing.T) {

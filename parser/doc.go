@@ -45,15 +45,17 @@
 // beyond JavaScript's range of ±8.64e15 ms decodes to a time.Time, where
 // JavaScript has an invalid Date.
 //
-// # Binary data
+// # Binary data and times
 //
-// A []byte anywhere in Args travels as msgpack bin, or as a JSON attachment.
-// The JSON codec finds it in []any elements and map[string]any values at any
+// A []byte anywhere in Args travels as msgpack bin, or as a JSON attachment,
+// and a time.Time as a JavaScript Date (see [Msgpack] and [JSON]). The JSON
+// codec finds them in []any elements and map[string]any values at any
 // depth, and also inside values it hands to encoding/json: exported struct
 // fields (embedded structs included), slice and array elements, map values,
 // pointers and interfaces. It does not look inside types with their own
-// MarshalJSON or MarshalText, nor into unexported embedded structs, whose
-// []byte fields encoding/json writes as base64 strings. Attachments are
+// MarshalJSON or MarshalText (a struct embedding time.Time is one), nor into
+// unexported embedded structs, whose []byte fields encoding/json writes as
+// base64 strings and whose times it writes in RFC 3339. Attachments are
 // numbered depth first, in the order the JSON is written, as socket.io-parser
 // numbers them.
 //

@@ -20,10 +20,14 @@ import "sync"
 // Values are written as JSON.stringify writes the equivalent JavaScript
 // value: NaN and infinities as null, numbers in JavaScript's format, strings
 // with only '"', '\\' and control characters escaped, map[string]any with
-// its keys sorted. Other types (structs, typed maps and slices, pointers,
-// types with MarshalJSON) go through encoding/json, without HTML escaping;
-// binary inside them is found as described for attachments in the package
-// documentation. A Raw from this codec is written as the text it was decoded
+// its keys sorted, and a time.Time as the Date of its millisecond:
+// "2026-12-07T06:00:00.123Z", always in UTC with three fraction digits, a
+// year outside 0000-9999 with a sign and six digits
+// ("+275760-09-13T00:00:00.000Z"), and null beyond ±8.64e15 ms, where
+// JavaScript has no valid Date. Other types (structs, typed maps and slices,
+// pointers, types with MarshalJSON) go through encoding/json, without HTML
+// escaping; binary and times inside them are found as described for
+// attachments in the package documentation. A Raw from this codec is written as the text it was decoded
 // from, its placeholders renumbered.
 //
 // Decoding follows socket.io-parser: the type must be 0 to 6, a namespace is
@@ -47,7 +51,7 @@ func JSON() Codec { return &jsonCodec{} }
 
 // jsonCodec implements Codec for socket.io-parser.
 type jsonCodec struct {
-	binaryTypes sync.Map // reflect.Type -> bool: whether values of the type may hold binary
+	markableTypes sync.Map // reflect.Type -> bool: whether values of the type may hold binary or times
 }
 
 // Name implements Codec.

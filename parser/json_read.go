@@ -329,14 +329,16 @@ func (r *jsonRaw) MarshalMsgpack() ([]byte, error) {
 	return appendMsgpack(nil, x, 1)
 }
 
-// MarshalJSON returns the value in JSON, binary as base64 strings, so that
-// encoding/json can embed a Raw found inside a struct.
+// MarshalJSON returns the value in JSON, binary as base64 strings and
+// Dates as JSON.stringify writes them, so that encoding/json can embed a
+// Raw found inside a struct.
 func (r *msgpackRaw) MarshalJSON() ([]byte, error) {
 	var x any
 	if err := r.Decode(&x); err != nil {
 		return nil, err
 	}
-	return marshalJSON(x)
+	e := jsonEncoder{binary: binaryBase64}
+	return e.appendValue(nil, x, 1)
 }
 
 // jsonKind names the JSON kind of a decoded value for error messages.

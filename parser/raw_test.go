@@ -206,6 +206,16 @@ func TestRawRelay(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, mp(`83 'type' 02 'data' 92 'x' 81 'v' 82 'b' c4 01 07 'n' 01 'nsp' '/'`), frames[0].Data)
 
+		// A msgpack Date goes to JSON as JSON.stringify writes it, relayed
+		// or embedded by encoding/json.
+		dates := decodeOne(t, parser.Msgpack(), binSpec(`83 'type' 02 'data' 92 'd' 81 'at' d7 00 00 00 01 a2 4f 16 6f 7b 'nsp' '/'`))
+		frames, err = parser.JSON().Encode(&parser.Packet{Type: parser.Event, Args: []any{"x", dates.Args[0], held{dates.Args[0]}}})
+		require.NoError(t, err)
+		assert.Equal(t, []string{`text:2["x",{"at":"2026-12-07T06:00:00.123Z"},{"v":{"at":"2026-12-07T06:00:00.123Z"}}]`}, wire(frames))
+		embedded, err := json.Marshal(held{dates.Args[0]})
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"v":{"at":"2026-12-07T06:00:00.123Z"}}`, string(embedded))
+
 		// A Raw as the event name is checked like any other name.
 		name := decodeOne(t, parser.JSON(), text(`2["x","disconnect",7]`))
 		_, err = parser.Msgpack().Encode(&parser.Packet{Type: parser.Event, Args: []any{name.Args[0]}})

@@ -111,6 +111,19 @@ const vectors = {
     p.nsp = "/";
     return p;
   },
+  // Dates as JSON.stringify writes them: in UTC with milliseconds, years
+  // outside 0000-9999 with a sign and six digits, at the ends of
+  // JavaScript's range too; inside objects and arrays.
+  "server-event-date-forms": () => {
+    const p = {
+      type: 2,
+      data: ["dates", new Date(1796623200123), new Date(1700000000000), new Date(-1),
+        { at: new Date(-62135596800000), when: null }, { t: new Date(-62167219200000) },
+        [new Date(8.64e15), new Date(-8.64e15), new Date(253402300800000), new Date(-62198755200000)]],
+    };
+    p.nsp = "/";
+    return p;
+  },
   "server-event-numeric-name": () => {
     const p = { type: 2, data: [42, "x"] };
     p.nsp = "/";

@@ -60,9 +60,12 @@
 // numbers them.
 //
 // Received binary decodes into []byte: msgpack bin, msgpack ext of type 0
-// (how Node writes typed arrays), and JSON attachments. Decoding a JSON
-// argument into a typed target hands each attachment to encoding/json as a
-// base64 string, so []byte fields receive the bytes.
+// (how Node writes typed arrays), and JSON attachments, wherever the target
+// has a []byte or an interface value (a field of type any, an element of a
+// []any, a value of a map[string]any). Decoding a JSON argument into a
+// typed target hands each attachment to encoding/json as a base64 string,
+// so []byte fields receive the bytes and string fields the base64 text;
+// types with their own UnmarshalJSON or UnmarshalText get the base64 text.
 //
 // # Errors
 //

@@ -46,7 +46,9 @@ import "sync"
 // for integer literals (uint64 beyond math.MaxInt64), float64 for the other
 // numbers, string, []byte for attachments, []any and map[string]any. Other
 // targets go through encoding/json, attachments given as base64 strings so
-// that []byte fields receive their bytes.
+// that []byte fields receive their bytes; interface values inside them
+// (fields of type any, elements of []any, values of map[string]any) then
+// get the attachments' bytes, as with the msgpack codec.
 func JSON() Codec { return &jsonCodec{} }
 
 // jsonCodec implements Codec for socket.io-parser.

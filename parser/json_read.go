@@ -222,8 +222,9 @@ type jsonRaw struct {
 // int64 for integer literals (uint64 beyond math.MaxInt64), float64 for the
 // other numbers, and []byte for attachments. Any other target goes through
 // encoding/json, with each attachment given as a base64 string, which
-// encoding/json decodes into a []byte field (an interface field then holds
-// that string, and numbers in interface fields are float64).
+// encoding/json decodes into a []byte field (and numbers in interface
+// fields are float64); an interface value that received an attachment's
+// string then gets its bytes (see json_targets.go).
 func (r *jsonRaw) Decode(v any) error {
 	if r == nil {
 		return errNilRaw
@@ -274,10 +275,15 @@ func (r *jsonRaw) Decode(v any) error {
 		}
 		return nil
 	}
-	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errDecodeTarget
 	}
-	return json.Unmarshal(r.typedForm(), v)
+	err := json.Unmarshal(r.typedForm(), v)
+	if r.ph {
+		r.restoreBinary(rv)
+	}
+	return err
 }
 
 // tree decodes the value into Go's dynamic types.

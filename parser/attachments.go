@@ -379,17 +379,18 @@ func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
 		if err != nil {
 			return v, false, err
 		}
-		jr = &jsonRaw{b: b, atts: sub.atts, ph: len(sub.atts) > 0}
-		if !jr.ph {
+		jr = newJSONRaw(b, sub.atts)
+		if sub.atts == nil {
 			return reflect.ValueOf(jr), true, nil
 		}
 	}
-	if !jr.ph {
+	atts := jr.atts()
+	if atts == nil {
 		return v, false, nil
 	}
 	var err error
-	out, _ := jsonRewrite(nil, jr.b, 0, len(jr.atts), 1, func(dst []byte, k int) []byte {
-		mk, e := m.mark(jr.atts[k])
+	out, _ := jsonRewrite(nil, jr.text(), 0, len(atts), 1, func(dst []byte, k int) []byte {
+		mk, e := m.mark(atts[k])
 		if e != nil {
 			err = e
 			return append(dst, "null"...)
@@ -401,7 +402,7 @@ func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
 	if err != nil {
 		return v, false, err
 	}
-	return reflect.ValueOf(&jsonRaw{b: out}), true, nil
+	return reflect.ValueOf(newJSONRaw(out, nil)), true, nil
 }
 
 // hasOption reports whether a json struct tag lists option.

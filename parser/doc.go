@@ -40,6 +40,9 @@
 //     (notepack.io reads it as [type, bytes]);
 //   - msgpack map keys that are arrays, maps or extensions.
 //
+// It also refuses packets beyond its [Limits] (too many arguments, elements
+// or levels of nesting), which the npm decoders do not bound.
+//
 // Two differences are in values: a msgpack string holding invalid UTF-8
 // keeps its bytes in Go, where JavaScript replaces them, and a msgpack Date
 // beyond JavaScript's range of ±8.64e15 ms decodes to a time.Time, where
@@ -67,11 +70,20 @@
 // so []byte fields receive the bytes and string fields the base64 text;
 // types with their own UnmarshalJSON or UnmarshalText get the base64 text.
 //
+// # Limits
+//
+// A Decoder bounds what one packet may decode into: the number of
+// arguments, of array elements and map entries, and the depth of nesting
+// (see [Limits] for the defaults and the reasons for them). It counts while
+// it validates a message and refuses a packet beyond a limit before it
+// copies or builds anything for it, so that a small message of many tiny
+// values cannot make a Message many times its size.
+//
 // # Errors
 //
 // Every error from Encode and Decode is a [*PacketError] that wraps
-// [ErrInvalidPacket]. A Decoder that failed once keeps failing: the
-// connection must close.
+// [ErrInvalidPacket]; a packet beyond the Limits is one. A Decoder that
+// failed once keeps failing: the connection must close.
 //
 // # Concurrency
 //

@@ -381,6 +381,7 @@ func documentedDifference(c decodeCase, goErr error, npm npmDecoded) string {
 		"EVENT data is empty",          // nor that the array holds one
 		"map key is not",               // JavaScript makes a string of any key
 		"placeholder num out of range", // a fractional num passes the range check
+		"limit exceeded",               // the npm decoders have no Limits
 	} {
 		if strings.Contains(pe.Reason, reason) {
 			return pe.Reason

@@ -60,4 +60,7 @@ type jsonCodec struct {
 func (*jsonCodec) Name() string { return nameJSON }
 
 // NewDecoder implements Codec.
-func (*jsonCodec) NewDecoder() Decoder { return &jsonDecoder{} }
+func (c *jsonCodec) NewDecoder() Decoder { return c.NewLimitedDecoder(Limits{}) }
+
+// NewLimitedDecoder implements Codec.
+func (*jsonCodec) NewLimitedDecoder(l Limits) Decoder { return &jsonDecoder{lim: l.withDefaults()} }

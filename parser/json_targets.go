@@ -75,8 +75,9 @@ func placeholderPaths(b []byte, i, n int, path []jsonStep, depth int, visit func
 // restoreBinary gives the attachments of r to the interface values of the
 // decoded target v (a non-nil pointer) that received their base64 strings.
 func (r *jsonRaw) restoreBinary(v reflect.Value) {
-	placeholderPaths(r.b, 0, len(r.atts), nil, 1, func(path []jsonStep, k int) {
-		t := restoreTarget{data: r.atts[k], b64: base64.StdEncoding.EncodeToString(r.atts[k])}
+	atts := r.atts()
+	placeholderPaths(r.text(), 0, len(atts), nil, 1, func(path []jsonStep, k int) {
+		t := restoreTarget{data: atts[k], b64: base64.StdEncoding.EncodeToString(atts[k])}
 		t.restore(v.Elem(), path)
 	})
 }

@@ -198,11 +198,12 @@ func (e *jsonEncoder) appendValue(b []byte, v any, depth int) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		if !x.ph {
-			return append(b, x.b...), nil
+		atts := x.atts()
+		if atts == nil {
+			return append(b, x.text()...), nil
 		}
-		b, _ = jsonRewrite(b, x.b, 0, len(x.atts), 1, func(dst []byte, k int) []byte {
-			return e.appendBinary(dst, x.atts[k]) // decoder-owned, never modified
+		b, _ = jsonRewrite(b, x.text(), 0, len(atts), 1, func(dst []byte, k int) []byte {
+			return e.appendBinary(dst, atts[k]) // decoder-owned, never modified
 		})
 		return b, nil
 	case Raw:

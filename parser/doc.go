@@ -70,6 +70,14 @@
 // so []byte fields receive the bytes and string fields the base64 text;
 // types with their own UnmarshalJSON or UnmarshalText get the base64 text.
 //
+// # Values outside packets
+//
+// [MarshalMsgpack] and [MarshalJSON] write one value as notepack.io and
+// JSON.stringify write the equivalent JavaScript value, and [MsgpackRaw]
+// and [JSONRaw] make a Raw of one value that a Node peer wrote, for code
+// that exchanges arguments with Node servers by other means than a
+// Socket.IO connection, such as a cluster adapter on Redis.
+//
 // # Limits
 //
 // A Decoder bounds what one packet may decode into: the number of

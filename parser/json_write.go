@@ -96,6 +96,9 @@ const (
 	// binaryBase64 writes a base64 string, as encoding/json writes a
 	// []byte.
 	binaryBase64
+	// binaryBuffer writes {"type":"Buffer","data":[1,2,3]}, as
+	// JSON.stringify writes a Node Buffer.
+	binaryBuffer
 )
 
 // appendBinary appends data in the encoder's binary form. An attachment
@@ -106,6 +109,15 @@ func (e *jsonEncoder) appendBinary(b, data []byte) []byte {
 		b = append(b, '"')
 		b = base64.StdEncoding.AppendEncode(b, data)
 		return append(b, '"')
+	case binaryBuffer:
+		b = append(b, `{"type":"Buffer","data":[`...)
+		for k, c := range data {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendUint(b, uint64(c), 10)
+		}
+		return append(b, "]}"...)
 	}
 	return e.appendPlaceholder(b, data)
 }

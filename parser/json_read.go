@@ -40,7 +40,7 @@ func (d *jsonDecoder) Decode(data []byte, binary bool) (*Message, error) {
 }
 
 func (d *jsonDecoder) decode(data []byte, binary bool) (*Message, error) {
-	if len(data) > maxMessage {
+	if tooLong(data) {
 		return nil, decodeError(nameJSON, "message of 4 GiB or more", nil)
 	}
 	if binary {

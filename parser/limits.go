@@ -38,8 +38,8 @@ type Limits struct {
 	// may carry. Default 10,000.
 	MaxArgs int
 	// MaxElements is the most array elements and map entries (a key and
-	// its value count once) a packet may hold, counted at every depth of
-	// its data, an EVENT's name and arguments included. Default 1,000,000.
+	// its value count once) a packet may hold, counted at every depth, an
+	// EVENT's name and arguments included. Default 1,000,000.
 	MaxElements int
 	// MaxDepth is the deepest nesting of arrays and maps in a packet's
 	// data, the data's own array or map counting as one: an EVENT
@@ -76,9 +76,10 @@ func unlimited() Limits {
 	return Limits{MaxArgs: math.MaxInt, MaxElements: math.MaxInt, MaxDepth: maxDepth}
 }
 
-// maxMessage is the largest message a Decoder takes: Raw values locate
-// themselves in it with 32-bit offsets.
-const maxMessage = math.MaxUint32
+// tooLong reports whether a message is beyond the largest a Decoder takes,
+// 4 GiB less a byte: Raw values locate themselves in it with 32-bit
+// offsets.
+func tooLong(b []byte) bool { return uint64(len(b)) > math.MaxUint32 }
 
 // Reasons for a packet beyond the limits.
 

@@ -48,7 +48,7 @@ func decodeMsgpack(data []byte, isBinary bool, lim *Limits) (*Message, error) {
 	if !isBinary {
 		return fail("text message: the msgpack codec carries packets in binary messages")
 	}
-	if len(data) > maxMessage {
+	if tooLong(data) {
 		return fail("message of 4 GiB or more")
 	}
 	b := data

@@ -53,7 +53,7 @@ func MarshalJSON(v any) ([]byte, error) {
 // error is a *PacketError wrapping ErrInvalidPacket.
 func MsgpackRaw(b []byte, l Limits) (Raw, error) {
 	l = l.withDefaults()
-	if len(b) > maxMessage {
+	if tooLong(b) {
 		return nil, decodeError(nameMsgpack, "value of 4 GiB or more", nil)
 	}
 	scan := mpScan{lim: &l}
@@ -81,7 +81,7 @@ func MsgpackRaw(b []byte, l Limits) (Raw, error) {
 // error is a *PacketError wrapping ErrInvalidPacket.
 func JSONRaw(b []byte, l Limits) (Raw, error) {
 	l = l.withDefaults()
-	if len(b) > maxMessage {
+	if tooLong(b) {
 		return nil, decodeError(nameJSON, "value of 4 GiB or more", nil)
 	}
 	v := trimSpaceJSON(b)

@@ -24,7 +24,7 @@ import (
 //     emit (Node's V8 refuses a call with more than about 120,000).
 //   - Elements cost nothing until the application decodes an argument, and
 //     then at least 16 bytes each in a []any or map[string]any. Within the
-//     default MaxHTTPBufferSize of 1e6 bytes a packet cannot reach the
+//     default MaxHTTPBufferSize of 1e6 bytes a packet cannot exceed the
 //     default MaxElements of 1,000,000 (each element takes a byte or more
 //     in msgpack, two in JSON): it bounds packets where a larger message
 //     size is allowed.

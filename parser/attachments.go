@@ -340,6 +340,9 @@ func (m *marker) copyStruct(v reflect.Value, depth int) (reflect.Value, bool, er
 		if isByteSlice(f.Type) && fv.Len() == 0 && hasOption(tag, "omitempty") {
 			continue
 		}
+		if hasOption(tag, "omitzero") && isZeroField(fv) {
+			continue // encoding/json leaves it out; a marker would not be zero
+		}
 		ev, changed, err := m.copyValue(fv, depth+1)
 		if err != nil {
 			return v, false, err
@@ -403,6 +406,21 @@ func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
 		return v, false, err
 	}
 	return reflect.ValueOf(newJSONRaw(out, nil)), true, nil
+}
+
+// isZeroField reports whether encoding/json sees the field value v as zero
+// for its omitzero option: by the value's IsZero method when it has one,
+// and otherwise by reflect's.
+func isZeroField(v reflect.Value) bool {
+	if v.CanInterface() {
+		if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
+			if v.Kind() == reflect.Pointer && v.IsNil() {
+				return true
+			}
+			return z.IsZero()
+		}
+	}
+	return v.IsZero()
 }
 
 // hasOption reports whether a json struct tag lists option.

@@ -119,6 +119,12 @@ type timesHolder struct {
 	Text string `json:"text"`
 }
 
+type omitted struct {
+	At    time.Time   `json:"at,omitzero"`
+	Bin   []byte      `json:"bin,omitzero"`
+	Inner timesHolder `json:"inner,omitzero"`
+}
+
 type stamped struct {
 	At    time.Time `json:"at"`
 	Ratio float64   `json:"ratio"`
@@ -218,6 +224,10 @@ func TestJSONValueForms(t *testing.T) {
 			`{"list":["2026-12-07T06:00:00.123Z",null],"byName":{"a":"1970-01-01T00:00:00.000Z"},` +
 				`"ptr":"2026-12-07T06:00:00.123Z","any":["2026-12-07T06:00:00.123Z"],"arr":["1970-01-01T00:00:00.001Z"],` +
 				`"bin":{"_placeholder":true,"num":0},"text":"2026-12-07T07:00:00.123456789+01:00"}`},
+		{"zero times and binary left out by omitzero", omitted{}, `{}`},
+		{"times and binary kept by omitzero", omitted{At: jsTime, Bin: []byte{}, Inner: timesHolder{Arr: [1]time.Time{jsTime}}},
+			`{"at":"2026-12-07T06:00:00.123Z","bin":{"_placeholder":true,"num":0},"inner":{"list":null,"byName":null,"ptr":null,` +
+				`"any":null,"arr":["2026-12-07T06:00:00.123Z"],"bin":null,"text":""}}`},
 		{"nil map", map[string]any(nil), `null`},
 		{"nil []any", []any(nil), `null`},
 	}

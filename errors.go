@@ -65,7 +65,7 @@ const (
 	// ReasonParseError: the client sent a malformed packet.
 	ReasonParseError
 	// ReasonForcedClose: the connection was closed by the server, for
-	// another socket on it.
+	// another socket on it, or with Conn.Close.
 	ReasonForcedClose
 )
 

@@ -9,16 +9,22 @@ import (
 
 	"github.com/ferryio/ferry/internal/sid"
 	"github.com/ferryio/ferry/parser"
-	"github.com/ferryio/ferry/session"
 )
 
 // Handshake describes how a socket connected: the HTTP request that opened
-// its connection, and the auth payload it sent to join the namespace.
+// its connection, and the auth payload it sent to join the namespace. Its
+// fields are those of socket.io's socket.handshake.
 type Handshake struct {
+	// Header is the request's header.
 	Header http.Header
 	// Query is the request's query, parsed from URL.
 	Query url.Values
-	// Address is the client's network address (the request's RemoteAddr).
+	// Host is the request's Host header (socket.io's
+	// handshake.headers.host), which net/http keeps out of Header.
+	Host string
+	// Address is the client's IP address, without port (socket.io's
+	// handshake.address): that of the request's peer, which is a proxy's
+	// when there is one.
 	Address string
 	// URL is the request target as the client sent it, path and query.
 	URL string
@@ -49,7 +55,7 @@ func (h *Handshake) DecodeAuth(v any) error {
 type Socket struct {
 	id   string
 	nsp  *Namespace
-	conn *conn
+	conn *Conn
 	auth parser.Raw // the CONNECT packet's payload
 
 	mu        sync.Mutex
@@ -67,7 +73,7 @@ type Socket struct {
 	data            any                               // guarded by mu
 }
 
-func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
+func newSocket(nsp *Namespace, c *Conn, auth parser.Raw) *Socket {
 	return &Socket{
 		// A fresh id, not the connection's Engine.IO id, which Socket.IO
 		// servers do not reveal.
@@ -94,7 +100,8 @@ func (s *Socket) Handshake() *Handshake {
 	return &Handshake{
 		Header:  hs.Header(),
 		Query:   hs.Query(),
-		Address: hs.RemoteAddr,
+		Host:    hs.Host,
+		Address: hostOnly(hs.RemoteAddr),
 		URL:     hs.URL,
 		Secure:  hs.Secure,
 		Time:    hs.Time,
@@ -106,10 +113,11 @@ func (s *Socket) Handshake() *Handshake {
 // "polling" or "websocket".
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 
-// Conn returns the socket's underlying Engine.IO connection (socket.io's
-// socket.conn), shared by the client's sockets in other namespaces. Closing
-// it disconnects them all with "forced close"; the client reconnects.
-func (s *Socket) Conn() *session.Session { return s.conn.sess }
+// Conn returns the socket's connection (socket.io's socket.conn), shared by
+// the client's sockets in other namespaces: its transport, the client's
+// address, callbacks for upgrades and for its close, and Close, which
+// disconnects them all with "forced close" (the client reconnects).
+func (s *Socket) Conn() *Conn { return s.conn }
 
 // Context returns a context cancelled when the socket disconnects, after
 // its OnDisconnecting handlers and before its OnDisconnect handlers.

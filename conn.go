@@ -31,12 +31,14 @@ type Conn struct {
 	dec   parser.Decoder
 
 	mu sync.Mutex
-	// sockets is guarded by mu: one per namespace joined. A connection
-	// joins few namespaces, so a slice searched by name is enough.
+	// sockets is guarded by mu: one per namespace joined or being joined
+	// (its middleware running). A connection joins few namespaces, so a
+	// slice searched by name is enough.
 	sockets []*Socket
 	// connectTimer is guarded by mu: it closes a connection that joins no
 	// namespace in time, and is dropped once one is joined.
 	connectTimer *time.Timer
+	joined       bool             // guarded by mu: a socket has passed its middleware
 	closed       bool             // guarded by mu
 	ended        bool             // guarded by mu: the session has closed, and the OnClose callbacks are taken to run
 	reason       DisconnectReason // guarded by mu: why the connection closed, once it has
@@ -200,7 +202,8 @@ func (c *Conn) onMessage(p transport.Packet) {
 }
 
 // connect joins a namespace: it runs the middleware, then answers CONNECT
-// or CONNECT_ERROR.
+// or CONNECT_ERROR. While the middleware runs, the socket is in c.sockets
+// but not connected: the connection closing meanwhile closes it too.
 func (c *Conn) connect(msg *parser.Message) {
 	c.mu.Lock()
 	joined := c.socketLocked(msg.Namespace) != nil
@@ -218,7 +221,16 @@ func (c *Conn) connect(msg *parser.Message) {
 		return
 	}
 	sock := newSocket(nsp, c, msg.Payload)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		sock.refuse()
+		return
+	}
+	c.sockets = append(c.sockets, sock)
+	c.mu.Unlock()
 	if err := nsp.runMiddleware(sock); err != nil {
+		sock.refuse()
 		ce, ok := err.(*ConnectError)
 		if !ok {
 			ce = &ConnectError{Message: err.Error()}
@@ -227,12 +239,10 @@ func (c *Conn) connect(msg *parser.Message) {
 		return
 	}
 	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return
+	if !c.closed {
+		c.joined = true
+		c.stopConnectTimerLocked()
 	}
-	c.sockets = append(c.sockets, sock)
-	c.stopConnectTimerLocked()
 	c.mu.Unlock()
 	nsp.join(sock)
 }
@@ -298,8 +308,8 @@ func (c *Conn) stopConnectTimerLocked() {
 	}
 }
 
-// removeSocket forgets a socket that left its namespace; the engine
-// session stays open, as in the reference server.
+// removeSocket forgets a socket that left its namespace, or was refused;
+// the engine session stays open, as in the reference server.
 func (c *Conn) removeSocket(sock *Socket) {
 	c.mu.Lock()
 	if i := slices.Index(c.sockets, sock); i >= 0 {
@@ -350,7 +360,7 @@ func (c *Conn) onSessionClose(err *session.CloseError) {
 
 func (c *Conn) connectTimedOut() {
 	c.mu.Lock()
-	idle := len(c.sockets) == 0 && !c.closed
+	idle := !c.joined && !c.closed
 	c.mu.Unlock()
 	if idle {
 		c.server.logger.Debug("closing connection: no namespace joined in time", "sid", c.sess.ID())

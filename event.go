@@ -149,13 +149,9 @@ func (em Emitter) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	s := em.s
-	if !s.Connected() {
-		return ErrDisconnected
-	}
-	return s.conn.send(&parser.Packet{
+	return em.s.send(&parser.Packet{
 		Type:      parser.Event,
-		Namespace: s.nsp.name,
+		Namespace: em.s.nsp.name,
 		Args:      eventArgs(event, args),
 	}, em.volatile)
 }
@@ -178,7 +174,7 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	if !s.expectAck(id, func(a Args) { reply <- a }) {
 		return nil, ErrDisconnected
 	}
-	err := s.conn.send(&parser.Packet{
+	err := s.send(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: s.nsp.name,
 		ID:        id,

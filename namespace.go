@@ -9,8 +9,11 @@ import (
 
 // Middleware runs when a socket asks to join a namespace, before the
 // connection handlers. Returning an error refuses the connection: the
-// client's connect_error handler receives it (see ConnectError).
-// Middleware runs on the connection's read goroutine, in the order added.
+// client's connect_error handler receives it (see ConnectError), and the
+// socket is closed (its Context done) without running any handler.
+// Middleware runs on the connection's read goroutine, in the order added,
+// on a socket that is not connected yet: see Socket for what it may do
+// with it.
 type Middleware func(s *Socket) error
 
 // Namespace is a communication channel multiplexed over connections: each
@@ -90,8 +93,9 @@ func (n *Namespace) runMiddleware(s *Socket) error {
 	return nil
 }
 
-// join admits a socket that passed the middleware: it joins its own room,
-// the client gets the CONNECT reply, and the connection handlers run.
+// join admits a socket that passed the middleware: it joins its own room
+// and those the middleware joined, the client gets the CONNECT reply and
+// what the middleware emitted, and the connection handlers run.
 func (n *Namespace) join(s *Socket) {
 	n.mu.Lock()
 	n.sockets[s.id] = s
@@ -102,8 +106,11 @@ func (n *Namespace) join(s *Socket) {
 		handlers = append(slices.Clone(n.parent.onConnect), handlers...)
 		n.parent.mu.RUnlock()
 	}
-	n.adapter.AddAll(s.id, []string{s.id})
-	if !s.Connected() {
+	rooms, early, ok := s.connect()
+	if ok {
+		n.adapter.AddAll(s.id, rooms)
+	}
+	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
 		// socket may have left before it was added: undo the adds, and
 		// neither answer the CONNECT nor run the handlers.
@@ -112,6 +119,9 @@ func (n *Namespace) join(s *Socket) {
 		return
 	}
 	s.sendConnect()
+	if len(early) > 0 {
+		s.conn.sendFrames(early, false)
+	}
 	for _, h := range handlers {
 		h(s)
 	}

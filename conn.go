@@ -2,6 +2,7 @@ package ferry
 
 import (
 	"net"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -20,7 +21,8 @@ import (
 //
 // Callbacks added with OnUpgrade and OnClose run on the goroutine that
 // notices the change (the connection's read goroutine, or the one that
-// closed it), one at a time: keep them short.
+// closed it), one at a time: keep them short. As for every handler, a panic
+// in one is logged and ends the connection with ReasonServerError.
 type Conn struct {
 	server *Server
 	sess   *session.Session
@@ -130,6 +132,7 @@ func (c *Conn) onEngineUpgrade(e session.UpgradeEvent) {
 	c.mu.Lock()
 	callbacks := c.hooks.onUpgrade
 	c.mu.Unlock()
+	defer c.recoverPanic()
 	for _, f := range callbacks {
 		f(e.Transport)
 	}
@@ -161,10 +164,12 @@ func (c *Conn) Close() error {
 }
 
 // onMessage decodes one engine message and dispatches the packet it
-// completes, if any.
+// completes, if any. The handlers it runs are the application's: a panic
+// in one ends this connection only (see recoverPanic).
 func (c *Conn) onMessage(p transport.Packet) {
 	c.decMu.Lock()
 	defer c.decMu.Unlock()
+	defer c.recoverPanic()
 	msg, err := c.dec.Decode(p.Data, p.Binary)
 	if err != nil {
 		c.server.logger.Debug("closing connection: malformed packet", "sid", c.sess.ID(), "err", err)
@@ -199,6 +204,28 @@ func (c *Conn) onMessage(p transport.Packet) {
 		return
 	}
 	sock.onPacket(msg)
+}
+
+// recoverPanic, deferred around the application's handlers on a goroutine
+// Ferry runs, stops a panic there: it is logged with its stack, and the
+// connection ends with ReasonServerError. Without it a panic on a
+// WebSocket reader would end the process, while net/http recovers one in a
+// long-polling POST: both transports now behave alike.
+func (c *Conn) recoverPanic() {
+	v := recover()
+	if v == nil {
+		return
+	}
+	c.server.logger.Error("panic in a handler; closing its connection",
+		"sid", c.sess.ID(), "panic", v, "stack", string(debug.Stack()))
+	c.close(ReasonServerError)
+}
+
+// guard runs f, the application's code, as onMessage runs handlers: a panic
+// in f ends the connection, and guard returns normally.
+func (c *Conn) guard(f func()) {
+	defer c.recoverPanic()
+	f()
 }
 
 // connect joins a namespace: it runs the middleware, then answers CONNECT
@@ -354,7 +381,7 @@ func (c *Conn) onSessionClose(err *session.CloseError) {
 	}
 	c.mu.Unlock()
 	for _, f := range callbacks {
-		f(reason)
+		c.guard(func() { f(reason) })
 	}
 }
 

@@ -486,7 +486,9 @@ func (s *Socket) cancelLocked() {
 // onClose disconnects the socket once: the disconnecting handlers run with
 // the rooms intact, then the socket leaves every room, its namespace and
 // its connection, pending acks fail, and the disconnect handlers run. A
-// socket still joining is refused instead.
+// socket still joining is refused instead. A panic in a handler is
+// recovered as in an event handler (see Conn.recoverPanic), and the
+// disconnect carries on.
 func (s *Socket) onClose(reason DisconnectReason) {
 	s.mu.Lock()
 	switch s.state {
@@ -502,7 +504,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
 	for _, h := range disconnecting {
-		h(s, reason)
+		s.conn.guard(func() { h(s, reason) })
 	}
 	s.nsp.adapter.DelAll(s.id)
 	s.nsp.remove(s)
@@ -513,6 +515,6 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	disconnect := s.onDisconnect
 	s.mu.Unlock()
 	for _, h := range disconnect {
-		h(s, reason)
+		s.conn.guard(func() { h(s, reason) })
 	}
 }

@@ -242,11 +242,18 @@ func (c *Conn) connect(msg *parser.Message) {
 		c.close(ReasonParseError)
 		return
 	}
-	nsp := c.server.lookup(msg.Namespace)
-	if nsp == nil || c.server.closed.Load() {
+	var nsp *Namespace
+	if !c.server.closed.Load() {
+		nsp = c.server.lookup(msg.Namespace)
+	}
+	if nsp == nil {
 		c.sendConnectError(msg.Namespace, "Invalid namespace", nil)
 		return
 	}
+	// The namespace counts this connection as joining until the socket is
+	// in or refused: a dynamic child is not removed meanwhile, and one
+	// left with no socket is removed after.
+	defer c.server.doneJoining(nsp)
 	sock := newSocket(nsp, c, msg.Payload)
 	c.mu.Lock()
 	if c.closed {

@@ -31,6 +31,12 @@ type Conn struct {
 	// upgrade; the lock keeps them in order and the decoder single-user.
 	decMu sync.Mutex
 	dec   parser.Decoder
+	// decoded is guarded by decMu: a message from the client decoded with
+	// the server's parser, after which a failure is no parser mismatch.
+	decoded bool
+	// foreign is guarded by decMu: the client's parser, when it was found
+	// to differ from the server's (see onMismatch), else nil.
+	foreign parser.Codec
 
 	mu sync.Mutex
 	// sockets is guarded by mu: one per namespace joined or being joined
@@ -170,12 +176,20 @@ func (c *Conn) onMessage(p transport.Packet) {
 	c.decMu.Lock()
 	defer c.decMu.Unlock()
 	defer c.recoverPanic()
+	if c.foreign != nil {
+		c.onForeignMessage(p)
+		return
+	}
 	msg, err := c.dec.Decode(p.Data, p.Binary)
 	if err != nil {
+		if !c.decoded && c.onMismatch(p) {
+			return
+		}
 		c.server.logger.Debug("closing connection: malformed packet", "sid", c.sess.ID(), "err", err)
 		c.close(ReasonParseError)
 		return
 	}
+	c.decoded = true
 	if msg == nil {
 		return // waiting for binary attachments
 	}
@@ -282,16 +296,26 @@ func (c *Conn) connect(msg *parser.Message) {
 }
 
 func (c *Conn) sendConnectError(nsp, message string, data any) {
+	c.send(connectError(nsp, message, data), false)
+}
+
+// connectError returns a CONNECT_ERROR packet for namespace nsp.
+func connectError(nsp, message string, data any) *parser.Packet {
 	payload := map[string]any{"message": message}
 	if data != nil {
 		payload["data"] = data
 	}
-	c.send(&parser.Packet{Type: parser.ConnectError, Namespace: nsp, Payload: payload}, false)
+	return &parser.Packet{Type: parser.ConnectError, Namespace: nsp, Payload: payload}
 }
 
 // send encodes p and queues it on the session.
 func (c *Conn) send(p *parser.Packet, volatile bool) error {
-	frames, err := c.server.codec.Encode(p)
+	return c.sendWith(c.server.codec, p, volatile)
+}
+
+// sendWith encodes p with codec and queues it on the session.
+func (c *Conn) sendWith(codec parser.Codec, p *parser.Packet, volatile bool) error {
+	frames, err := codec.Encode(p)
 	if err != nil {
 		return err
 	}

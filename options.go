@@ -53,7 +53,10 @@ type Options struct {
 	MaxQueuedPackets int
 	// Parser encodes Socket.IO packets. Default parser.Msgpack(), matching
 	// socket.io-msgpack-parser; parser.JSON() matches socket.io's default
-	// parser. Every client must use the same one.
+	// parser. Every client must use the same one: a client found to use the
+	// other one (by its first message) is refused with a connect_error that
+	// names the server's parser, and the server logs a warning, at most one
+	// per minute.
 	Parser parser.Codec
 	// ConnectTimeout closes a connection that joins no namespace in time.
 	// Default 45s.

@@ -32,6 +32,9 @@ type Server struct {
 	client http.Handler // the bundled JavaScript client, or nil
 	closed atomic.Bool
 	burst  transport.Burst // broadcasts being handed out
+	// mismatchWarnings limits the warnings about clients using another
+	// parser (see Conn.onMismatch).
+	mismatchWarnings rateLimit
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace // guarded by mu
@@ -46,10 +49,11 @@ type Server struct {
 func NewServer(opts *Options) *Server {
 	o := opts.withDefaults()
 	s := &Server{
-		opts:       o,
-		codec:      o.Parser,
-		logger:     o.Logger,
-		namespaces: make(map[string]*Namespace),
+		opts:             o,
+		codec:            o.Parser,
+		logger:           o.Logger,
+		namespaces:       make(map[string]*Namespace),
+		mismatchWarnings: rateLimit{every: mismatchWarningInterval},
 	}
 	s.engine = session.NewEngine(o.engineOptions(s.onSession))
 	if !o.DisableClient {

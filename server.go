@@ -82,7 +82,11 @@ func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
-	use := func(nsp *Namespace) { nsp.used.Store(true) }
+	use := func(nsp *Namespace) {
+		if !nsp.used.Load() { // most calls: Of("/") from Server.Emit and the like
+			nsp.used.Store(true)
+		}
+	}
 	s.mu.RLock()
 	nsp := s.namespaces[name]
 	if nsp != nil {

@@ -66,8 +66,15 @@ const (
 	// ReasonParseError: the client sent a malformed packet.
 	ReasonParseError
 	// ReasonForcedClose: the connection was closed by the server, for
-	// another socket on it.
+	// another socket on it, or with Conn.Close.
 	ReasonForcedClose
+	// ReasonServerError: a handler run for the connection (middleware, a
+	// connection, event, OnAny, disconnect, upgrade or close handler)
+	// panicked. The panic is logged with its stack and the connection is
+	// closed; other connections carry on. socket.io has no such reason (a
+	// throwing listener there is the process's uncaught exception); the
+	// name says that the server, not the client or the network, failed.
+	ReasonServerError
 )
 
 var disconnectNames = [...]string{
@@ -79,6 +86,7 @@ var disconnectNames = [...]string{
 	ReasonTransportError:            "transport error",
 	ReasonParseError:                "parse error",
 	ReasonForcedClose:               "forced close",
+	ReasonServerError:               "server error",
 }
 
 // String returns the socket.io name of r, such as "ping timeout".

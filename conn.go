@@ -74,7 +74,7 @@ func (s *Server) onSession(sess *session.Session) {
 	c := &Conn{
 		server: s,
 		sess:   sess,
-		dec:    s.codec.NewDecoder(),
+		dec:    s.codec.NewLimitedDecoder(s.opts.DecodeLimits),
 	}
 	// The timer is set under mu, which connectTimedOut takes first: a
 	// short ConnectTimeout may fire before AfterFunc has returned.

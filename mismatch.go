@@ -52,7 +52,7 @@ func otherCodec(server parser.Codec, p transport.Packet) parser.Codec {
 
 // decodeConnect decodes p with codec, and returns it if it is a CONNECT.
 func decodeConnect(codec parser.Codec, p transport.Packet) *parser.Message {
-	msg, err := codec.NewDecoder().Decode(p.Data, p.Binary)
+	msg, err := codec.NewLimitedDecoder(parser.Limits{}).Decode(p.Data, p.Binary)
 	if err != nil || msg == nil || msg.Type != parser.Connect {
 		return nil
 	}

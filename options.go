@@ -64,6 +64,14 @@ type Options struct {
 	// DisableClient stops the server from serving the bundled JavaScript
 	// client at <Path>ferry.min.js. Default false.
 	DisableClient bool
+	// DecodeLimits bounds what one packet from a client may decode into:
+	// its arguments, its array elements and map entries at every depth,
+	// and its nesting (see parser.Limits). A client that sends a packet
+	// beyond them is refused before the packet is built, and disconnected
+	// with reason "parse error". Zero fields take the parser's defaults,
+	// which no legitimate application meets: 10,000 arguments, 1,000,000
+	// elements, depth 1,000.
+	DecodeLimits parser.Limits
 	// CleanupEmptyChildNamespaces removes a dynamic namespace's child (see
 	// Server.OfFunc) when its last socket leaves, and closes its adapter,
 	// as socket.io's cleanupEmptyChildNamespaces does; a client connecting

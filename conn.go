@@ -1,6 +1,7 @@
 package ferry
 
 import (
+	"errors"
 	"net"
 	"runtime/debug"
 	"slices"
@@ -322,10 +323,18 @@ func (c *Conn) sendWith(codec parser.Codec, p *parser.Packet, volatile bool) err
 	return c.sendFrames(toEnginePackets(frames, nil), volatile)
 }
 
+// errDropped reports volatile packets that were not queued.
+var errDropped = errors.New("ferry: volatile packet dropped")
+
 // sendFrames queues encoded engine packets on the session.
+//
+// It returns errDropped when volatile packets were not queued (the client
+// was behind), and ErrDisconnected once the session is closing.
 func (c *Conn) sendFrames(pkts []transport.Packet, volatile bool) error {
 	if volatile {
-		c.sess.SendVolatile(pkts...)
+		if !c.sess.SendVolatile(pkts...) {
+			return errDropped
+		}
 		return nil
 	}
 	if err := c.sess.Send(pkts...); err != nil {

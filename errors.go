@@ -27,6 +27,10 @@ var (
 	// ErrAlreadyAcked is returned by Event.Ack after the first call: an
 	// event is acknowledged at most once.
 	ErrAlreadyAcked = errors.New("ferry: event already acknowledged")
+	// ErrDropped is returned by EmitWithAck on a Volatile Emitter when the
+	// event was dropped because the client was not ready for it: no ack
+	// will come.
+	ErrDropped = errors.New("ferry: volatile event dropped")
 	// ErrArgCount is returned (wrapped) by Args.Decode when the event
 	// carries fewer arguments than targets. It is parser.ErrArgCount.
 	ErrArgCount = parser.ErrArgCount

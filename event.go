@@ -25,9 +25,13 @@ type Event struct {
 	id       uint64
 	wantsAck bool
 	acked    atomic.Bool
+	// reply, if set, answers the event instead of an ACK packet: for an
+	// event from another server (see Namespace.OnServerSideEmit).
+	reply func(args []any) error
 }
 
-// Socket returns the socket the event came from.
+// Socket returns the socket the event came from, or nil for an event from
+// another server (see Namespace.OnServerSideEmit).
 func (e *Event) Socket() *Socket { return e.socket }
 
 // Decode decodes the event's arguments; see Args.Decode.
@@ -45,6 +49,9 @@ func (e *Event) Ack(args ...any) error {
 	}
 	if e.acked.Swap(true) {
 		return ErrAlreadyAcked
+	}
+	if e.reply != nil {
+		return e.reply(args)
 	}
 	s := e.socket
 	return s.conn.send(&parser.Packet{
@@ -132,16 +139,21 @@ func (em Emitter) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	return em.s.send(&parser.Packet{
+	err := em.s.send(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: em.s.nsp.name,
 		Args:      eventArgs(event, args),
 	}, em.volatile)
+	if err == errDropped {
+		return nil // what volatile means
+	}
+	return err
 }
 
 // EmitWithAck sends an event and waits for the client's ack. It returns
-// ctx's error (wrapped) if ctx ends or the Timeout passes first, and
-// ErrDisconnected if the socket disconnects first.
+// ctx's error (wrapped) if ctx ends or the Timeout passes first,
+// ErrDisconnected if the socket disconnects first, and, for a Volatile
+// Emitter, ErrDropped at once if the event was dropped.
 func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	if parser.IsReserved(event) {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
@@ -153,8 +165,12 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	}
 	s := em.s
 	id := s.nsp.ackIDs.Add(1) - 1
-	reply := make(chan Args, 1)
-	if !s.expectAck(id, func(a Args) { reply <- a }) {
+	type result struct {
+		args Args
+		ok   bool
+	}
+	reply := make(chan result, 1)
+	if !s.expectAck(id, func(a Args, ok bool) { reply <- result{a, ok} }) {
 		return nil, ErrDisconnected
 	}
 	err := s.send(&parser.Packet{
@@ -166,16 +182,20 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	}, em.volatile)
 	if err != nil {
 		s.dropAck(id)
+		if err == errDropped {
+			err = ErrDropped
+		}
 		return nil, err
 	}
 	select {
-	case a := <-reply:
-		return a, nil
+	case r := <-reply:
+		if !r.ok {
+			return nil, ErrDisconnected
+		}
+		return r.args, nil
 	case <-ctx.Done():
 		s.dropAck(id)
 		return nil, fmt.Errorf("ferry: waiting for ack of %q: %w", event, ctx.Err())
-	case <-s.Context().Done():
-		return nil, ErrDisconnected
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Middleware runs when a socket asks to join a namespace, before the
@@ -48,6 +49,8 @@ type Namespace struct {
 	middleware []Middleware            // guarded by mu
 	onConnect  []func(*Socket)         // guarded by mu
 	children   map[*Namespace]struct{} // guarded by mu: for a dynamic parent
+
+	serverSide serverSideHandlers // OnServerSideEmit handlers
 }
 
 // newNamespace makes a namespace and its adapter. It must not be called
@@ -243,6 +246,10 @@ func (n *Namespace) Except(rooms ...string) Broadcast { return n.broadcast().Exc
 // Local restricts a broadcast to sockets connected to this server.
 func (n *Namespace) Local() Broadcast { return n.broadcast().Local() }
 
+// Timeout returns a Broadcast over the whole namespace whose EmitWithAck
+// stops waiting after d; see Broadcast.Timeout.
+func (n *Namespace) Timeout(d time.Duration) Broadcast { return n.broadcast().Timeout(d) }
+
 // Volatile makes a broadcast skip sockets that are not ready to receive it.
 func (n *Namespace) Volatile() Broadcast { return n.broadcast().Volatile() }
 
@@ -251,12 +258,20 @@ func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return n.broadcast().FetchSockets(ctx)
 }
 
-// SocketsJoin makes every socket of the namespace join rooms.
-func (n *Namespace) SocketsJoin(rooms ...string) { n.broadcast().SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the namespace join rooms, on every
+// server; see Broadcast.SocketsJoin.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return n.broadcast().SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the namespace leave rooms.
-func (n *Namespace) SocketsLeave(rooms ...string) { n.broadcast().SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the namespace leave rooms, on every
+// server.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return n.broadcast().SocketsLeave(ctx, rooms...)
+}
 
-// DisconnectSockets disconnects every socket of the namespace; with close,
-// their connections are closed too.
-func (n *Namespace) DisconnectSockets(close bool) { n.broadcast().DisconnectSockets(close) }
+// DisconnectSockets disconnects every socket of the namespace, on every
+// server; with close, their connections are closed too.
+func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
+	return n.broadcast().DisconnectSockets(ctx, close)
+}

@@ -85,7 +85,7 @@ type Socket struct {
 	anyHandlers     []func(*Event)                    // guarded by mu: append-only
 	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
 	onDisconnect    []func(*Socket, DisconnectReason) // guarded by mu
-	acks            map[uint64]func(Args)             // guarded by mu: pending acks by id
+	acks            map[uint64]ackFunc                // guarded by mu: pending acks by id
 	data            any                               // guarded by mu
 }
 
@@ -389,20 +389,24 @@ func (s *Socket) onAck(m *parser.Message) {
 	delete(s.acks, m.ID)
 	s.mu.Unlock()
 	if f != nil {
-		f(Args(m.Args))
+		f(Args(m.Args), true)
 	}
 }
 
+// ackFunc receives a client's ack (ok true), or learns that the socket
+// disconnected before the ack came (ok false).
+type ackFunc func(args Args, ok bool)
+
 // expectAck registers f to receive the ack with the given id. It reports
 // false if the socket has disconnected.
-func (s *Socket) expectAck(id uint64, f func(Args)) bool {
+func (s *Socket) expectAck(id uint64, f ackFunc) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == socketGone {
 		return false
 	}
 	if s.acks == nil {
-		s.acks = make(map[uint64]func(Args))
+		s.acks = make(map[uint64]ackFunc)
 	}
 	s.acks[id] = f
 	return true
@@ -485,7 +489,9 @@ func (s *Socket) cancelLocked() {
 
 // onClose disconnects the socket once: the disconnecting handlers run with
 // the rooms intact, then the socket leaves every room, its namespace and
-// its connection, pending acks fail, and the disconnect handlers run. A
+// its connection, pending acks fail (EmitWithAck returns ErrDisconnected; a
+// broadcast stops waiting for this socket), and the disconnect handlers
+// run. A
 // socket still joining is refused instead. A panic in a handler is
 // recovered as in an event handler (see Conn.recoverPanic), and the
 // disconnect carries on.
@@ -511,9 +517,13 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	s.conn.removeSocket(s)
 	s.mu.Lock()
 	s.cancelLocked()
+	pending := s.acks
 	s.acks = nil
 	disconnect := s.onDisconnect
 	s.mu.Unlock()
+	for _, f := range pending {
+		f(nil, false)
+	}
 	for _, h := range disconnect {
 		s.conn.guard(func() { h(s, reason) })
 	}

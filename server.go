@@ -28,12 +28,12 @@ import (
 type Server struct {
 	opts     Options
 	recovery *RecoveryOptions // Options.ConnectionStateRecovery with defaults, or nil
-	engine *session.Engine
-	codec  parser.Codec
-	logger *slog.Logger
-	client *jsclient.Handler // the bundled JavaScript client, or nil
-	closed atomic.Bool
-	burst  transport.Burst // broadcasts being handed out
+	engine   *session.Engine
+	codec    parser.Codec
+	logger   *slog.Logger
+	client   *jsclient.Handler // the bundled JavaScript client, or nil
+	closed   atomic.Bool
+	burst    transport.Burst // broadcasts being handed out
 	// mismatchWarnings limits the warnings about clients using another
 	// parser (see Conn.onMismatch).
 	mismatchWarnings rateLimit

@@ -226,10 +226,10 @@ func trailingString(args []any) string {
 // sessionState returns what recovery keeps of the socket.
 func (s *Socket) sessionState() *SessionState {
 	st := &SessionState{
-		SID:           s.id,
-		PID:           s.rec.pid,
-		Rooms:         s.nsp.adapter.SocketRooms(s.id),
-		Data:          s.Data(),
+		SID:   s.id,
+		PID:   s.rec.pid,
+		Rooms: s.nsp.adapter.SocketRooms(s.id),
+		Data:  s.Data(),
 	}
 	s.rec.mu.Lock()
 	st.ConnectOffset = s.rec.connectOffset

@@ -198,7 +198,9 @@ func TestRecoveryRefused(t *testing.T) {
 				}
 			}, nil},
 		{"unknown offset", nil,
-			func(t *testing.T, ts *testServer, s *ferry.Socket, r *rawClient) { require.NoError(t, s.Conn().Close()) },
+			func(t *testing.T, ts *testServer, s *ferry.Socket, r *rawClient) {
+				require.NoError(t, s.Conn().Close())
+			},
 			func(string) any { return "not an offset" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

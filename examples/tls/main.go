@@ -26,7 +26,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"math/big"
@@ -238,7 +237,7 @@ func (a *app) onConnection(s *ferry.Socket) {
 	secure := s.Handshake().Secure
 	ferry.HandleAck(s, "echo", func(s *ferry.Socket, e echo) (reply, error) {
 		if len(e.Rows) == 0 {
-			return reply{}, fmt.Errorf("no rows")
+			return reply{}, errors.New("no rows")
 		}
 		return reply{Rows: e.Rows, Transport: s.Conn().Transport(), Secure: secure}, nil
 	})

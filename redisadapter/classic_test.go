@@ -41,12 +41,25 @@ func TestGoCluster(t *testing.T) {
 			return redisadapter.NewSharded(r.Client(t), &redisadapter.ShardedOptions{ChannelPrefix: "private", SubscriptionMode: redisadapter.DynamicPrivate})
 		},
 	}
+	// In the dynamic modes a server subscribes to a room's channel when
+	// the room appears on it; the test waits for that.
+	roomChannels := map[string]string{"sharded": "socket.io#/#room#", "sharded-dynamic-private": "private#/#room#"}
 	for name, factory := range modes {
-		t.Run(name, func(t *testing.T) { testGoCluster(t, factory) })
+		t.Run(name, func(t *testing.T) { testGoCluster(t, r, factory, roomChannels[name]) })
 	}
 }
 
-func testGoCluster(t *testing.T, factory func() *redisadapter.Factory) {
+// waitShardSubscribers waits until channel has n sharded subscribers.
+func waitShardSubscribers(t testing.TB, r *redisServer, channel string, n int) {
+	t.Helper()
+	c := r.Client(t)
+	require.Eventually(t, func() bool {
+		m, err := c.PubSubShardNumSub(bounded(t), channel).Result()
+		return err == nil && m[channel] == int64(n)
+	}, within, time.Millisecond, "%s never had %d subscribers", channel, n)
+}
+
+func testGoCluster(t *testing.T, r *redisServer, factory func() *redisadapter.Factory, roomChannel string) {
 	c := newCluster(t, factory)
 	ctx := bounded(t)
 	gotA, gotB := events(c.ca, "news"), events(c.cb, "news")
@@ -64,6 +77,9 @@ func testGoCluster(t *testing.T, factory func() *redisadapter.Factory) {
 
 	// A room on the other server only.
 	sb.Join("room")
+	if roomChannel != "" {
+		waitShardSubscribers(t, r, roomChannel, 1)
+	}
 	require.NoError(t, c.a.To("room").Emit("news", "room-1"))
 	require.NoError(t, c.a.Emit("news", "marker-2"))
 	require.Equal(t, "room-1", recv(t, gotB))

@@ -595,5 +595,3 @@ func intField(m map[string]node, key string) (int, error) {
 	n, err := v.Int()
 	return int(n), err
 }
-
-

@@ -212,7 +212,13 @@ func (p *nodePeer) do(op string, fields map[string]any) map[string]json.RawMessa
 // event waits for the next event of client.
 func (p *nodePeer) event(client string) peerEvent {
 	p.t.Helper()
-	return recv(p.t, p.events[client])
+	select {
+	case e := <-p.events[client]:
+		return e
+	case <-time.After(within):
+		p.t.Fatalf("client %s received nothing within %v", client, within)
+		return peerEvent{}
+	}
 }
 
 // nextStr waits for the next event of client and returns its name and

@@ -33,7 +33,7 @@ import { createClient } from "redis";
 
 const mode = process.env.MODE || "classic";
 const redisURL = process.env.REDIS_URL;
-const ferry = JSON.parse(process.env.FERRY || "[]");
+const ferry = JSON.parse(process.env.FERRY || "[]") || [];
 const nodeParser = process.env.NODE_PARSER || "json";
 
 function out(obj) {

@@ -28,7 +28,11 @@ func newCluster(t *testing.T, factory func() *redisadapter.Factory) cluster {
 
 func TestGoCluster(t *testing.T) {
 	r := startRedis(t)
+	// One factory may serve several servers of a process: each gets its
+	// own subscription connection, and counts as a server.
+	shared := redisadapter.New(r.Client(t), &redisadapter.Options{Key: "shared"})
 	modes := map[string]func() *redisadapter.Factory{
+		"classic-one-factory": func() *redisadapter.Factory { return shared },
 		"classic": func() *redisadapter.Factory { return redisadapter.New(r.Client(t), nil) },
 		"classic-specific-response": func() *redisadapter.Factory {
 			return redisadapter.New(r.Client(t), &redisadapter.Options{Key: "specific", PublishOnSpecificResponseChannel: true})

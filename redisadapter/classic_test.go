@@ -33,7 +33,7 @@ func TestGoCluster(t *testing.T) {
 	shared := redisadapter.New(r.Client(t), &redisadapter.Options{Key: "shared"})
 	modes := map[string]func() *redisadapter.Factory{
 		"classic-one-factory": func() *redisadapter.Factory { return shared },
-		"classic": func() *redisadapter.Factory { return redisadapter.New(r.Client(t), nil) },
+		"classic":             func() *redisadapter.Factory { return redisadapter.New(r.Client(t), nil) },
 		"classic-specific-response": func() *redisadapter.Factory {
 			return redisadapter.New(r.Client(t), &redisadapter.Options{Key: "specific", PublishOnSpecificResponseChannel: true})
 		},

@@ -3,11 +3,9 @@ package redisadapter_test
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -180,23 +178,9 @@ func waitServers(t testing.TB, s *ferryServer, nsp string, n int) {
 	}, within, 5*time.Millisecond, "namespace %s never counted %d servers", nsp, n)
 }
 
-// none asserts that nothing arrives on ch before a round trip through
-// every server proves that what was sent before has been delivered.
-func noneYet[T any](t testing.TB, ch <-chan T) {
-	t.Helper()
-	select {
-	case v := <-ch:
-		t.Fatalf("unexpected %v", v)
-	default:
-	}
-}
-
 func serverSocket(t testing.TB, s *ferryServer, nsp string, c *client.Socket) *ferry.Socket {
 	t.Helper()
 	sock := s.Of(nsp).Socket(c.ID())
 	require.NotNil(t, sock, "socket %s not on this server", c.ID())
 	return sock
 }
-
-var _ = fmt.Sprint
-var _ = os.Getenv

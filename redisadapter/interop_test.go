@@ -1,7 +1,6 @@
 package redisadapter_test
 
 import (
-	"encoding/json"
 	"slices"
 	"sort"
 	"testing"
@@ -21,8 +20,9 @@ type mixed struct {
 	a, b *ferryServer
 	peer *nodePeer
 	r    *redisServer
-	// dynamic is set for the sharded modes that subscribe to rooms.
-	dynamic bool
+	// sharded is set for the sharded protocol; dynamic for its modes
+	// that subscribe to rooms.
+	sharded, dynamic bool
 	// sockets on their servers, by client name
 	sa, sb *ferry.Socket
 }
@@ -46,7 +46,7 @@ func newMixed(t *testing.T, r *redisServer, mode, subscription, nodeParser strin
 		ferryTarget{Name: "ferryB", URL: b.URL, Parser: "json"})
 	waitServers(t, a, "/", 3)
 	waitServers(t, b, "/", 3)
-	m := &mixed{a: a, b: b, peer: peer, r: r, dynamic: mode == "sharded" && subscription != "static"}
+	m := &mixed{a: a, b: b, peer: peer, r: r, sharded: mode == "sharded", dynamic: mode == "sharded" && subscription != "static"}
 	m.sa = a.Of("/").Socket(peer.Clients["ferryA"])
 	m.sb = b.Of("/").Socket(peer.Clients["ferryB"])
 	require.NotNil(t, m.sa)
@@ -213,16 +213,15 @@ func testInterop(t *testing.T, m *mixed) {
 
 	// ... and from Node sees Ferry's.
 	var nodeFound []struct {
-		ID      string            `json:"id"`
-		Rooms   []string          `json:"rooms"`
-		Data    map[string]any    `json:"data"`
-		URL     string            `json:"url"`
-		Address string            `json:"address"`
-		Issued  int64             `json:"issued"`
-		Query   map[string]any    `json:"query"`
-		Headers map[string]any    `json:"headers"`
-		Auth    map[string]any    `json:"auth"`
-		Extra   []json.RawMessage `json:"-"`
+		ID      string         `json:"id"`
+		Rooms   []string       `json:"rooms"`
+		Data    map[string]any `json:"data"`
+		URL     string         `json:"url"`
+		Address string         `json:"address"`
+		Issued  int64          `json:"issued"`
+		Query   map[string]any `json:"query"`
+		Headers map[string]any `json:"headers"`
+		Auth    map[string]any `json:"auth"`
 	}
 	decodeField(t, p.do("fetch", map[string]any{"to": []string{"room"}}), "sockets", &nodeFound)
 	require.Len(t, nodeFound, 3)
@@ -239,7 +238,25 @@ func testInterop(t *testing.T, m *mixed) {
 		}
 	}
 
-	// socketsLeave from Node, for every server.
+	// Rooms from Ferry include the other servers' rooms; Node's allRooms
+	// (classic only) includes Ferry's.
+	rooms, err := m.a.Of("/").Rooms(ctx)
+	require.NoError(t, err)
+	require.Subset(t, rooms, []string{"room", nodeSid, m.sa.ID(), m.sb.ID()})
+	if !m.sharded {
+		var nodeRooms []string
+		decodeField(t, p.do("allRooms", nil), "rooms", &nodeRooms)
+		require.Subset(t, nodeRooms, []string{"room", nodeSid, m.sa.ID(), m.sb.ID()})
+	}
+
+	// socketsLeave from Ferry for Node's socket, then from Node for every
+	// server's.
+	require.NoError(t, m.b.Of("/").In(nodeSid).SocketsLeave(ctx, "room"))
+	require.Eventually(t, func() bool {
+		var rooms []string
+		decodeField(t, p.do("localRooms", map[string]any{"sid": nodeSid}), "rooms", &rooms)
+		return !slices.Contains(rooms, "room")
+	}, within, 5*time.Millisecond)
 	p.do("socketsLeave", map[string]any{"to": []string{"room"}, "rooms": []string{"room"}})
 	require.Eventually(t, func() bool {
 		return !slices.Contains(m.sa.Rooms(), "room") && !slices.Contains(m.sb.Rooms(), "room")

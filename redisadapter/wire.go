@@ -326,13 +326,13 @@ func header(b []byte, i int) (n, hdr int, k kind) {
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
 		return 1 << (c - 0xd4), 2, kindExt
 	case 0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb:
-		size := map[byte]int{0xc4: 1, 0xc5: 2, 0xc6: 4, 0xd9: 1, 0xda: 2, 0xdb: 4}[c]
+		k, first := kindBin, byte(0xc4)
+		if c >= 0xd9 {
+			k, first = kindStr, 0xd9
+		}
+		size := 1 << (c - first) // 1, 2 or 4 bytes of length
 		if !need(size) {
 			return 0, 0, kindBad
-		}
-		k := kindBin
-		if c >= 0xd9 {
-			k = kindStr
 		}
 		return uintAt(size), 1 + size, k
 	case 0xc7, 0xc8, 0xc9:
@@ -640,7 +640,9 @@ func skip(b []byte, i, depth int) (int, error) {
 	return end, nil
 }
 
-// strings reads an array of strings; a missing or null value is empty.
+// stringsOf reads an array of strings (numbers are taken as their
+// decimal text, as JavaScript rooms may be numbers); a missing or null
+// value is empty.
 func stringsOf(n node) ([]string, error) {
 	if n == nil || isNull(n) {
 		return nil, nil

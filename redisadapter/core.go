@@ -115,8 +115,9 @@ func (c *core) timeoutFor(ctx context.Context) time.Duration {
 }
 
 // wait waits for the answers to request id until they all came, the
-// requests timeout passes, or ctx ends, and forgets the request. It
-// returns an error naming what is missing unless all came.
+// requests timeout passes, or ctx ends, and forgets the request. Unless
+// all came, it returns an error saying how many did, which wraps
+// context.DeadlineExceeded at the requests timeout, or ctx's error.
 func (c *core) wait(ctx context.Context, id string, r *request, published <-chan error, what string) error {
 	defer c.forget(id)
 	timer := time.NewTimer(c.f.timeout)
@@ -135,7 +136,8 @@ func (c *core) wait(ctx context.Context, id string, r *request, published <-chan
 			r.mu.Lock()
 			got, want := r.got, r.expected
 			r.mu.Unlock()
-			return fmt.Errorf("redisadapter: %s: timeout reached: only %d responses received out of %d", what, got, want)
+			return fmt.Errorf("redisadapter: %s: timeout reached: only %d responses received out of %d: %w",
+				what, got, want, context.DeadlineExceeded)
 		case <-ctx.Done():
 			return fmt.Errorf("redisadapter: %s: %w", what, ctx.Err())
 		}

@@ -203,7 +203,8 @@ func TestServerKilled(t *testing.T) {
 	start := time.Now()
 	found, err = a.Of("/").FetchSockets(ctx)
 	elapsed := time.Since(start)
-	require.ErrorContains(t, err, "timeout reached")
+	require.ErrorContains(t, err, "timeout reached: only 0 responses received out of 1")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Len(t, found, 1)
 	require.Equal(t, ca.ID(), found[0].ID)
 	require.GreaterOrEqual(t, elapsed, timeout)
@@ -216,6 +217,11 @@ func TestServerKilled(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, acks, 1)
 	require.Less(t, time.Since(start), timeout+time.Second)
+
+	// A server-side emit with ack says how many answered.
+	replies, err := a.Of("/").ServerSideEmitWithAck(ctx, "hello")
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	require.Empty(t, replies)
 
 	// Killed: its connection to Redis closes, and it is no longer counted.
 	kid.Kill()

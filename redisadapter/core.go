@@ -290,8 +290,7 @@ func (c *core) fetched(id string, socks []node) {
 	for _, s := range socks {
 		rs, err := c.decodeSocket(s)
 		if err != nil {
-			c.f.stats.undecodable.Add(1)
-			c.f.logger.Warn("redisadapter: ignoring a socket another server described", "namespace", c.name, "err", err)
+			c.logDrop("socket", err)
 			continue
 		}
 		out = append(out, rs)
@@ -637,10 +636,13 @@ func decodeHandshake(n node, hs *ferry.Handshake) error {
 	return nil
 }
 
-// logDrop logs a message that could not be decoded, and counts it.
+// logDrop counts a message that could not be decoded, and logs it (at
+// most one line a second).
 func (c *core) logDrop(what string, err error) {
 	c.f.stats.undecodable.Add(1)
-	c.f.logger.Warn("redisadapter: ignoring a message", "namespace", c.name, "what", what, "err", err)
+	if ok, skipped := c.f.dropLog.allow(); ok {
+		c.f.logger.Warn("redisadapter: ignoring a message", "namespace", c.name, "what", what, "err", err, "held_back", skipped)
+	}
 }
 
 // durationMS converts milliseconds to a Duration.

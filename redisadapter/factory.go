@@ -99,7 +99,8 @@ type Factory struct {
 	maxPending int
 	logger     *slog.Logger
 	stats      counters
-	errLog     errorLog
+	publishLog logLimiter // publish errors
+	dropLog    logLimiter // messages ignored
 
 	mu   sync.Mutex
 	hubs map[*ferry.Server]*hub // guarded by mu

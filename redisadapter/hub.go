@@ -322,30 +322,37 @@ func (h *hub) stop() {
 	}
 }
 
-// errorLog logs publish errors at most once per interval, with the number
-// of those held back.
-type errorLog struct {
+// logLimiter lets a kind of message be logged at most once per interval,
+// and counts those held back meanwhile.
+type logLimiter struct {
 	mu      sync.Mutex
 	last    time.Time // guarded by mu
 	skipped int       // guarded by mu
 }
 
-const errorLogInterval = time.Second
+const logInterval = time.Second
+
+// allow reports whether to log now and, if so, how many were held back
+// since the last line.
+func (l *logLimiter) allow() (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if !l.last.IsZero() && now.Sub(l.last) < logInterval {
+		l.skipped++
+		return false, 0
+	}
+	skipped := l.skipped
+	l.last, l.skipped = now, 0
+	return true, skipped
+}
 
 func (f *Factory) publishFailed(channel string, err error) {
 	f.stats.publishErrors.Add(1)
-	f.errLog.mu.Lock()
-	now := time.Now()
-	if !f.errLog.last.IsZero() && now.Sub(f.errLog.last) < errorLogInterval {
-		f.errLog.skipped++
-		f.errLog.mu.Unlock()
-		return
+	if ok, skipped := f.publishLog.allow(); ok {
+		f.logger.Error("redisadapter: publish failed; other servers miss this message",
+			"channel", channel, "err", err, "held_back", skipped)
 	}
-	skipped := f.errLog.skipped
-	f.errLog.last, f.errLog.skipped = now, 0
-	f.errLog.mu.Unlock()
-	f.logger.Error("redisadapter: publish failed; other servers miss this message",
-		"channel", channel, "err", err, "held_back", skipped)
 }
 
 // wrapErr prefixes err for the operation what.

@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"encoding/hex"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -82,4 +83,23 @@ func TestDecodeRefusesGarbage(t *testing.T) {
 	}
 	_, err := parser.MsgpackRaw([]byte{0xc1}, parser.Limits{})
 	require.Error(t, err)
+}
+
+// TestLogLimiter checks that a kind of message is logged at most once a
+// second, with the count of those held back.
+func TestLogLimiter(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var l logLimiter
+		ok, skipped := l.allow()
+		require.True(t, ok)
+		require.Zero(t, skipped)
+		for range 5 {
+			ok, _ = l.allow()
+			require.False(t, ok)
+		}
+		time.Sleep(logInterval)
+		ok, skipped = l.allow()
+		require.True(t, ok)
+		require.Equal(t, 5, skipped)
+	})
 }

@@ -211,6 +211,17 @@ func testInterop(t *testing.T, m *mixed) {
 	require.WithinDuration(t, time.Now(), ns.Handshake.Time, time.Minute)
 	require.Equal(t, map[string]any{"lang": "go"}, byID[m.sa.ID()].Data)
 
+	// A fetched socket of the Node server answers an ack through the
+	// cluster.
+	ack, err := ns.EmitWithAck(ctx, "ask", "q3")
+	require.NoError(t, err)
+	var v struct {
+		From string `json:"from"`
+	}
+	require.NoError(t, ack.Decode(&v))
+	require.Equal(t, "node", v.From)
+	require.Equal(t, "ask:q3", p.nextStr("node"))
+
 	// ... and from Node sees Ferry's.
 	var nodeFound []struct {
 		ID      string         `json:"id"`

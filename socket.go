@@ -73,8 +73,8 @@ func (h *Handshake) DecodeAuth(v any) error {
 // function that removes the handler (Go functions cannot be compared, so
 // there is no Off(event, handler)); Off, OffAny, OffAnyOutgoing and
 // RemoveAllListeners remove them in bulk. A handler removed while an event
-// is being dispatched still runs for that event, but for a Once handler,
-// which runs at most once. Use adds middleware for incoming events.
+// is being dispatched still runs for that event, unless it was added with
+// Once. Use adds middleware for incoming events.
 type Socket struct {
 	id   string
 	nsp  *Namespace

@@ -65,6 +65,13 @@ type Options struct {
 	// that falls further behind is disconnected ("transport error").
 	// Default 65536.
 	MaxQueuedPackets int
+	// WriteTimeout bounds each write to a client: a batch of WebSocket
+	// frames, or a long-polling response. A client that stops reading
+	// while its TCP buffers are full is disconnected ("transport error")
+	// once it passes, instead of holding the connection's writer. Default
+	// 10s. socket.io has no such bound (a stalled client there is caught
+	// by the heartbeat only).
+	WriteTimeout time.Duration
 	// Parser encodes Socket.IO packets. Default parser.Msgpack(), matching
 	// socket.io-msgpack-parser; parser.JSON() matches socket.io's default
 	// parser. Every client must use the same one: a client found to use the
@@ -150,6 +157,7 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		CompressionThreshold: o.CompressionThreshold,
 		PerMessageDeflate:    o.PerMessageDeflate,
 		MaxQueuedPackets:     o.MaxQueuedPackets,
+		WriteTimeout:         o.WriteTimeout,
 		OnConnection:         onConnection,
 		Logger:               o.Logger,
 	}

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryio/ferry/internal/sid"
@@ -63,8 +64,17 @@ func (h *Handshake) DecodeAuth(v any) error {
 //
 // Event handlers for one connection run one at a time, in the order the
 // client sent the events, on that connection's read goroutine. A handler
-// that waits for the same client (EmitWithAck to it) must do so in a new
-// goroutine, or it waits for an ack that cannot be read until it returns.
+// that asks the same client for an ack uses EmitWithAckFunc, whose
+// callback runs when the ack is read; EmitWithAck there would wait for an
+// ack that cannot be read until the handler returns.
+//
+// Handlers are added with On, Once, OnAny, PrependAny, OnAnyOutgoing,
+// OnError, OnDisconnecting and OnDisconnect, each of which returns a
+// function that removes the handler (Go functions cannot be compared, so
+// there is no Off(event, handler)); Off, OffAny, OffAnyOutgoing and
+// RemoveAllListeners remove them in bulk. A handler removed while an event
+// is being dispatched still runs for that event, unless it was added with
+// Once. Use adds middleware for incoming events.
 type Socket struct {
 	id   string
 	nsp  *Namespace
@@ -82,14 +92,18 @@ type Socket struct {
 	cancelled bool // guarded by mu: the socket's context is done, or due to be once made
 	// ctx and cancel are guarded by mu: made by the first call to Context,
 	// as most sockets never need them.
-	ctx             context.Context
-	cancel          context.CancelFunc
-	handlers        []eventHandler                    // guarded by mu: append-only, in the order added
-	anyHandlers     []func(*Event)                    // guarded by mu: append-only
-	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
-	onDisconnect    []func(*Socket, DisconnectReason) // guarded by mu
-	acks            map[uint64]ackFunc                // guarded by mu: pending acks by id
-	data            any                               // guarded by mu
+	ctx    context.Context
+	cancel context.CancelFunc
+	// handlers, onDisconnecting and onDisconnect are guarded by mu, and
+	// copy-on-write (see listeners.go): handlers in the order added.
+	handlers        []eventListener
+	onDisconnecting []listener[func(*Socket, DisconnectReason)]
+	onDisconnect    []listener[func(*Socket, DisconnectReason)]
+	// extra holds what few sockets use: set once, with mu held, by the
+	// first use of one of its features; nil on most sockets.
+	extra atomic.Pointer[socketExtra]
+	acks  map[uint64]ackFunc // guarded by mu: pending acks by id
+	data  any                // guarded by mu
 }
 
 // earlyActions are what the middleware asked of a socket before it
@@ -375,59 +389,32 @@ func (s *Socket) Leave(room string) {
 	s.nsp.adapter.Del(s.id, room)
 }
 
-// eventHandler is a handler added with On. A socket has few, so they are
-// kept in one slice and searched by name.
-type eventHandler struct {
-	event string
-	f     func(*Event)
-}
-
-// On adds a handler for the named event from the client.
-func (s *Socket) On(event string, h func(e *Event)) {
-	s.mu.Lock()
-	s.handlers = append(s.handlers, eventHandler{event, h})
-	s.mu.Unlock()
-}
-
-// OnAny adds a handler run for every event from the client, before the
-// handlers for its name.
-func (s *Socket) OnAny(h func(e *Event)) {
-	s.mu.Lock()
-	s.anyHandlers = append(s.anyHandlers, h)
-	s.mu.Unlock()
-}
-
-// OnDisconnecting adds a handler run when the socket is about to
-// disconnect, while Rooms still returns its rooms.
-func (s *Socket) OnDisconnecting(h func(s *Socket, reason DisconnectReason)) {
-	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, h)
-	s.mu.Unlock()
-}
-
-// OnDisconnect adds a handler run once the socket has disconnected.
-func (s *Socket) OnDisconnect(h func(s *Socket, reason DisconnectReason)) {
-	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, h)
-	s.mu.Unlock()
-}
-
 // Emit sends an event to the client. Arguments may be any value the
 // server's parser encodes: nil, booleans, numbers, strings, []byte (binary),
 // slices, maps with string keys, and structs.
 func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
 
 // EmitWithAck sends an event and waits for the client's ack, until ctx is
-// done or the socket disconnects.
+// done or the socket disconnects; see Emitter.EmitWithAck. A handler of
+// the socket's must not wait so for its own client: it would wait for an
+// ack that cannot be read until it returns. Use EmitWithAckFunc there.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+// EmitWithAckFunc sends an event and returns; f receives the client's ack,
+// or the error that ends the wait, without a goroutine waiting for it. See
+// Emitter.EmitWithAckFunc.
+func (s *Socket) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(reply Args, err error)) error {
+	return Emitter{s: s}.EmitWithAckFunc(ctx, event, args, f)
 }
 
 // Volatile returns an Emitter whose events are dropped when the client is
 // not ready to receive them.
 func (s *Socket) Volatile() Emitter { return Emitter{s: s, volatile: true} }
 
-// Timeout returns an Emitter whose EmitWithAck gives up after d.
+// Timeout returns an Emitter whose EmitWithAck and EmitWithAckFunc stop
+// waiting after d: a convenience for a context.WithTimeout deadline.
 func (s *Socket) Timeout(d time.Duration) Emitter { return Emitter{s: s, timeout: d} }
 
 // Compress returns an Emitter whose events are compressed only if compress
@@ -496,21 +483,43 @@ func (s *Socket) onPacket(m *parser.Message) {
 	}
 }
 
+// onEvent runs the handlers for an event from the client, as socket.io
+// does: the OnAny handlers, then the middleware (Use), which may refuse the
+// event, then, if the socket is still connected, the handlers for the
+// event's name, which a middleware may have changed.
 func (s *Socket) onEvent(m *parser.Message) {
 	e := &Event{Name: m.Event, Args: Args(m.Args), socket: s, id: m.ID, wantsAck: m.HasID}
-	// The handler slices are only appended to, so the elements of these
-	// snapshots never change: a handler may add handlers, which run from
-	// the next event on.
+	// The handler lists are copy-on-write (see listeners.go), so these
+	// snapshots never change: a handler may add or remove handlers, which
+	// takes effect from the next event.
 	s.mu.Lock()
-	anyHandlers, handlers := s.anyHandlers, s.handlers
+	handlers := s.handlers
+	var anyHandlers []listener[func(*Event)]
+	var middleware []func(*Event) error
+	if x := s.extra.Load(); x != nil {
+		anyHandlers, middleware = x.any, x.middleware
+	}
 	s.mu.Unlock()
 	for _, h := range anyHandlers {
-		h(e)
+		h.f(e)
+	}
+	for _, m := range middleware {
+		if err := m(e); err != nil {
+			s.onError(e, err)
+			return
+		}
+	}
+	if len(anyHandlers)+len(middleware) > 0 && !s.Connected() {
+		return // disconnected by one of them
 	}
 	for _, h := range handlers {
-		if h.event == m.Event {
-			h.f(e)
+		if h.event != e.Name {
+			continue
 		}
+		if h.once() && !s.removeHandler(h.id) {
+			continue // removed meanwhile, or already run
+		}
+		h.f(e)
 	}
 }
 
@@ -547,6 +556,16 @@ func (s *Socket) dropAck(id uint64) {
 	s.mu.Lock()
 	delete(s.acks, id)
 	s.mu.Unlock()
+}
+
+// takeAck removes the callback for ack id and returns it, or nil if it was
+// not there (the ack came, or the socket disconnected).
+func (s *Socket) takeAck(id uint64) ackFunc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.acks[id]
+	delete(s.acks, id)
+	return f
 }
 
 // connect moves a joining socket to connected. It returns the rooms it
@@ -656,7 +675,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
 	for _, h := range disconnecting {
-		s.conn.guard(func() { h(s, reason) })
+		s.conn.guard(func() { h.f(s, reason) })
 	}
 	if s.rec != nil && recoverable(reason) {
 		if ra, ok := s.nsp.adapter.(RecoveryAdapter); ok {
@@ -679,6 +698,6 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		f(nil, false)
 	}
 	for _, h := range disconnect {
-		s.conn.guard(func() { h(s, reason) })
+		s.conn.guard(func() { h.f(s, reason) })
 	}
 }

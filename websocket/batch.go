@@ -249,13 +249,15 @@ func (c *batchConn) writeConn(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// writeNowLocked is writeNow, seen by the test hook.
+// writeNowLocked is writeNow, seen by the test hook (which sees what is
+// offered, whether or not the socket takes it all).
 func (c *batchConn) writeNowLocked(p []byte) (int, error) {
-	n, err := c.writeNow(p)
-	if c.testHook != nil && n > 0 {
-		c.testHook('W', p[:n])
+	if c.testHook != nil {
+		// Before the write, as for writeConn: a test that reads what the
+		// peer received sees the write logged.
+		c.testHook('W', p)
 	}
-	return n, err
+	return c.writeNow(p)
 }
 
 // writeFinal makes one attempt, without waiting for the socket, to write

@@ -253,3 +253,26 @@ func TestRecoveryGoClientFresh(t *testing.T) {
 			"only what the fresh session missed")
 	})
 }
+
+// TestRecoverySocketEmitWhileAway: with recovery on, Socket.Emit on a
+// socket whose connection dropped is kept for it, as socket.io's
+// socket.emit is (it goes through the adapter to the socket's own room):
+// the client gets it when it recovers.
+func TestRecoverySocketEmitWhileAway(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		it := m.serveInterruptible(t, nil, nil)
+		joined := sockets(it.Of("/"))
+		var msgs <-chan *client.Event
+		a := it.join(t, nil, func(s *client.Socket) { msgs = events(s, "msg") })
+		sa := recv(t, joined)
+		m.upgraded(t, sa)
+
+		it.drop(t, sa, a)
+		assert.NoError(t, sa.Emit("msg", "while away"))
+		it.shut.Store(false)
+		assert.True(t, recv(t, a.connects), "recovered")
+		restored := recv(t, joined)
+		require.NoError(t, restored.Emit("msg", "after"))
+		assert.Equal(t, []string{"while away", "after"}, texts(t, msgs, "after"))
+	})
+}

@@ -82,6 +82,9 @@ type BroadcastOptions struct {
 	Local bool
 	// Volatile skips sockets that are not ready to receive.
 	Volatile bool
+	// NoCompress sends the packet without compression (socket.io's
+	// compress(false) flag): see Broadcast.Compress.
+	NoCompress bool
 }
 
 // AckReceiver receives what one part of an acknowledged broadcast brings:

@@ -274,6 +274,9 @@ func (a *MemoryAdapter) Broadcast(_ context.Context, pkt *EncodedPacket, opts Br
 	if err != nil {
 		return err
 	}
+	if opts.NoCompress {
+		frames = withoutCompression(frames)
+	}
 	// Counted in the server's burst: while any broadcast is being handed
 	// out, a WebSocket writer holding an earlier one waits for it, so that
 	// consecutive broadcasts leave in one write per connection.
@@ -345,6 +348,9 @@ func (a *MemoryAdapter) DeliverWithAck(ctx context.Context, pkt *EncodedPacket, 
 	if err != nil {
 		r.Reached(0)
 		return err
+	}
+	if opts.NoCompress {
+		frames = withoutCompression(frames)
 	}
 	alias := ""
 	if a.rec != nil {

@@ -14,7 +14,7 @@ import (
 
 // Broadcast selects sockets of a namespace to emit to or act on, on every
 // server the namespace's adapter reaches. It is an immutable value: To,
-// Except, Local, Volatile and Timeout return modified copies, so a
+// Except, Local, Volatile, Compress and Timeout return modified copies, so a
 // Broadcast may be kept and reused.
 //
 // With no rooms selected it targets every socket of the namespace; with
@@ -46,6 +46,13 @@ func (b Broadcast) Local() Broadcast { b.opts.Local = true; return b }
 
 // Volatile returns a copy that skips sockets not ready to receive.
 func (b Broadcast) Volatile() Broadcast { b.opts.Volatile = true; return b }
+
+// Compress returns a copy whose events are compressed, when the transport
+// compresses (WebSocket with Options.PerMessageDeflate, long-polling
+// responses), only if compress is true, the default: socket.io's compress
+// flag. An event sent with Compress(false) leaves in an uncompressed
+// WebSocket frame.
+func (b Broadcast) Compress(compress bool) Broadcast { b.opts.NoCompress = !compress; return b }
 
 // Timeout returns a copy whose EmitWithAck stops waiting after d, as a
 // context deadline would: a convenience for
@@ -160,6 +167,17 @@ type EncodedPacket struct {
 	once   sync.Once
 	err    error
 	engine []transport.Packet
+}
+
+// withoutCompression returns a copy of pkts marked NoCompress. The copies
+// share the originals' frame caches: a broadcast's prepared WebSocket frame
+// holds both forms.
+func withoutCompression(pkts []transport.Packet) []transport.Packet {
+	out := slices.Clone(pkts)
+	for i := range out {
+		out[i].NoCompress = true
+	}
+	return out
 }
 
 // newEventPacket returns the packet of event with args, the name first, in

@@ -119,17 +119,22 @@ func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, err
 	})
 }
 
-// Emitter emits to one socket with options set: Volatile, Timeout. It is a
-// value; each method returns a modified copy.
+// Emitter emits to one socket with options set: Volatile, Compress,
+// Timeout. It is a value; each method returns a modified copy.
 type Emitter struct {
-	s        *Socket
-	volatile bool
-	timeout  time.Duration
+	s          *Socket
+	volatile   bool
+	noCompress bool
+	timeout    time.Duration
 }
 
 // Volatile returns a copy whose events are dropped when the client is not
 // ready to receive them.
 func (em Emitter) Volatile() Emitter { em.volatile = true; return em }
+
+// Compress returns a copy whose events are compressed only if compress is
+// true, the default: socket.io's compress flag. See Broadcast.Compress.
+func (em Emitter) Compress(compress bool) Emitter { em.noCompress = !compress; return em }
 
 // Timeout returns a copy whose EmitWithAck gives up after d.
 func (em Emitter) Timeout(d time.Duration) Emitter { em.timeout = d; return em }
@@ -143,13 +148,13 @@ func (em Emitter) Emit(event string, args ...any) error {
 		// As in socket.io: with recovery on, an event to one socket goes
 		// through the adapter to the socket's own room, which gives it an
 		// offset and keeps it for replay, also while the socket is away.
-		return s.nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), BroadcastOptions{Rooms: []string{s.id}})
+		return s.nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), BroadcastOptions{Rooms: []string{s.id}, NoCompress: em.noCompress})
 	}
-	err := em.s.send(&parser.Packet{
+	err := em.s.sendPacket(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: em.s.nsp.name,
 		Args:      eventArgs(event, args),
-	}, em.volatile)
+	}, em.volatile, em.noCompress)
 	if err == errDropped {
 		return nil // what volatile means
 	}
@@ -179,13 +184,13 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	if !s.expectAck(id, func(a Args, ok bool) { reply <- result{a, ok} }) {
 		return nil, ErrDisconnected
 	}
-	err := s.send(&parser.Packet{
+	err := s.sendPacket(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: s.nsp.name,
 		ID:        id,
 		HasID:     true,
 		Args:      eventArgs(event, args),
-	}, em.volatile)
+	}, em.volatile, em.noCompress)
 	if err != nil {
 		s.dropAck(id)
 		if err == errDropped {

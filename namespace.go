@@ -311,6 +311,10 @@ func (n *Namespace) Timeout(d time.Duration) Broadcast { return n.broadcast().Ti
 // Volatile makes a broadcast skip sockets that are not ready to receive it.
 func (n *Namespace) Volatile() Broadcast { return n.broadcast().Volatile() }
 
+// Compress returns a Broadcast over the whole namespace whose events are
+// compressed only if compress is true; see Broadcast.Compress.
+func (n *Namespace) Compress(compress bool) Broadcast { return n.broadcast().Compress(compress) }
+
 // FetchSockets returns the namespace's sockets; see Broadcast.FetchSockets.
 func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return n.broadcast().FetchSockets(ctx)

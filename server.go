@@ -210,6 +210,10 @@ func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(e
 // To selects sockets of the main namespace in any of rooms.
 func (s *Server) To(rooms ...string) Broadcast { return s.Of("/").To(rooms...) }
 
+// Compress returns a Broadcast over the main namespace whose events are
+// compressed only if compress is true; see Broadcast.Compress.
+func (s *Server) Compress(compress bool) Broadcast { return s.Of("/").Compress(compress) }
+
 // Except selects sockets of the main namespace in none of rooms.
 func (s *Server) Except(rooms ...string) Broadcast { return s.Of("/").Except(rooms...) }
 

@@ -450,6 +450,11 @@ func (s *Socket) Volatile() Emitter { return Emitter{s: s, volatile: true} }
 // Timeout returns an Emitter whose EmitWithAck gives up after d.
 func (s *Socket) Timeout(d time.Duration) Emitter { return Emitter{s: s, timeout: d} }
 
+// Compress returns an Emitter whose events are compressed only if compress
+// is true, the default (socket.io's socket.compress); see
+// Broadcast.Compress.
+func (s *Socket) Compress(compress bool) Emitter { return Emitter{s: s, noCompress: !compress} }
+
 // Broadcast selects every socket of the namespace but this one.
 func (s *Socket) Broadcast() Broadcast { return s.nsp.broadcast().Except(s.id) }
 
@@ -588,11 +593,22 @@ func (s *Socket) connect() (rooms []string, packets []transport.Packet, ok bool)
 // it is held until the socket connects, or dropped if p is volatile (the
 // client is not ready for it).
 func (s *Socket) send(p *parser.Packet, volatile bool) error {
+	return s.sendPacket(p, volatile, false)
+}
+
+// sendPacket is send, with the packet marked not to be compressed if
+// noCompress.
+func (s *Socket) sendPacket(p *parser.Packet, volatile, noCompress bool) error {
 	frames, err := s.conn.server.codec.Encode(p)
 	if err != nil {
 		return err
 	}
 	pkts := toEnginePackets(frames, nil)
+	if noCompress {
+		for i := range pkts {
+			pkts[i].NoCompress = true
+		}
+	}
 	s.mu.Lock()
 	switch s.state {
 	case socketGone:

@@ -48,6 +48,7 @@ func NewEngine(opts *Options) *Engine {
 		MaxHTTPBufferSize: o.MaxHTTPBufferSize,
 		WriteTimeout:      o.WriteTimeout,
 		CheckOrigin:       e.originAllowed,
+		Deflate:           o.PerMessageDeflate,
 		Logger:            o.Logger,
 	})
 	return e

@@ -276,3 +276,33 @@ func TestRecoverySocketEmitWhileAway(t *testing.T) {
 		assert.Equal(t, []string{"while away", "after"}, texts(t, msgs, "after"))
 	})
 }
+
+// TestRecoveryStaleOffset: an offset from before the session connected
+// (socket.io-client keeps its last offset across a fresh session; here the
+// auth sets one, whose keys win as in socket.io-client) replays nothing
+// that was sent before the socket connected.
+func TestRecoveryStaleOffset(t *testing.T) {
+	run(t, func(t *testing.T, m mode) {
+		it := m.serveInterruptible(t, nil, nil)
+		joined := sockets(it.Of("/"))
+		it.OnConnection(func(s *ferry.Socket) { s.Join("room") })
+		var first <-chan *client.Event
+		it.join(t, nil, func(s *client.Socket) { first = events(s, "msg") })
+		recv(t, joined)
+		require.NoError(t, it.To("room").Emit("msg", "old"))
+		stale := arg[string](t, recv(t, first), 1)
+		require.NoError(t, it.To("room").Emit("msg", "before it connected"))
+
+		// The auth's offset wins over the client's own, as in socket.io-client.
+		var msgs <-chan *client.Event
+		b := it.join(t, map[string]any{"offset": stale}, func(s *client.Socket) { msgs = events(s, "msg") })
+		sb := recv(t, joined)
+		m.upgraded(t, sb)
+		it.drop(t, sb, b)
+		require.NoError(t, it.To("room").Emit("msg", "missed"))
+		it.shut.Store(false)
+		assert.True(t, recv(t, b.connects))
+		require.NoError(t, it.To("room").Emit("msg", "after"))
+		assert.Equal(t, []string{"missed", "after"}, texts(t, msgs, "after"), "only what it missed")
+	})
+}

@@ -37,7 +37,7 @@ type Socket struct {
 	connectPkts         []transport.Packet        // guarded by mu: the encoded CONNECT, auth included
 	authObject          map[string]any            // guarded by mu: the auth payload as an object, for the recovery fields (nil without auth)
 	pid                 string                    // guarded by mu: the private id of the last CONNECT reply (connection state recovery), "" if none
-	lastOffset          string                    // guarded by mu: the trailing string of the newest event handed to the handlers while pid was set
+	lastOffset          string                    // guarded by mu: the trailing string of the newest event queued for the handlers while pid was set
 	hasOffset           bool                      // guarded by mu: lastOffset was set by an event
 	recovered           bool                      // guarded by mu: the last CONNECT reply carried the pid sent with it
 	early               []*Event                  // guarded by mu: events that arrived on eng before the CONNECT reply

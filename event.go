@@ -151,11 +151,11 @@ func (em Emitter) Emit(event string, args ...any) error {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	s := em.s
-	if s.rec != nil && !em.volatile && s.Connected() {
+	if !em.volatile && s.keepsEvents() {
 		// As in socket.io: with recovery on, an event to one socket goes
 		// through the adapter to the socket's own room, which gives it an
-		// offset and keeps it for replay (and runs the OnAnyOutgoing
-		// handlers, as for any broadcast).
+		// offset and keeps it for replay, also while the socket is away
+		// (and runs the OnAnyOutgoing handlers, as for any broadcast).
 		return s.nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), BroadcastOptions{Rooms: []string{s.id}, NoCompress: em.noCompress})
 	}
 	all := eventArgs(event, args)

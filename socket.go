@@ -153,6 +153,10 @@ func newSocket(nsp *Namespace, c *Conn, auth parser.Raw) *Socket {
 type socketRecovery struct {
 	pid       string
 	recovered bool // the socket was restored; set before it is shared
+	// away is guarded by the socket's mu: the socket disconnected for a
+	// reason that allows recovery, so Socket.Emit still sends to its room
+	// through the adapter, which keeps the event for it.
+	away bool
 
 	// mu orders the sends that carry an offset, or a string that a client
 	// would take for one, so that each alias names the right offset.
@@ -194,6 +198,19 @@ func (s *Socket) connectRecovered() bool {
 	}
 	s.state = socketConnected
 	return true
+}
+
+// keepsEvents reports whether an event emitted to the socket goes through
+// the adapter to its own room, to be kept for replay: with recovery on,
+// while it is connected, and once it disconnected for a reason that allows
+// recovery.
+func (s *Socket) keepsEvents() bool {
+	if s.rec == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == socketConnected || s.rec.away
 }
 
 // Recovered reports whether the socket was restored by connection state
@@ -391,7 +408,10 @@ func (s *Socket) Leave(room string) {
 
 // Emit sends an event to the client. Arguments may be any value the
 // server's parser encodes: nil, booleans, numbers, strings, []byte (binary),
-// slices, maps with string keys, and structs.
+// slices, maps with string keys, and structs. With connection state
+// recovery on, it also accepts an event for a socket that disconnected for
+// a reason that allows recovery, as socket.io does: the event is kept and
+// sent if the client recovers (see RecoveryOptions).
 func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
 
 // EmitWithAck sends an event and waits for the client's ack, until ctx is
@@ -672,6 +692,9 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		return
 	}
 	s.state = socketGone
+	if s.rec != nil && recoverable(reason) {
+		_, s.rec.away = s.nsp.adapter.(RecoveryAdapter)
+	}
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
 	for _, h := range disconnecting {

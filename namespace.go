@@ -158,6 +158,9 @@ func (n *Namespace) join(s *Socket) {
 	if ok {
 		n.used.Store(true)
 		n.addAll(s, rooms)
+		if o := n.server.obs; o != nil {
+			o.Connected(n.name)
+		}
 	}
 	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
@@ -225,6 +228,9 @@ func (n *Namespace) addAll(s *Socket, rooms []string) {
 func (n *Namespace) admitRecovered(s *Socket, missed []*EncodedPacket, reply bool) bool {
 	if !s.connectRecovered() {
 		return false
+	}
+	if o := n.server.obs; o != nil {
+		o.Connected(n.name)
 	}
 	n.mu.Lock()
 	n.sockets[s.id] = s

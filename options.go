@@ -110,6 +110,10 @@ type Options struct {
 	// the adapter is closed when the namespace is removed or the server
 	// closes. Default NewMemoryAdapter.
 	Adapter func(nsp *Namespace) Adapter
+	// Observer, if set, hears of the server's events (connections,
+	// upgrades, refused requests, packets and bytes, sockets, broadcasts,
+	// ack timeouts), for metrics; see Observer. Default nil.
+	Observer *Observer
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -159,6 +163,7 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		MaxQueuedPackets:     o.MaxQueuedPackets,
 		WriteTimeout:         o.WriteTimeout,
 		OnConnection:         onConnection,
+		Observer:             o.Observer.engineObserver(),
 		Logger:               o.Logger,
 	}
 }

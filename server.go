@@ -32,6 +32,7 @@ type Server struct {
 	engine   *session.Engine
 	codec    parser.Codec
 	logger   *slog.Logger
+	obs      *Observer         // Options.Observer with no nil fields, or nil
 	client   *jsclient.Handler // the bundled JavaScript client, or nil
 	closed   atomic.Bool
 	burst    transport.Burst // broadcasts being handed out
@@ -59,6 +60,7 @@ func NewServer(opts *Options) *Server {
 		opts:             o,
 		codec:            o.Parser,
 		logger:           o.Logger,
+		obs:              o.Observer.withNoops(),
 		namespaces:       make(map[string]*Namespace),
 		mismatchWarnings: rateLimit{every: mismatchWarningInterval},
 		recovery:         o.ConnectionStateRecovery.withDefaults(),

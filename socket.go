@@ -697,6 +697,9 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	}
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
+	if o := s.nsp.server.obs; o != nil {
+		o.Disconnected(s.nsp.name, reason)
+	}
 	for _, h := range disconnecting {
 		s.conn.guard(func() { h.f(s, reason) })
 	}

@@ -3,7 +3,7 @@
 # machine, then runs every test. Both work from a clean checkout.
 
 GO      ?= go
-MODULES := . examples bench redisadapter
+MODULES := . metrics examples bench redisadapter
 NPM_DIRS := internal/nodetest/node client-js bench/node redisadapter/internal/node
 
 .PHONY: chat test deps test-go test-js vet fuzz bench

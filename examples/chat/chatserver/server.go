@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/metrics"
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // web holds the page (index.html, a template), its script, style sheet and
@@ -28,7 +32,8 @@ var web embed.FS
 const recoveryWindow = 2 * time.Minute
 
 // Server is the chat application: an http.Handler serving the page at /,
-// its assets under /static/ and the Socket.IO endpoint under /socket.io/.
+// its assets under /static/, the Socket.IO endpoint under /socket.io/ and
+// Prometheus metrics (Ferry's and the Go runtime's) at /metrics.
 type Server struct {
 	handler http.Handler
 	ferry   *ferry.Server
@@ -55,6 +60,9 @@ func New(logger *slog.Logger) *Server {
 	for _, name := range fixedRooms() {
 		s.rooms[name] = newRoom(name, true)
 	}
+	col := metrics.New(nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(col, collectors.NewGoCollector())
 	s.ferry = ferry.NewServer(&ferry.Options{
 		// Chat messages are small: refuse anything larger than 64 KiB.
 		MaxHTTPBufferSize: 64 << 10,
@@ -63,6 +71,7 @@ func New(logger *slog.Logger) *Server {
 		// laptop lid, a flaky Wi-Fi) comes back as the same member and
 		// gets every message it missed, not just the room's history.
 		ConnectionStateRecovery: &ferry.RecoveryOptions{MaxDisconnectionDuration: recoveryWindow},
+		Observer:                col.Observer(),
 	})
 	s.ferry.OnConnection(s.onConnection)
 
@@ -73,6 +82,7 @@ func New(logger *slog.Logger) *Server {
 	r := mux.NewRouter()
 	r.PathPrefix("/socket.io/").Handler(s.ferry)
 	r.Handle("/", page(assets, s.ferry.ClientScriptPath())).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.PathPrefix("/static/").
 		Handler(http.StripPrefix("/static/", http.FileServerFS(assets))).
 		Methods(http.MethodGet, http.MethodHead)

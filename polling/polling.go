@@ -54,8 +54,8 @@ type Options struct {
 	// disables compression.
 	CompressionThreshold int
 	// WriteTimeout bounds the writing of each response, a GET's payload
-	// 32 KiB at a time, a POST's answer. A client that stops reading fails its GET when it
-	// passes, and the transport ends with an error wrapping
+	// 32 KiB at a time, a POST's answer. A client that stops reading fails
+	// its GET when it passes, and the transport ends with an error wrapping
 	// os.ErrDeadlineExceeded. Default 10s, as the WebSocket transport's.
 	// socket.io sets no such bound. It needs a ResponseWriter that
 	// supports http.ResponseController.SetWriteDeadline, as net/http's own

@@ -1,6 +1,6 @@
-# Ferry's two entry points: `make chat` runs the chat example; `make test`
-# installs everything the tests need on a fresh Debian machine, then runs
-# every test. Both work from a clean checkout.
+# Ferry's two entry points: `scripts/chat` (or `make chat`) runs the chat
+# example; `make test` installs everything the tests need on a fresh Debian
+# machine, then runs every test. Both work from a clean checkout.
 
 GO      ?= go
 MODULES := . examples bench
@@ -8,8 +8,9 @@ NPM_DIRS := internal/nodetest/node client-js bench/node
 
 .PHONY: chat test deps test-go test-js vet fuzz bench
 
+# scripts/chat builds the chat and runs it in place of itself; see there.
 chat:
-	$(GO) -C examples run ./chat
+	exec ./scripts/chat
 
 test: deps vet test-go test-js
 

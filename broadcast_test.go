@@ -26,8 +26,8 @@ func record(t *testing.T, s *client.Socket) *recorder {
 	r := &recorder{t: t, ch: make(chan string, 1024)}
 	s.OnAny(func(e *client.Event) {
 		var first any
-		if len(e.Args()) > 0 {
-			if err := e.Decode(0, &first); err != nil {
+		if len(e.Args) > 0 {
+			if err := e.Decode(&first); err != nil {
 				first = "undecodable: " + err.Error()
 			}
 		}
@@ -127,7 +127,7 @@ func TestBroadcastAcks(t *testing.T) {
 			return func(cs *client.Socket) {
 				cs.On("q", func(e *client.Event) {
 					var n int
-					assert.NoError(t, e.Decode(0, &n))
+					assert.NoError(t, e.Decode(&n))
 					assert.NoError(t, e.Ack(name, n))
 				})
 			}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/session"
 )
 
@@ -26,9 +27,9 @@ var (
 	// ErrAlreadyAcked is returned by Event.Ack after the first call: an
 	// event is acknowledged at most once.
 	ErrAlreadyAcked = errors.New("ferry: event already acknowledged")
-	// ErrArgCount is returned by Args.Decode when the event carries fewer
-	// arguments than targets.
-	ErrArgCount = errors.New("ferry: too few event arguments")
+	// ErrArgCount is returned (wrapped) by Args.Decode when the event
+	// carries fewer arguments than targets. It is parser.ErrArgCount.
+	ErrArgCount = parser.ErrArgCount
 )
 
 // ConnectError refuses a namespace connection. Returned by a middleware, it

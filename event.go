@@ -10,26 +10,9 @@ import (
 )
 
 // Args are an event's or an ack's arguments, still encoded: decode them
-// into your own types with Decode.
-type Args []parser.Raw
-
-// Decode decodes the arguments in order into the pointers in targets, as
-// encoding/json.Unmarshal would. A nil target skips its argument. Extra
-// arguments are ignored; too few give ErrArgCount.
-func (a Args) Decode(targets ...any) error {
-	if len(targets) > len(a) {
-		return fmt.Errorf("%w: have %d, want %d", ErrArgCount, len(a), len(targets))
-	}
-	for i, t := range targets {
-		if t == nil {
-			continue
-		}
-		if err := a[i].Decode(t); err != nil {
-			return fmt.Errorf("ferry: argument %d: %w", i, err)
-		}
-	}
-	return nil
-}
+// into your own types with Decode (see parser.Args.Decode). The Go client
+// hands over arguments in the same type.
+type Args = parser.Args
 
 // Event is an event received from a client.
 type Event struct {

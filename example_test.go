@@ -41,7 +41,7 @@ func ExampleNewServer() {
 	sock := c.Socket("/", nil)
 	sock.On("hello", func(e *client.Event) {
 		var text string
-		e.Decode(0, &text)
+		e.Decode(&text)
 		hello <- text
 	})
 	if err := sock.Connect(ctx); err != nil {
@@ -78,7 +78,7 @@ func ExampleServer_OnConnection() {
 	sock := c.Socket("/", &client.SocketOptions{Auth: map[string]string{"name": "Ada"}})
 	sock.On("welcome", func(e *client.Event) {
 		var text string
-		e.Decode(0, &text)
+		e.Decode(&text)
 		welcome <- text
 	})
 	if err := sock.Connect(ctx); err != nil {
@@ -116,9 +116,7 @@ func ExampleSocket_On() {
 		var text string
 		var n int
 		var blob []byte
-		e.Decode(0, &text)
-		e.Decode(1, &n)
-		e.Decode(2, &blob)
+		e.Decode(&text, &n, &blob)
 		echoed <- fmt.Sprint(text, " ", n, " ", blob)
 	})
 	if err := sock.Connect(ctx); err != nil {
@@ -306,7 +304,7 @@ func ExampleBroadcast() {
 		sock := c.Socket("/", nil)
 		sock.On("news", func(e *client.Event) {
 			var text string
-			e.Decode(0, &text)
+			e.Decode(&text)
 			ch <- text
 		})
 		if err := sock.Connect(ctx); err != nil {
@@ -348,7 +346,7 @@ func ExampleServer_Shutdown() {
 	sock := c.Socket("/", nil)
 	sock.On("news", func(e *client.Event) {
 		var text string
-		e.Decode(0, &text)
+		e.Decode(&text)
 		seen <- "news: " + text
 	})
 	sock.OnDisconnect(func(r client.DisconnectReason) {

@@ -194,7 +194,8 @@ func recv[T any](t testing.TB, ch <-chan T) T {
 func arg[T any](t testing.TB, e *client.Event, i int) T {
 	t.Helper()
 	var v T
-	require.NoError(t, e.Decode(i, &v))
+	require.Greater(t, len(e.Args), i, "event %q has too few arguments", e.Name)
+	require.NoError(t, e.Args[i].Decode(&v))
 	return v
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ferryio/ferry/internal/jsclient"
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/session"
 	"github.com/ferryio/ferry/transport"
@@ -29,7 +30,7 @@ type Server struct {
 	engine *session.Engine
 	codec  parser.Codec
 	logger *slog.Logger
-	client http.Handler // the bundled JavaScript client, or nil
+	client *jsclient.Handler // the bundled JavaScript client, or nil
 	closed atomic.Bool
 	burst  transport.Burst // broadcasts being handed out
 
@@ -56,10 +57,10 @@ func NewServer(opts *Options) *Server {
 }
 
 // ServeHTTP answers Socket.IO requests under Options.Path, and the bundled
-// JavaScript client at <Path>ferry.min.js.
+// JavaScript client at <Path>ferry.min.js and ClientScriptPath.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.client != nil {
-		if name, ok := strings.CutPrefix(r.URL.Path, s.opts.Path); ok && strings.HasPrefix(name, "ferry.min.js") {
+		if name, ok := strings.CutPrefix(r.URL.Path, s.opts.Path); ok && strings.HasPrefix(name, "ferry.") {
 			s.client.ServeHTTP(w, r)
 			return
 		}

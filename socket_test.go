@@ -197,7 +197,7 @@ func TestEmitValues(t *testing.T) {
 		// Server to client.
 		require.NoError(t, cs.Emit("send-values"))
 		e := recv(t, values)
-		require.Len(t, e.Args(), 10)
+		require.Len(t, e.Args, 10)
 		require.Equal(t, "héllo ✓", arg[string](t, e, 0))
 		require.Equal(t, int64(-7), arg[int64](t, e, 1))
 		require.Equal(t, uint64(1<<63), arg[uint64](t, e, 2))
@@ -483,7 +483,7 @@ func TestServerAcks(t *testing.T) {
 		cs := ts.connect(t, "/", nil, func(cs *client.Socket) {
 			cs.On("question", func(e *client.Event) {
 				var n int
-				assert.NoError(t, e.Decode(0, &n))
+				assert.NoError(t, e.Decode(&n))
 				assert.NoError(t, e.Ack(n+1, []byte("bin")))
 				assert.ErrorIs(t, e.Ack(0), client.ErrAckSent)
 			})

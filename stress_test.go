@@ -25,7 +25,7 @@ type sequence struct {
 
 func (q *sequence) take(e *client.Event) {
 	var n int
-	err := e.Decode(0, &n)
+	err := e.Decode(&n)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	switch {
@@ -99,7 +99,7 @@ func TestStress(t *testing.T) {
 		sc.main = c.Socket("/", &client.SocketOptions{Auth: map[string]bool{"stable": true}})
 		sc.main.On("seq", sc.direct.take)
 		sc.main.On("room", sc.room.take)
-		sc.main.On("ask", func(e *client.Event) { e.Ack(e.Args()[0]) })
+		sc.main.On("ask", func(e *client.Event) { e.Ack(e.Args[0]) })
 		sc.other = c.Socket("/other", nil)
 		sc.other.On("nsp", sc.other2.take)
 		require.NoError(t, sc.main.Connect(bounded(t)))

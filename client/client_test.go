@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/ferryio/ferry/client"
+	"github.com/ferryio/ferry/parser"
 )
 
 func TestConnectNamespacesWithAuth(t *testing.T) {
@@ -43,7 +44,7 @@ func TestConnectNamespacesWithAuth(t *testing.T) {
 		// The server emits "welcome" in its connection handler, right after
 		// the CONNECT reply: a handler registered before Connect sees it.
 		e := next(t, welcome)
-		assert.Equal(t, root.ID(), decode[string](t, e.Args()[0]))
+		assert.Equal(t, root.ID(), decode[string](t, e.Args[0]))
 
 		auth := decode[map[string]any](t, ack(t, admin, "auth")[0])
 		assert.Equal(t, map[string]any{"token": tok}, auth)
@@ -131,21 +132,23 @@ func TestEventsBothWays(t *testing.T) {
 		e := next(t, echoes)
 		next(t, anyDone)
 		assert.Equal(t, []string{"echo"}, anyNames, "OnAny sees the event too")
-		require.Len(t, e.Args(), 5)
+		require.Len(t, e.Args, 5)
 		assert.False(t, e.WantsAck())
 		assert.ErrorIs(t, e.Ack(), client.ErrNoAck)
 
 		var str string
-		require.NoError(t, e.Decode(0, &str))
+		var n int
+		require.NoError(t, e.Decode(&str, &n))
 		assert.Equal(t, "text", str)
-		assert.Equal(t, 7, decode[int](t, e.Args()[1]))
-		assert.Equal(t, 1.5, decode[float64](t, e.Args()[2]))
-		assert.Equal(t, p, decode[payload](t, e.Args()[3]))
-		assert.Equal(t, []byte{9, 8, 7}, decode[[]byte](t, e.Args()[4]))
-		assert.ErrorIs(t, e.Decode(5, &str), client.ErrNoArgument)
+		assert.Equal(t, 7, n)
+		assert.Equal(t, 7, decode[int](t, e.Args[1]))
+		assert.Equal(t, 1.5, decode[float64](t, e.Args[2]))
+		assert.Equal(t, p, decode[payload](t, e.Args[3]))
+		assert.Equal(t, []byte{9, 8, 7}, decode[[]byte](t, e.Args[4]))
+		assert.ErrorIs(t, e.Decode(nil, nil, nil, nil, nil, &str), parser.ErrArgCount)
 
 		var generic any
-		require.NoError(t, e.Decode(3, &generic))
+		require.NoError(t, e.Decode(nil, nil, nil, &generic), "nil targets skip their arguments")
 		obj, ok := generic.(map[string]any)
 		require.True(t, ok)
 		assert.Equal(t, []byte{0, 1, 2, 0xfe, 0xff}, obj["bin"], "nested binary decodes to []byte")
@@ -190,8 +193,8 @@ func TestAcks(t *testing.T) {
 		s.On("question", func(e *client.Event) {
 			assert.True(t, e.WantsAck())
 			var q string
-			assert.NoError(t, e.Decode(0, &q))
-			assert.NoError(t, e.Ack("answer to "+q, []byte{0xca, 0xfe}, e.Args()[1]))
+			assert.NoError(t, e.Decode(&q))
+			assert.NoError(t, e.Ack("answer to "+q, []byte{0xca, 0xfe}, e.Args[1]))
 			second <- e.Ack("again")
 		})
 		got := decode[map[string]any](t, ack(t, s, "ask", "q1", map[string]any{"n": 1})[0])
@@ -262,7 +265,7 @@ func TestEmitWithAckFromHandler(t *testing.T) {
 		res, err := s.EmitWithAck(context.Background(), "echo", "from handler")
 		if assert.NoError(t, err) {
 			var v string
-			assert.NoError(t, res[0].Decode(&v))
+			assert.NoError(t, res.Decode(&v))
 			got <- v
 		}
 	})
@@ -285,8 +288,8 @@ func TestRoomsBroadcast(t *testing.T) {
 		ack(t, other, "to-room", room, "news", "extra!", []byte{7})
 		for _, ch := range []<-chan *client.Event{newsA, newsB} {
 			e := next(t, ch)
-			assert.Equal(t, "extra!", decode[string](t, e.Args()[0]))
-			assert.Equal(t, []byte{7}, decode[[]byte](t, e.Args()[1]))
+			assert.Equal(t, "extra!", decode[string](t, e.Args[0]))
+			assert.Equal(t, []byte{7}, decode[[]byte](t, e.Args[1]))
 		}
 		// "other" is not in the room; a round trip later it still got nothing.
 		ack(t, other, "echo")
@@ -514,7 +517,7 @@ func TestOrderAcrossUpgrade(t *testing.T) {
 			assert.Equal(t, want, decode[[]int](t, ack(t, s, "seq-result")[0]), "client to server order")
 			got := make([]int, 0, n)
 			for range n {
-				got = append(got, decode[int](t, next(t, seqs).Args()[0]))
+				got = append(got, decode[int](t, next(t, seqs).Args[0]))
 			}
 			assert.Equal(t, want, got, "server to client order")
 		})

@@ -46,8 +46,7 @@
 //   - one writer goroutine per session, the only one writing to its
 //     transport (the upgrade goroutine writes "2probe" and "5" on the new
 //     WebSocket before handing it over); Emit, EmitWithAck, Event.Ack and
-//     pongs only append to its queue, which is unbounded, and never wait
-//     for the network;
+//     pongs only append to its queue and never wait for the network;
 //   - one reader at a time: the long-polling GET loop, then, after an
 //     upgrade, the WebSocket reader; acknowledgements from the server are
 //     delivered to EmitWithAck from here;
@@ -64,6 +63,21 @@
 // queue. Client.Close ends every goroutine before returning, except that it
 // does not wait for a handler that is running at that moment (it may be the
 // caller); that goroutine ends when the handler returns.
+//
+// # Queues
+//
+// Outbound queues are bounded, as on the server: the session's queue of
+// packets waiting to be written, and each Socket's buffer of events emitted
+// while it is not connected, hold at most Options.MaxQueuedPackets packets
+// (default 65536). An emit that would exceed a bound is refused with
+// ErrQueueFull. If the session's queue overflowed, the session closes at
+// once with ReasonQueueFull: connected Sockets get OnDisconnect with that
+// reason, acknowledgements already sent fail with a *DisconnectError whose
+// Err is ErrQueueFull, and the client reconnects. If a Socket's buffer
+// overflowed, that Socket is disconnected the same way but stops: its
+// buffered events are dropped and it is not reconnected until Connect is
+// called again. Inbound events waiting for the dispatch goroutine are not
+// bounded.
 //
 // # Delivery
 //

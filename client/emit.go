@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ferryio/ferry/parser"
@@ -23,7 +24,7 @@ type pendingAck struct {
 }
 
 type ackResult struct {
-	args []parser.Raw
+	args parser.Args
 	err  error
 }
 
@@ -34,22 +35,24 @@ type ackResult struct {
 // Emit does not wait for the network. While the socket is connecting or
 // reconnecting, the event is buffered and sent once the namespace is joined
 // again. It fails with ErrInactive on an inactive socket, ErrClosed after
-// Client.Close, ErrReservedEvent for a reserved name, or the parser's error
-// for an argument it cannot encode.
+// Client.Close, ErrReservedEvent for a reserved name, the parser's error
+// for an argument it cannot encode, or ErrQueueFull when the event would
+// overflow Options.MaxQueuedPackets (see ErrQueueFull for what then
+// happens to the connection).
 func (s *Socket) Emit(event string, args ...any) error {
 	return s.emit(event, args, nil)
 }
 
 // EmitWithAck sends the event like Emit, asking the server for an
 // acknowledgement, and waits for it. It returns the acknowledgement's
-// arguments, still encoded; decode each with Raw.Decode.
+// arguments, still encoded: decode them with Args.Decode.
 //
 // Ack ids are numbered per socket from 0. If ctx ends first, EmitWithAck
 // returns ctx's error (wrapped) and a late acknowledgement is ignored. If
 // the connection is lost after the event was sent, it fails with a
 // *DisconnectError; an event still in the send buffer keeps waiting for the
 // next connection.
-func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) ([]parser.Raw, error) {
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (parser.Args, error) {
 	a := &pendingAck{ch: make(chan ackResult, 1)}
 	if err := s.emit(event, args, a); err != nil {
 		return nil, err
@@ -77,7 +80,15 @@ func (s *Socket) emit(event string, args []any, a *pendingAck) error {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	err := s.emitLocked(event, args, a)
+	s.mu.Unlock()
+	if errors.Is(err, ErrQueueFull) {
+		s.c.maybeIdle()
+	}
+	return err
+}
+
+func (s *Socket) emitLocked(event string, args []any, a *pendingAck) error {
 	if !s.active {
 		if s.c.shut.Load() {
 			return ErrClosed
@@ -96,19 +107,56 @@ func (s *Socket) emit(event string, args []any, a *pendingAck) error {
 	if err != nil {
 		return fmt.Errorf("client: encode event %q: %w", event, err)
 	}
+	if s.connected {
+		switch err := s.eng.enqueue(pkts...); {
+		case err == nil:
+			if a != nil {
+				a.id = s.nextID
+				a.sent = true
+				s.nextID++
+				s.acks[a.id] = a
+			}
+			return nil
+		case errors.Is(err, ErrQueueFull):
+			// The session closes with ReasonQueueFull; the heartbeat
+			// goroutine tells the sockets.
+			return fmt.Errorf("client: emit %q: %w", event, err)
+		}
+		// The session is ending: keep the event for the next one.
+	}
+	if s.buffered+len(pkts) > s.c.opts.MaxQueuedPackets {
+		s.overflowLocked()
+		return fmt.Errorf("client: emit %q: %w", event, ErrQueueFull)
+	}
 	if a != nil {
 		a.id = s.nextID
 		s.nextID++
 		s.acks[a.id] = a
 	}
-	if s.connected && s.eng.enqueue(pkts...) {
-		if a != nil {
-			a.sent = true
-		}
-		return nil
-	}
 	s.buffer = append(s.buffer, outbound{pkts: pkts, ack: a})
+	s.buffered += len(pkts)
 	return nil
+}
+
+// overflowLocked disconnects the socket because its send buffer would
+// exceed Options.MaxQueuedPackets: the buffered events are dropped, pending
+// acknowledgements fail with a *DisconnectError (ReasonQueueFull,
+// ErrQueueFull), and the socket becomes inactive. OnDisconnect runs if it
+// was connected, OnConnectError otherwise (it was waiting to join). The
+// caller calls Client.maybeIdle once the lock is released.
+func (s *Socket) overflowLocked() {
+	err := &DisconnectError{Reason: ReasonQueueFull, Err: ErrQueueFull}
+	was := s.connected
+	if was {
+		_ = s.eng.enqueue(s.disconnectPkts...)
+		s.eng, s.connected, s.sid = nil, false, ""
+	}
+	s.stopLocked(err)
+	if was {
+		s.dispatchDisconnectLocked(ReasonQueueFull)
+	} else {
+		s.dispatchConnectErrorLocked(err)
+	}
 }
 
 // flushLocked sends the send buffer over e, in order, once the namespace is
@@ -116,12 +164,13 @@ func (s *Socket) emit(event string, args []any, a *pendingAck) error {
 func (s *Socket) flushLocked(e *engine) {
 	for len(s.buffer) > 0 {
 		o := s.buffer[0]
-		if !e.enqueue(o.pkts...) {
+		if e.enqueue(o.pkts...) != nil {
 			return
 		}
 		if o.ack != nil {
 			o.ack.sent = true
 		}
+		s.buffered -= len(o.pkts)
 		s.buffer[0] = outbound{}
 		s.buffer = s.buffer[1:]
 	}
@@ -168,8 +217,15 @@ func (s *Socket) sendAck(e *engine, id uint64, args []any) error {
 	if err != nil {
 		return fmt.Errorf("client: encode ack: %w", err)
 	}
-	if !s.connected || s.eng != e || !e.enqueue(pkts...) {
+	if !s.connected || s.eng != e {
 		return fmt.Errorf("client: ack: %w", ErrDisconnected)
 	}
-	return nil
+	switch err := e.enqueue(pkts...); {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrQueueFull):
+		return fmt.Errorf("client: ack: %w", err)
+	default:
+		return fmt.Errorf("client: ack: %w", ErrDisconnected)
+	}
 }

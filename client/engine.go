@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -24,7 +25,9 @@ import (
 //   - upgrade (polling only, when the server offers a WebSocket): probes a
 //     WebSocket, pauses polling, commits the switch, then reads the
 //     WebSocket. On a WebSocket-only session, readLoop reads instead.
-//   - heartbeat: the silence timer, reset by every ping.
+//   - heartbeat: the silence timer, reset by every ping. It also ends the
+//     session when the queue overflowed: enqueue cannot, since its
+//     callers may hold a Socket's lock, which terminate takes.
 //
 // Exactly one goroutine reads at any time (the poll loop stops before the
 // WebSocket reader starts delivering), so inbound packets keep their order.
@@ -56,6 +59,9 @@ type engine struct {
 	writerPaused chan struct{} // closed by writeLoop once it stopped writing over polling
 	pollPaused   chan struct{} // closed by pollLoop once its last GET is delivered
 	upgraded     chan struct{} // closed by upgrade once the WebSocket carries the session
+	overflow     chan struct{} // closed by enqueue when the queue would exceed maxQueued
+
+	maxQueued int // Options.MaxQueuedPackets
 
 	mu      sync.Mutex
 	queue   []transport.Packet // guarded by mu: packets not yet handed to a transport
@@ -64,6 +70,7 @@ type engine struct {
 	probe   *gorilla.Conn      // guarded by mu: the WebSocket being probed for an upgrade
 	pausing bool               // guarded by mu: the upgrade asked polling to stop
 	closing bool               // guarded by mu: flush the queue, then close
+	full    bool               // guarded by mu: the queue overflowed; overflow is closed, nothing more is written
 	closed  bool               // guarded by mu: terminate ran
 	reason  DisconnectReason   // guarded by mu: why terminate ran
 }
@@ -87,6 +94,8 @@ func newEngine(c *Client, kind string, h *openPacket) *engine {
 		writerPaused: make(chan struct{}),
 		pollPaused:   make(chan struct{}),
 		upgraded:     make(chan struct{}),
+		overflow:     make(chan struct{}),
+		maxQueued:    c.opts.MaxQueuedPackets,
 		kind:         kind,
 	}
 }
@@ -128,19 +137,34 @@ func signal(ch chan struct{}) {
 	}
 }
 
+// errSessionEnding is enqueue's refusal once the session is closing or
+// closed: the packets are not lost yet, and the caller may keep them for the
+// next session.
+var errSessionEnding = errors.New("client: session ending")
+
 // enqueue appends pkts to the outbound queue as one contiguous run (a JSON
-// event and its attachments stay together). It reports false, queueing
-// nothing, once the session is closing or closed.
-func (e *engine) enqueue(pkts ...transport.Packet) bool {
+// event and its attachments stay together). It queues nothing and returns
+// errSessionEnding once the session is closing or closed, or ErrQueueFull
+// when the queue would exceed Options.MaxQueuedPackets: the session then
+// writes nothing more, and the heartbeat goroutine terminates it with
+// ReasonQueueFull, as the server closes a session whose queue overflows.
+func (e *engine) enqueue(pkts ...transport.Packet) error {
 	e.mu.Lock()
-	if e.closed || e.closing {
+	if e.closed || e.closing || e.full {
 		e.mu.Unlock()
-		return false
+		return errSessionEnding
+	}
+	if len(e.queue)+len(pkts) > e.maxQueued {
+		e.full = true
+		e.queue = nil
+		e.mu.Unlock()
+		close(e.overflow)
+		return ErrQueueFull
 	}
 	e.queue = append(e.queue, pkts...)
 	e.mu.Unlock()
 	signal(e.wake)
-	return true
+	return nil
 }
 
 // takeLocked removes the next batch from the queue: everything on a
@@ -179,7 +203,7 @@ func (e *engine) receive(p transport.Packet) {
 	switch p.Type {
 	case transport.Ping:
 		signal(e.ping)
-		e.enqueue(transport.Packet{Type: transport.Pong})
+		_ = e.enqueue(transport.Packet{Type: transport.Pong}) // a refusal ends the session
 	case transport.Close:
 		e.terminate(ReasonTransportClose, nil)
 	case transport.Message:

@@ -18,6 +18,7 @@ import (
 // a bare Client.
 func testEngine(pingInterval, pingTimeout, maxPayload int) *engine {
 	c := &Client{
+		opts:    Options{MaxQueuedPackets: defaultMaxQueuedPackets},
 		codec:   parser.Msgpack(),
 		log:     slog.New(slog.DiscardHandler),
 		disp:    newDispatcher(),
@@ -95,4 +96,72 @@ func TestPollingBatchSize(t *testing.T) {
 	e.kind = transportWebSocket
 	e.queue = []transport.Packet{msg(300), msg(300)}
 	assert.Len(t, e.takeLocked(), 2, "no size limit per batch on a WebSocket: one frame per packet")
+}
+
+func TestEnqueueBound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		e := testEngine(25000, 20000, 0)
+		e.maxQueued = 3
+		go e.heartbeat()
+		p := transport.TextPacket("x")
+
+		require.NoError(t, e.enqueue(p, p))
+		require.NoError(t, e.enqueue(p), "the queue may hold exactly MaxQueuedPackets")
+		require.ErrorIs(t, e.enqueue(p), ErrQueueFull)
+		e.mu.Lock()
+		assert.Empty(t, e.queue, "an overflowing session writes nothing more")
+		e.mu.Unlock()
+		assert.ErrorIs(t, e.enqueue(p), errSessionEnding, "after the overflow, packets are refused as by a closing session")
+
+		synctest.Wait()
+		require.True(t, e.isDone(), "the heartbeat goroutine ends the session without waiting for a timer")
+		assert.Equal(t, ReasonQueueFull, e.reason)
+	})
+}
+
+func TestSocketBufferOverflow(t *testing.T) {
+	c := testEngine(25000, 20000, 0).c
+	c.opts.MaxQueuedPackets = 2
+	s := c.Socket("/", nil)
+	var connectErr error
+	s.OnConnectError(func(err error) { connectErr = err })
+	s.mu.Lock()
+	s.active = true // waiting to (re)connect: emits are buffered
+	s.mu.Unlock()
+
+	a := &pendingAck{ch: make(chan ackResult, 1)}
+	require.NoError(t, s.emit("with ack", nil, a))
+	require.NoError(t, s.emit("plain", nil, nil))
+	s.mu.Lock()
+	assert.Len(t, s.buffer, 2)
+	assert.Equal(t, 2, s.buffered)
+	s.mu.Unlock()
+
+	err := s.emit("one too many", nil, nil)
+	require.ErrorIs(t, err, ErrQueueFull)
+
+	var r ackResult
+	select {
+	case r = <-a.ch:
+	default:
+		t.Fatal("the buffered event's acknowledgement is still pending")
+	}
+	var de *DisconnectError
+	require.ErrorAs(t, r.err, &de)
+	assert.Equal(t, ReasonQueueFull, de.Reason)
+	assert.ErrorIs(t, r.err, ErrQueueFull)
+
+	s.mu.Lock()
+	assert.False(t, s.active)
+	assert.Empty(t, s.buffer, "buffered events are dropped")
+	assert.Zero(t, s.buffered)
+	assert.Empty(t, s.acks)
+	s.mu.Unlock()
+	assert.ErrorIs(t, s.Emit("after"), ErrInactive)
+
+	// OnConnectError reports it: the socket was waiting to join.
+	c.disp.stop()
+	c.disp.run()
+	require.ErrorAs(t, connectErr, &de)
+	assert.Equal(t, ReasonQueueFull, de.Reason)
 }

@@ -34,19 +34,25 @@ var ErrNoAck = errors.New("client: event does not expect an ack")
 // acknowledged: the server accepts one acknowledgement per event.
 var ErrAckSent = errors.New("client: event already acknowledged")
 
-// ErrNoArgument is returned by Event.Decode when the event has no argument at
-// the requested index.
-var ErrNoArgument = errors.New("client: no such argument")
+// ErrQueueFull is returned by Socket.Emit, Socket.EmitWithAck and Event.Ack
+// when an outbound queue would exceed Options.MaxQueuedPackets: the server
+// or the network is not keeping up. The packets are refused, and the
+// connection is closed with ReasonQueueFull (or, when the Socket's buffer of
+// events emitted while not connected overflowed, the Socket is disconnected
+// and stops reconnecting). The acknowledgements this fails are
+// *DisconnectErrors whose Err is ErrQueueFull.
+var ErrQueueFull = errors.New("client: outbound queue full")
 
 // ErrReconnectFailed is the error Socket.Connect returns when the client gave
 // up after Options.ReconnectionAttempts attempts.
 var ErrReconnectFailed = errors.New("client: reconnection failed")
 
 // DisconnectReason says why a socket was disconnected. The values are
-// socket.io-client's reason strings.
+// socket.io-client's reason strings, except ReasonQueueFull.
 type DisconnectReason string
 
-// The reasons a socket is disconnected, as socket.io-client names them.
+// The reasons a socket is disconnected, named as socket.io-client names
+// them.
 const (
 	// ReasonServerDisconnect: the server disconnected the socket. The client
 	// does not reconnect it.
@@ -62,6 +68,10 @@ const (
 	ReasonPingTimeout DisconnectReason = "ping timeout"
 	// ReasonParseError: the server sent a packet the parser rejected.
 	ReasonParseError DisconnectReason = "parse error"
+	// ReasonQueueFull: an outbound queue exceeded Options.MaxQueuedPackets
+	// (see ErrQueueFull). This reason is Ferry's own (the server's name for
+	// the same rule); socket.io-client has no outbound bound.
+	ReasonQueueFull DisconnectReason = "queue full"
 )
 
 // String returns the reason as socket.io-client spells it.

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"fmt"
 	"slices"
 	"sync/atomic"
 
@@ -18,10 +17,11 @@ type EventHandler func(e *Event)
 type Event struct {
 	// Name is the event name (a numeric name is given in decimal).
 	Name string
+	// Args are the arguments after the name.
+	Args parser.Args
 
 	socket *Socket
 	eng    *engine // session the event came over; its ack must go back on it
-	args   []parser.Raw
 	id     uint64
 	hasID  bool
 	acked  atomic.Bool
@@ -30,18 +30,10 @@ type Event struct {
 // Socket returns the socket the event arrived on.
 func (e *Event) Socket() *Socket { return e.socket }
 
-// Args returns the event's arguments after the name, still encoded.
-func (e *Event) Args() []parser.Raw { return e.args }
-
-// Decode decodes argument i (0 is the first after the event name) into v,
-// a non-nil pointer, as parser.Raw.Decode does. It fails with ErrNoArgument
-// (wrapped) when there is no argument i.
-func (e *Event) Decode(i int, v any) error {
-	if i < 0 || i >= len(e.args) {
-		return fmt.Errorf("%w: event %q has %d arguments, not %d", ErrNoArgument, e.Name, len(e.args), i+1)
-	}
-	return e.args[i].Decode(v)
-}
+// Decode decodes the event's arguments in order into the pointers in
+// targets; see parser.Args.Decode. A nil target skips its argument; too
+// few arguments give an error wrapping parser.ErrArgCount.
+func (e *Event) Decode(targets ...any) error { return e.Args.Decode(targets...) }
 
 // WantsAck reports whether the server asked for an acknowledgement.
 func (e *Event) WantsAck() bool { return e.hasID }
@@ -49,8 +41,9 @@ func (e *Event) WantsAck() bool { return e.hasID }
 // Ack sends the acknowledgement the server asked for, with args as its
 // arguments. It may be called from any goroutine, once: a second call fails
 // with ErrAckSent. It fails with ErrNoAck when the server asked for none,
-// and with ErrDisconnected (wrapped) when the connection the event came
-// over is gone.
+// with ErrDisconnected (wrapped) when the connection the event came over is
+// gone, and with ErrQueueFull (wrapped) when the acknowledgement would
+// overflow Options.MaxQueuedPackets (the connection then closes).
 func (e *Event) Ack(args ...any) error {
 	if !e.hasID {
 		return ErrNoAck
@@ -98,7 +91,7 @@ func (s *Socket) onEvent(e *engine, msg *parser.Message) {
 	if !ok {
 		return
 	}
-	ev := &Event{Name: msg.Event, socket: s, eng: e, args: msg.Args, id: msg.ID, hasID: msg.HasID}
+	ev := &Event{Name: msg.Event, Args: msg.Args, socket: s, eng: e, id: msg.ID, hasID: msg.HasID}
 	s.c.disp.push(func() {
 		s.mu.Lock()
 		hs := slices.Concat(s.anyHandlers, s.handlers[ev.Name])

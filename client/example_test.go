@@ -26,7 +26,7 @@ func Example() {
 	chat := c.Socket("/", nil)
 	chat.On("message", func(e *client.Event) {
 		var from, text string
-		if e.Decode(0, &from) == nil && e.Decode(1, &text) == nil {
+		if e.Decode(&from, &text) == nil {
 			fmt.Printf("%s: %s\n", from, text)
 		}
 		if e.WantsAck() {
@@ -54,7 +54,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	var status string
-	if len(res) > 0 && res[0].Decode(&status) == nil {
+	if res.Decode(&status) == nil {
 		fmt.Println("server says:", status)
 	}
 }

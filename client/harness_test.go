@@ -121,7 +121,7 @@ func decode[T any](t testing.TB, r parser.Raw) T {
 
 // ack emits event with args on s, waits for the acknowledgement and returns
 // its arguments.
-func ack(t testing.TB, s *client.Socket, event string, args ...any) []parser.Raw {
+func ack(t testing.TB, s *client.Socket, event string, args ...any) parser.Args {
 	t.Helper()
 	res, err := s.EmitWithAck(testCtx(t), event, args...)
 	require.NoError(t, err)

@@ -7,6 +7,10 @@ import "time"
 // single timer for pingInterval+pingTimeout at the handshake and re-arms it
 // on every ping. If it fires, the server is gone: the session ends with
 // "ping timeout" and the client reconnects.
+//
+// It also ends the session with ReasonQueueFull once enqueue reports an
+// overflow, so that the session closes at once even while the writer is
+// blocked on the network.
 func (e *engine) heartbeat() {
 	silence := e.pingInterval + e.pingTimeout
 	t := time.NewTimer(silence)
@@ -17,6 +21,9 @@ func (e *engine) heartbeat() {
 			t.Reset(silence)
 		case <-t.C:
 			e.terminate(ReasonPingTimeout, nil)
+			return
+		case <-e.overflow:
+			e.terminate(ReasonQueueFull, ErrQueueFull)
 			return
 		case <-e.done:
 			return

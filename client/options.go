@@ -86,6 +86,17 @@ type Options struct {
 	// from the environment, with Timeout as its handshake timeout.
 	Dialer *gorilla.Dialer
 
+	// MaxQueuedPackets bounds each outbound queue: the connection's queue of
+	// packets waiting to be written, and each Socket's buffer of events
+	// emitted while it is not connected (an event counts as one packet, plus
+	// one per binary attachment with the JSON parser). It mirrors the
+	// server's session.Options.MaxQueuedPackets, with the same rule: an
+	// emit that would exceed the bound is refused with ErrQueueFull, and
+	// the connection is closed with ReasonQueueFull (the client then
+	// reconnects as after any loss), or, for a Socket's buffer, the Socket
+	// is disconnected and stops reconnecting. Default 65536.
+	MaxQueuedPackets int
+
 	// Logger receives debug logs about connections and upgrades.
 	// Default slog.Default().
 	Logger *slog.Logger
@@ -107,6 +118,7 @@ const (
 	defaultReconnectionDelayMax = 5 * time.Second
 	defaultRandomizationFactor  = 0.5
 	defaultTimeout              = 20 * time.Second
+	defaultMaxQueuedPackets     = 65536
 )
 
 // withDefaults returns a copy of o (which may be nil) with every zero field
@@ -157,6 +169,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = defaultTimeout
+	}
+	if c.MaxQueuedPackets < 0 {
+		return c, fmt.Errorf("client: negative Options.MaxQueuedPackets %d", c.MaxQueuedPackets)
+	}
+	if c.MaxQueuedPackets == 0 {
+		c.MaxQueuedPackets = defaultMaxQueuedPackets
 	}
 	c.Query = cloneValues(c.Query)
 	c.Header = c.Header.Clone()

@@ -17,8 +17,9 @@ import (
 // refused by the server, or given up on after failed reconnections. While
 // active and connected, emitted events go out at once; while active but not
 // connected (connecting, or waiting to reconnect), they are buffered and
-// sent, in order, once the namespace is joined again. An inactive Socket
-// refuses to emit.
+// sent, in order, once the namespace is joined again, up to
+// Options.MaxQueuedPackets (see the package documentation's Queues). An
+// inactive Socket refuses to emit.
 //
 // A Socket is safe for concurrent use.
 type Socket struct {
@@ -36,6 +37,7 @@ type Socket struct {
 	connectPkts         []transport.Packet        // guarded by mu: the encoded CONNECT, auth included
 	disconnectPkts      []transport.Packet        // guarded by mu: the encoded DISCONNECT
 	buffer              []outbound                // guarded by mu: events emitted while not connected
+	buffered            int                       // guarded by mu: packets in buffer, bounded by Options.MaxQueuedPackets
 	nextID              uint64                    // guarded by mu: the next ack id
 	acks                map[uint64]*pendingAck    // guarded by mu: by ack id
 	handlers            map[string][]EventHandler // guarded by mu: by event name
@@ -197,7 +199,7 @@ func (s *Socket) Disconnect() {
 	}
 	was := s.connected
 	if was {
-		s.eng.enqueue(s.disconnectPkts...)
+		_ = s.eng.enqueue(s.disconnectPkts...)
 		s.eng, s.connected, s.sid = nil, false, ""
 	}
 	// When not connected, s.eng (if set) keeps the session the CONNECT
@@ -216,7 +218,7 @@ func (s *Socket) Disconnect() {
 func (s *Socket) stopLocked(err error) {
 	s.active = false
 	s.lastErr = err
-	s.buffer = nil
+	s.buffer, s.buffered = nil, 0
 	s.failAcksLocked(err, false)
 	s.changedLocked()
 }
@@ -229,7 +231,7 @@ func (s *Socket) sendConnect(e *engine) {
 	if !s.active || s.connected || s.eng == e || s.connectPkts == nil {
 		return
 	}
-	if e.enqueue(s.connectPkts...) {
+	if e.enqueue(s.connectPkts...) == nil {
 		s.eng = e
 	}
 }
@@ -251,7 +253,7 @@ func (s *Socket) onConnect(e *engine, msg *parser.Message) {
 	if !s.active {
 		// Disconnect was called while the CONNECT was in flight.
 		s.eng = nil
-		e.enqueue(s.disconnectPkts...)
+		_ = e.enqueue(s.disconnectPkts...)
 		s.mu.Unlock()
 		return
 	}
@@ -380,7 +382,7 @@ func (s *Socket) closeByClient(e *engine) {
 	defer s.mu.Unlock()
 	was := s.connected
 	if was && e != nil && s.eng == e {
-		e.enqueue(s.disconnectPkts...)
+		_ = e.enqueue(s.disconnectPkts...)
 	}
 	s.eng, s.connected, s.sid = nil, false, ""
 	if s.active || was {

@@ -18,7 +18,7 @@ const closeFrameTimeout = time.Second
 func (e *engine) writeLoop() {
 	for {
 		e.mu.Lock()
-		if e.closed {
+		if e.closed || e.full {
 			e.mu.Unlock()
 			return
 		}

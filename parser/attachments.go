@@ -7,39 +7,46 @@ import (
 	"errors"
 	"math/rand/v2"
 	"reflect"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// This file finds binary data inside values that the JSON codec hands to
-// encoding/json (structs, typed slices and maps, pointers), so that it
-// travels as attachments, as socket.io-parser sends Buffers found anywhere
-// in the arguments.
+// This file finds binary data and times inside values that the JSON codec
+// hands to encoding/json (structs, typed slices and maps, pointers), so that
+// binary travels as attachments, as socket.io-parser sends Buffers found
+// anywhere in the arguments, and times are written as JSON.stringify writes
+// a Date.
 //
 // encoding/json decides the field names, omitempty and the order of keys,
-// and it would write a []byte as a base64 string. So the value is copied
-// with every []byte it would write replaced by a unique marker; the copy is
-// marshalled, and each marker string in the output is swapped for a
-// placeholder while its bytes become the next attachment. Numbering follows
-// the output, which is the depth-first order socket.io-parser uses.
+// and it would write a []byte as a base64 string and a time.Time in RFC 3339
+// with nanoseconds and a zone offset. So the value is copied with every
+// []byte and time.Time it would write replaced by a unique marker; the copy
+// is marshalled, and each marker in the output is swapped for what it
+// stands for: a placeholder whose bytes become the next attachment, or the
+// JavaScript form of the time. Numbering follows the output, which is the
+// depth-first order socket.io-parser uses.
 //
-// Binary is found in exported struct fields (embedded structs included),
-// slice and array elements, map values, pointers and interfaces. It is not
-// found inside types with their own MarshalJSON or MarshalText, nor in
-// exported fields of unexported embedded structs, which encoding/json still
-// writes as base64 strings.
+// Binary and times are found in exported struct fields (embedded structs
+// included), slice and array elements, map values, pointers and interfaces.
+// They are not found inside types with their own MarshalJSON or
+// MarshalText (a struct embedding time.Time is one), nor in exported fields
+// of unexported embedded structs, which encoding/json still writes its own
+// way.
 
 var (
 	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
 	jsonRawType       = reflect.TypeFor[*jsonRaw]()
 	msgpackRawType    = reflect.TypeFor[*msgpackRaw]()
+	timeType          = reflect.TypeFor[time.Time]()
 )
 
 // appendFallback appends v marshalled by encoding/json, with its binary
-// data turned into attachments.
+// data and times written as the encoder writes them.
 func (e *jsonEncoder) appendFallback(b []byte, v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
-	if e.c.holdsBinary(rv.Type()) {
-		m := marker{c: e.c}
+	if e.holdsMarkable(rv.Type()) {
+		m := marker{e: e}
 		cp, changed, err := m.copyValue(rv, 0)
 		if err != nil {
 			return nil, err
@@ -59,9 +66,15 @@ func (e *jsonEncoder) appendFallback(b []byte, v any) ([]byte, error) {
 	return append(b, out...), nil
 }
 
-// appendMarked appends out with every marker string replaced by a
-// placeholder for the bytes it stands for.
+// appendMarked appends out with every marker replaced by what it stands
+// for.
 func (e *jsonEncoder) appendMarked(b, out []byte, m *marker) []byte {
+	if len(m.dates) > 0 {
+		out = m.replaceDates(out)
+	}
+	if m.prefix == "" {
+		return append(b, out...)
+	}
 	pat := []byte(`"` + m.prefix)
 	pos := 0
 	for {
@@ -76,7 +89,7 @@ func (e *jsonEncoder) appendMarked(b, out []byte, m *marker) []byte {
 			if n, err := base64.StdEncoding.Decode(idx[:], tail[:4]); err == nil && n == 3 {
 				if i := int(idx[0])<<16 | int(idx[1])<<8 | int(idx[2]); i < len(m.bufs) {
 					b = append(b, out[pos:at]...)
-					b = e.appendPlaceholder(b, m.bufs[i])
+					b = e.appendBinary(b, m.bufs[i])
 					pos = at + len(pat) + 5
 					continue
 				}
@@ -88,17 +101,33 @@ func (e *jsonEncoder) appendMarked(b, out []byte, m *marker) []byte {
 	return append(b, out[pos:]...)
 }
 
-// marker replaces binary data in a copy of a value with marker bytes: a
-// random 9-byte nonce shared by one call, then a 3-byte index. In base64 a
-// marker is 16 characters, the first 12 of them the same for the whole call.
+// marker replaces binary data and times in a copy of a value with markers.
+//
+// A binary marker is a random 9-byte nonce shared by one call, then a
+// 3-byte index. In base64 it is 16 characters, the first 12 of them the
+// same for the whole call.
+//
+// A time marker is the time dateBase+i seconds after the epoch, plus
+// dateNanos nanoseconds, for index i: encoding/json writes it in UTC with
+// nine fraction digits (dateNanos never ends in 0), which are the same for
+// the whole call, as are most of the date.
 type marker struct {
-	c      *jsonCodec
+	e      *jsonEncoder
 	nonce  [9]byte
 	prefix string   // base64 of nonce, set by the first mark
 	bufs   [][]byte // the binary data, copied, by index
+
+	dateBase  int64       // seconds after the epoch, below 1<<37 (year 6325)
+	dateNanos int64       // in [1, 1e9), not a multiple of 10
+	dates     []time.Time // the times, by index
 }
 
+// maxMarks bounds the binary values, and the times, of one call.
+const maxMarks = 1 << 24
+
 var errTooManyBinaries = errors.New("too many binary values")
+
+var errTooManyTimes = errors.New("too many time values")
 
 func (m *marker) mark(p []byte) ([]byte, error) {
 	if m.prefix == "" {
@@ -108,11 +137,56 @@ func (m *marker) mark(p []byte) ([]byte, error) {
 		m.prefix = base64.StdEncoding.EncodeToString(m.nonce[:])
 	}
 	i := len(m.bufs)
-	if i >= 1<<24 {
+	if i >= maxMarks {
 		return nil, errTooManyBinaries
 	}
 	m.bufs = append(m.bufs, bytes.Clone(p))
 	return append(m.nonce[:len(m.nonce):len(m.nonce)], byte(i>>16), byte(i>>8), byte(i)), nil
+}
+
+// markDate returns the marker time standing for t.
+func (m *marker) markDate(t time.Time) (time.Time, error) {
+	if m.dateNanos == 0 {
+		m.dateBase = rand.Int64N(1 << 37)
+		m.dateNanos = rand.Int64N(1e8)*10 + 1 + rand.Int64N(9)
+	}
+	i := len(m.dates)
+	if i >= maxMarks {
+		return time.Time{}, errTooManyTimes
+	}
+	m.dates = append(m.dates, t)
+	return time.Unix(m.dateBase+int64(i), m.dateNanos).UTC(), nil
+}
+
+// replaceDates returns out with each time marker, as encoding/json writes
+// it ("2006-01-02T15:04:05.123456789Z", quotes included), replaced by the
+// time it stands for as JSON.stringify writes a Date.
+func (m *marker) replaceDates(out []byte) []byte {
+	// The fraction and the closing quote, then the 20 characters before it.
+	tail := []byte("." + strconv.FormatInt(1e9+m.dateNanos, 10)[1:] + `Z"`)
+	const head = len(`"2006-01-02T15:04:05`)
+	dst := make([]byte, 0, len(out))
+	pos := 0
+	for {
+		k := bytes.Index(out[pos:], tail)
+		if k < 0 {
+			break
+		}
+		at := pos + k
+		if at-head >= pos && out[at-head] == '"' {
+			if t, err := time.Parse("2006-01-02T15:04:05", string(out[at-head+1:at])); err == nil {
+				if i := t.Unix() - m.dateBase; i >= 0 && i < int64(len(m.dates)) {
+					dst = append(dst, out[pos:at-head]...)
+					dst = appendJSONDate(dst, m.dates[i])
+					pos = at + len(tail)
+					continue
+				}
+			}
+		}
+		dst = append(dst, out[pos:at+1]...)
+		pos = at + 1
+	}
+	return append(dst, out[pos:]...)
 }
 
 // copyValue returns v, or a copy of it with binary data replaced by markers
@@ -125,11 +199,18 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 		return v, false, nil
 	}
 	t := v.Type()
-	if t == jsonRawType || t == msgpackRawType {
+	switch t {
+	case jsonRawType, msgpackRawType:
 		return m.copyRaw(v)
+	case timeType:
+		mk, err := m.markDate(v.Interface().(time.Time))
+		if err != nil {
+			return v, false, err
+		}
+		return reflect.ValueOf(mk), true, nil
 	}
-	if isJSONMarshaler(t) {
-		return v, false, nil
+	if v.Kind() != reflect.Pointer && isJSONMarshaler(t) {
+		return v, false, nil // a pointer is looked at through its element
 	}
 	switch v.Kind() {
 	case reflect.Interface, reflect.Pointer:
@@ -159,6 +240,9 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 			return v, false, nil
 		}
 		if isByteSlice(t) {
+			if m.e.binary == binaryBase64 {
+				return v, false, nil
+			}
 			mk, err := m.mark(v.Bytes())
 			if err != nil {
 				return v, false, err
@@ -179,7 +263,7 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 			return nv
 		})
 	case reflect.Map:
-		if v.IsNil() || !m.c.holdsBinary(t.Elem()) {
+		if v.IsNil() || !m.e.holdsMarkable(t.Elem()) {
 			return v, false, nil
 		}
 		var changedKeys, changedVals []reflect.Value
@@ -215,7 +299,7 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 // copyElems copies the elements of a slice or array, creating the copy with
 // fresh only when an element changes.
 func (m *marker) copyElems(v reflect.Value, depth int, fresh func() reflect.Value) (reflect.Value, bool, error) {
-	if !m.c.holdsBinary(v.Type().Elem()) {
+	if !m.e.holdsMarkable(v.Type().Elem()) {
 		return v, false, nil
 	}
 	var nv reflect.Value
@@ -256,6 +340,9 @@ func (m *marker) copyStruct(v reflect.Value, depth int) (reflect.Value, bool, er
 		if isByteSlice(f.Type) && fv.Len() == 0 && hasOption(tag, "omitempty") {
 			continue
 		}
+		if hasOption(tag, "omitzero") && isZeroField(fv) {
+			continue // encoding/json leaves it out; a marker would not be zero
+		}
 		ev, changed, err := m.copyValue(fv, depth+1)
 		if err != nil {
 			return v, false, err
@@ -278,10 +365,11 @@ func (m *marker) copyStruct(v reflect.Value, depth int) (reflect.Value, bool, er
 }
 
 // copyRaw turns a Raw of either codec into a *jsonRaw whose text has
-// markers where its binary data was.
+// markers where its binary data was. Without binary, a Raw from this codec
+// is left to its MarshalJSON, and a msgpack one is written out once.
 func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
-	if v.IsNil() {
-		return v, false, nil
+	if v.IsNil() || m.e.binary == binaryBase64 {
+		return v, false, nil // the Raw's own MarshalJSON writes it
 	}
 	jr, ok := v.Interface().(*jsonRaw)
 	if !ok {
@@ -289,19 +377,23 @@ func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
 		if err := v.Interface().(Raw).Decode(&x); err != nil {
 			return v, false, err
 		}
-		e := jsonEncoder{c: m.c}
-		b, err := e.appendValue(nil, x, 1)
+		sub := jsonEncoder{c: m.e.c}
+		b, err := sub.appendValue(nil, x, 1)
 		if err != nil {
 			return v, false, err
 		}
-		jr = &jsonRaw{b: b, atts: e.atts, ph: len(e.atts) > 0}
+		jr = newJSONRaw(b, sub.atts)
+		if sub.atts == nil {
+			return reflect.ValueOf(jr), true, nil
+		}
 	}
-	if !jr.ph {
-		return v, false, nil // no binary: the Raw's own MarshalJSON writes it
+	atts := jr.atts()
+	if atts == nil {
+		return v, false, nil
 	}
 	var err error
-	out, _ := jsonRewrite(nil, jr.b, 0, len(jr.atts), 1, func(dst []byte, k int) []byte {
-		mk, e := m.mark(jr.atts[k])
+	out, _ := jsonRewrite(nil, jr.text(), 0, len(atts), 1, func(dst []byte, k int) []byte {
+		mk, e := m.mark(atts[k])
 		if e != nil {
 			err = e
 			return append(dst, "null"...)
@@ -313,7 +405,22 @@ func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
 	if err != nil {
 		return v, false, err
 	}
-	return reflect.ValueOf(&jsonRaw{b: out}), true, nil
+	return reflect.ValueOf(newJSONRaw(out, nil)), true, nil
+}
+
+// isZeroField reports whether encoding/json sees the field value v as zero
+// for its omitzero option: by the value's IsZero method when it has one,
+// and otherwise by reflect's.
+func isZeroField(v reflect.Value) bool {
+	if v.CanInterface() {
+		if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
+			if v.Kind() == reflect.Pointer && v.IsNil() {
+				return true
+			}
+			return z.IsZero()
+		}
+	}
+	return v.IsZero()
 }
 
 // hasOption reports whether a json struct tag lists option.
@@ -347,22 +454,26 @@ func isByteSlice(t reflect.Type) bool {
 	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 && !isJSONMarshaler(t.Elem())
 }
 
-// holdsBinary reports whether values of type t may hold binary data that
-// encoding/json would write, remembering the answer per type.
-func (c *jsonCodec) holdsBinary(t reflect.Type) bool {
-	if v, ok := c.binaryTypes.Load(t); ok {
+// holdsMarkable reports whether values of type t may hold binary data or
+// times that encoding/json would write, remembering the answer per type
+// when the encoder belongs to a codec.
+func (e *jsonEncoder) holdsMarkable(t reflect.Type) bool {
+	if e.c == nil {
+		return holdsMarkableType(t, map[reflect.Type]bool{})
+	}
+	if v, ok := e.c.markableTypes.Load(t); ok {
 		return v.(bool)
 	}
-	r := holdsBinaryType(t, map[reflect.Type]bool{})
-	c.binaryTypes.Store(t, r)
+	r := holdsMarkableType(t, map[reflect.Type]bool{})
+	e.c.markableTypes.Store(t, r)
 	return r
 }
 
-func holdsBinaryType(t reflect.Type, seen map[reflect.Type]bool) bool {
-	if t == jsonRawType || t == msgpackRawType {
+func holdsMarkableType(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == jsonRawType || t == msgpackRawType || t == timeType {
 		return true
 	}
-	if seen[t] || isJSONMarshaler(t) {
+	if seen[t] || (t.Kind() != reflect.Pointer && isJSONMarshaler(t)) {
 		return false
 	}
 	seen[t] = true
@@ -370,12 +481,12 @@ func holdsBinaryType(t reflect.Type, seen map[reflect.Type]bool) bool {
 	case reflect.Interface:
 		return true
 	case reflect.Slice:
-		return isByteSlice(t) || holdsBinaryType(t.Elem(), seen)
+		return isByteSlice(t) || holdsMarkableType(t.Elem(), seen)
 	case reflect.Pointer, reflect.Array, reflect.Map:
-		return holdsBinaryType(t.Elem(), seen)
+		return holdsMarkableType(t.Elem(), seen)
 	case reflect.Struct:
 		for k := 0; k < t.NumField(); k++ {
-			if f := t.Field(k); (f.IsExported() || f.Anonymous) && holdsBinaryType(f.Type, seen) {
+			if f := t.Field(k); (f.IsExported() || f.Anonymous) && holdsMarkableType(f.Type, seen) {
 				return true
 			}
 		}

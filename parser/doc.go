@@ -40,33 +40,58 @@
 //     (notepack.io reads it as [type, bytes]);
 //   - msgpack map keys that are arrays, maps or extensions.
 //
+// It also refuses packets beyond its [Limits] (too many arguments, elements
+// or levels of nesting), which the npm decoders do not bound.
+//
 // Two differences are in values: a msgpack string holding invalid UTF-8
 // keeps its bytes in Go, where JavaScript replaces them, and a msgpack Date
 // beyond JavaScript's range of ±8.64e15 ms decodes to a time.Time, where
 // JavaScript has an invalid Date.
 //
-// # Binary data
+// # Binary data and times
 //
-// A []byte anywhere in Args travels as msgpack bin, or as a JSON attachment.
-// The JSON codec finds it in []any elements and map[string]any values at any
+// A []byte anywhere in Args travels as msgpack bin, or as a JSON attachment,
+// and a time.Time as a JavaScript Date (see [Msgpack] and [JSON]). The JSON
+// codec finds them in []any elements and map[string]any values at any
 // depth, and also inside values it hands to encoding/json: exported struct
 // fields (embedded structs included), slice and array elements, map values,
 // pointers and interfaces. It does not look inside types with their own
-// MarshalJSON or MarshalText, nor into unexported embedded structs, whose
-// []byte fields encoding/json writes as base64 strings. Attachments are
+// MarshalJSON or MarshalText (a struct embedding time.Time is one), nor into
+// unexported embedded structs, whose []byte fields encoding/json writes as
+// base64 strings and whose times it writes in RFC 3339. Attachments are
 // numbered depth first, in the order the JSON is written, as socket.io-parser
 // numbers them.
 //
 // Received binary decodes into []byte: msgpack bin, msgpack ext of type 0
-// (how Node writes typed arrays), and JSON attachments. Decoding a JSON
-// argument into a typed target hands each attachment to encoding/json as a
-// base64 string, so []byte fields receive the bytes.
+// (how Node writes typed arrays), and JSON attachments, wherever the target
+// has a []byte or an interface value (a field of type any, an element of a
+// []any, a value of a map[string]any). Decoding a JSON argument into a
+// typed target hands each attachment to encoding/json as a base64 string,
+// so []byte fields receive the bytes and string fields the base64 text;
+// types with their own UnmarshalJSON or UnmarshalText get the base64 text.
+//
+// # Values outside packets
+//
+// [MarshalMsgpack] and [MarshalJSON] write one value as notepack.io and
+// JSON.stringify write the equivalent JavaScript value, and [MsgpackRaw]
+// and [JSONRaw] make a Raw of one value that a Node peer wrote, for code
+// that exchanges arguments with Node servers by other means than a
+// Socket.IO connection, such as a cluster adapter on Redis.
+//
+// # Limits
+//
+// A Decoder bounds what one packet may decode into: the number of
+// arguments, of array elements and map entries, and the depth of nesting
+// (see [Limits] for the defaults and the reasons for them). It counts while
+// it validates a message and refuses a packet beyond a limit before it
+// copies or builds anything for it, so that a small message of many tiny
+// values cannot make a Message many times its size.
 //
 // # Errors
 //
 // Every error from Encode and Decode is a [*PacketError] that wraps
-// [ErrInvalidPacket]. A Decoder that failed once keeps failing: the
-// connection must close.
+// [ErrInvalidPacket]; a packet beyond the Limits is one. A Decoder that
+// failed once keeps failing: the connection must close.
 //
 // # Concurrency
 //

@@ -3,6 +3,7 @@ package parser_test
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -104,6 +105,26 @@ type myInt int
 type myString string
 type blob []byte
 
+// jsTime is 2026-12-07T06:00:00.123456789Z, in a zone of its own.
+var jsTime = time.Date(2026, 12, 7, 7, 0, 0, 123456789, time.FixedZone("CET", 3600))
+
+type timesHolder struct {
+	List   []time.Time          `json:"list"`
+	ByName map[string]time.Time `json:"byName"`
+	Ptr    *time.Time           `json:"ptr"`
+	Any    any                  `json:"any"`
+	Arr    [1]time.Time         `json:"arr"`
+	Bin    []byte               `json:"bin"`
+	// Text is a string that looks like a time, which stays as it is.
+	Text string `json:"text"`
+}
+
+type omitted struct {
+	At    time.Time   `json:"at,omitzero"`
+	Bin   []byte      `json:"bin,omitzero"`
+	Inner timesHolder `json:"inner,omitzero"`
+}
+
 type stamped struct {
 	At    time.Time `json:"at"`
 	Ratio float64   `json:"ratio"`
@@ -178,7 +199,35 @@ func TestJSONValueForms(t *testing.T) {
 		{"typed map through encoding/json", map[string]int{"b": 2, "a": 1}, `{"a":1,"b":2}`},
 		{"no HTML escaping in structs", refusal{Message: "<&>"}, `{"message":"<&>","data":null}`},
 		{"json.RawMessage is copied", json.RawMessage(`{"z":1, "a":2}`), `{"z":1,"a":2}`},
-		{"time.Time as encoding/json writes it", time.UnixMilli(1700000000123).UTC(), `"2023-11-14T22:13:20.123Z"`},
+		{"time.Time as a Date", time.UnixMilli(1700000000123).UTC(), `"2023-11-14T22:13:20.123Z"`},
+		{"time.Time in another zone, below the millisecond", time.Date(2026, 12, 7, 7, 0, 0, 123999999, time.FixedZone("CET", 3600)),
+			`"2026-12-07T06:00:00.123Z"`},
+		{"time.Time on a whole second", time.Unix(1700000000, 0), `"2023-11-14T22:13:20.000Z"`},
+		{"time.Time just before the epoch", time.Unix(0, -1), `"1969-12-31T23:59:59.999Z"`},
+		{"time.Time zero", time.Time{}, `"0001-01-01T00:00:00.000Z"`},
+		{"year 0", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), `"0000-01-01T00:00:00.000Z"`},
+		{"year -1", time.Date(-1, 12, 31, 23, 59, 59, 0, time.UTC), `"-000001-12-31T23:59:59.000Z"`},
+		{"year 10000", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), `"+010000-01-01T00:00:00.000Z"`},
+		{"the last JavaScript Date", time.UnixMilli(8.64e15), `"+275760-09-13T00:00:00.000Z"`},
+		{"the first JavaScript Date", time.UnixMilli(-8.64e15), `"-271821-04-20T00:00:00.000Z"`},
+		{"beyond JavaScript's Dates", time.UnixMilli(8.64e15 + 1), `null`},
+		{"before JavaScript's Dates", time.UnixMilli(-8.64e15 - 1), `null`},
+		{"far beyond", time.Unix(1<<62, 0), `null`},
+		{"*time.Time", &jsTime, `"2026-12-07T06:00:00.123Z"`},
+		{"nil *time.Time", (*time.Time)(nil), `null`},
+		{"time.Time in a map", map[string]any{"t": jsTime}, `{"t":"2026-12-07T06:00:00.123Z"}`},
+		{"time.Time in a struct", stamped{At: jsTime}, `{"at":"2026-12-07T06:00:00.123Z","ratio":0,"small":0}`},
+		{"times in typed containers", timesHolder{
+			List: []time.Time{jsTime, time.UnixMilli(8.64e15 + 1)}, ByName: map[string]time.Time{"a": time.Unix(0, 0)},
+			Ptr: &jsTime, Any: []any{jsTime}, Arr: [1]time.Time{time.UnixMilli(1)}, Bin: []byte{1},
+			Text: jsTime.Format(time.RFC3339Nano)},
+			`{"list":["2026-12-07T06:00:00.123Z",null],"byName":{"a":"1970-01-01T00:00:00.000Z"},` +
+				`"ptr":"2026-12-07T06:00:00.123Z","any":["2026-12-07T06:00:00.123Z"],"arr":["1970-01-01T00:00:00.001Z"],` +
+				`"bin":{"_placeholder":true,"num":0},"text":"2026-12-07T07:00:00.123456789+01:00"}`},
+		{"zero times and binary left out by omitzero", omitted{}, `{}`},
+		{"times and binary kept by omitzero", omitted{At: jsTime, Bin: []byte{}, Inner: timesHolder{Arr: [1]time.Time{jsTime}}},
+			`{"at":"2026-12-07T06:00:00.123Z","bin":{"_placeholder":true,"num":0},"inner":{"list":null,"byName":null,"ptr":null,` +
+				`"any":null,"arr":["2026-12-07T06:00:00.123Z"],"bin":null,"text":""}}`},
 		{"nil map", map[string]any(nil), `null`},
 		{"nil []any", []any(nil), `null`},
 	}
@@ -186,8 +235,11 @@ func TestJSONValueForms(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			frames, err := parser.JSON().Encode(&parser.Packet{Type: parser.Ack, HasID: true, Args: []any{tt.value}})
 			require.NoError(t, err)
-			require.Len(t, frames, 1)
-			assert.Equal(t, `30[`+tt.want+`]`, string(frames[0].Data))
+			header := `30[`
+			if len(frames) > 1 {
+				header = fmt.Sprintf(`6%d-0[`, len(frames)-1)
+			}
+			assert.Equal(t, header+tt.want+`]`, string(frames[0].Data))
 		})
 	}
 }

@@ -20,10 +20,14 @@ import "sync"
 // Values are written as JSON.stringify writes the equivalent JavaScript
 // value: NaN and infinities as null, numbers in JavaScript's format, strings
 // with only '"', '\\' and control characters escaped, map[string]any with
-// its keys sorted. Other types (structs, typed maps and slices, pointers,
-// types with MarshalJSON) go through encoding/json, without HTML escaping;
-// binary inside them is found as described for attachments in the package
-// documentation. A Raw from this codec is written as the text it was decoded
+// its keys sorted, and a time.Time as the Date of its millisecond:
+// "2026-12-07T06:00:00.123Z", always in UTC with three fraction digits, a
+// year outside 0000-9999 with a sign and six digits
+// ("+275760-09-13T00:00:00.000Z"), and null beyond ±8.64e15 ms, where
+// JavaScript has no valid Date. Other types (structs, typed maps and slices,
+// pointers, types with MarshalJSON) go through encoding/json, without HTML
+// escaping; binary and times inside them are found as described for
+// attachments in the package documentation. A Raw from this codec is written as the text it was decoded
 // from, its placeholders renumbered.
 //
 // Decoding follows socket.io-parser: the type must be 0 to 6, a namespace is
@@ -42,16 +46,21 @@ import "sync"
 // for integer literals (uint64 beyond math.MaxInt64), float64 for the other
 // numbers, string, []byte for attachments, []any and map[string]any. Other
 // targets go through encoding/json, attachments given as base64 strings so
-// that []byte fields receive their bytes.
+// that []byte fields receive their bytes; interface values inside them
+// (fields of type any, elements of []any, values of map[string]any) then
+// get the attachments' bytes, as with the msgpack codec.
 func JSON() Codec { return &jsonCodec{} }
 
 // jsonCodec implements Codec for socket.io-parser.
 type jsonCodec struct {
-	binaryTypes sync.Map // reflect.Type -> bool: whether values of the type may hold binary
+	markableTypes sync.Map // reflect.Type -> bool: whether values of the type may hold binary or times
 }
 
 // Name implements Codec.
 func (*jsonCodec) Name() string { return nameJSON }
 
 // NewDecoder implements Codec.
-func (*jsonCodec) NewDecoder() Decoder { return &jsonDecoder{} }
+func (c *jsonCodec) NewDecoder() Decoder { return c.NewLimitedDecoder(Limits{}) }
+
+// NewLimitedDecoder implements Codec.
+func (*jsonCodec) NewLimitedDecoder(l Limits) Decoder { return &jsonDecoder{lim: l.withDefaults()} }

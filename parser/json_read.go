@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 )
@@ -16,11 +17,12 @@ const maxAttachments = 10
 // jsonDecoder decodes one connection's messages for the JSON codec. A
 // BINARY_EVENT or BINARY_ACK is held until its attachments have arrived.
 type jsonDecoder struct {
+	lim     Limits // defaults applied
 	err     error
-	pending *Message   // the binary packet awaiting attachments, or nil
-	raws    []*jsonRaw // its arguments, which receive the attachments
-	want    int        // number of attachments announced
-	atts    [][]byte   // attachments received so far
+	pending *Message    // the binary packet awaiting attachments, or nil
+	pkt     *jsonPacket // its data, which receives the attachments
+	want    int         // number of attachments announced
+	atts    [][]byte    // attachments received so far
 }
 
 // Decode implements Decoder.
@@ -31,13 +33,16 @@ func (d *jsonDecoder) Decode(data []byte, binary bool) (*Message, error) {
 	m, err := d.decode(data, binary)
 	if err != nil {
 		d.err = err
-		d.pending, d.raws, d.atts = nil, nil, nil
+		d.pending, d.pkt, d.atts = nil, nil, nil
 		return nil, err
 	}
 	return m, nil
 }
 
 func (d *jsonDecoder) decode(data []byte, binary bool) (*Message, error) {
+	if tooLong(data) {
+		return nil, decodeError(nameJSON, "message of 4 GiB or more", nil)
+	}
 	if binary {
 		if d.pending == nil {
 			return nil, decodeError(nameJSON, "binary message while no attachment is expected", nil)
@@ -46,26 +51,24 @@ func (d *jsonDecoder) decode(data []byte, binary bool) (*Message, error) {
 		if len(d.atts) < d.want {
 			return nil, nil
 		}
-		m, raws, atts := d.pending, d.raws, d.atts
-		d.pending, d.raws, d.atts, d.want = nil, nil, nil, 0
-		for _, r := range raws {
-			end, found, ok := checkPlaceholders(r.b, 0, len(atts), 1)
-			if !ok || end != len(r.b) {
-				return nil, decodeError(nameJSON, "illegal attachments: placeholder num out of range", nil)
-			}
-			r.atts, r.ph = atts, found
+		m, pkt, atts := d.pending, d.pkt, d.atts
+		d.pending, d.pkt, d.atts, d.want = nil, nil, nil, 0
+		end, _, ok := checkPlaceholders(pkt.text, 0, len(atts), 1)
+		if !ok || end != len(pkt.text) {
+			return nil, decodeError(nameJSON, "illegal attachments: placeholder num out of range", nil)
 		}
+		pkt.atts = atts
 		return m, nil
 	}
 	if d.pending != nil {
 		return nil, decodeError(nameJSON, fmt.Sprintf("text message while %d binary attachments are expected", d.want-len(d.atts)), nil)
 	}
-	m, raws, n, reason := decodeJSONText(data)
+	m, pkt, n, reason := decodeJSONText(data, &d.lim)
 	if reason != "" {
 		return nil, decodeError(nameJSON, reason, nil)
 	}
 	if n > 0 {
-		d.pending, d.raws, d.want = m, raws, n
+		d.pending, d.pkt, d.want = m, pkt, n
 		d.atts = make([][]byte, 0, n)
 		return nil, nil
 	}
@@ -77,11 +80,11 @@ func (d *jsonDecoder) decode(data []byte, binary bool) (*Message, error) {
 //
 //	<type>[<attachments>-][<nsp>,][<id>][<JSON>]
 //
-// It returns the message, the Raws of its arguments, and the number of
-// attachments to wait for. Digits are plain decimal; the namespace runs to
-// the first comma or the end of the message.
-func decodeJSONText(data []byte) (*Message, []*jsonRaw, int, string) {
-	s := bytes.Clone(data) // Raw values keep pointing into s
+// It returns the message, its data, and the number of attachments to wait
+// for. Digits are plain decimal; the namespace runs to the first comma or
+// the end of the message. The whole message is validated, within lim,
+// before anything is copied from it.
+func decodeJSONText(s []byte, lim *Limits) (*Message, *jsonPacket, int, string) {
 	if len(s) == 0 {
 		return nil, nil, 0, "empty message"
 	}
@@ -136,94 +139,142 @@ func decodeJSONText(data []byte) (*Message, []*jsonRaw, int, string) {
 		}
 		return nil, nil, 0, "invalid payload: " + typ.String() + " needs data"
 	}
-	if !json.Valid(rest) {
+	v := trimSpaceJSON(rest)
+	if len(v) == 0 {
 		return nil, nil, 0, "invalid payload: not JSON"
 	}
-	v := trimSpaceJSON(rest)
 	switch m.Type {
 	case Connect:
 		if v[0] != '{' {
 			return nil, nil, 0, "invalid payload: CONNECT data must be an object"
 		}
-		m.Payload = &jsonRaw{b: v}
 	case Disconnect:
 		return nil, nil, 0, "invalid payload: DISCONNECT carries no data"
 	case ConnectError:
 		if v[0] != '{' && v[0] != '"' {
 			return nil, nil, 0, "invalid payload: CONNECT_ERROR data must be an object or a string"
 		}
-		m.Payload = &jsonRaw{b: v}
 	case Event, Ack:
 		if v[0] != '[' {
 			return nil, nil, 0, "invalid payload: " + typ.String() + " data must be an array"
 		}
-		raws, reason := m.setJSONArgs(v)
-		if reason != "" {
+	}
+	maxTop := math.MaxInt
+	if m.Type == Event || m.Type == Ack {
+		maxTop = lim.MaxArgs + 1 // an EVENT's name and arguments
+	}
+	count, reason := jsonCount(v, lim, maxTop)
+	if reason != "" {
+		return nil, nil, 0, reason
+	}
+	if !json.Valid(v) {
+		return nil, nil, 0, "invalid payload: not JSON"
+	}
+	args := count
+	if m.Type == Event {
+		args--
+	}
+	if (m.Type == Event || m.Type == Ack) && args > lim.MaxArgs {
+		return nil, nil, 0, lim.tooManyArgs()
+	}
+
+	// Valid: keep a copy of the data, which the Raw values point into.
+	pkt := &jsonPacket{text: bytes.Clone(v)}
+	switch m.Type {
+	case Connect, ConnectError:
+		m.Payload = pkt.raw(0, len(pkt.text))
+	case Event, Ack:
+		if reason := m.setJSONArgs(pkt, count); reason != "" {
 			return nil, nil, 0, reason
 		}
-		return m, raws, n, ""
 	}
-	return m, nil, n, ""
+	return m, pkt, n, ""
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// setJSONArgs fills m.Event and m.Args from the data array v.
-func (m *Message) setJSONArgs(v []byte) ([]*jsonRaw, string) {
-	var spans [][2]int
+// setJSONArgs fills m.Event and m.Args from the data array that pkt holds,
+// which has count elements.
+func (m *Message) setJSONArgs(pkt *jsonPacket, count int) string {
+	v := pkt.text
 	it := jsonIter{b: v}
-	for it.next() {
-		end := jsonSkip(v, it.i)
-		spans = append(spans, [2]int{it.i, end})
-		it.i = end
-	}
 	if m.Type == Event {
-		if len(spans) == 0 {
-			return nil, "invalid payload: EVENT data is empty"
+		if count == 0 {
+			return "invalid payload: EVENT data is empty"
 		}
-		name := v[spans[0][0]:spans[0][1]]
+		it.next()
+		end := jsonSkip(v, it.i)
+		name := v[it.i:end]
+		it.i = end
 		switch c := name[0]; {
 		case c == '"':
 			m.Event = jsonString(name)
 			if IsReserved(m.Event) {
-				return nil, "invalid payload: reserved event name " + strconv.Quote(m.Event)
+				return "invalid payload: reserved event name " + strconv.Quote(m.Event)
 			}
 		case c == '-' || isDigit(c):
 			f, _ := strconv.ParseFloat(string(name), 64) // ±Inf for huge literals, as in JavaScript
 			m.Event = numericEventName(f)
 		default:
-			return nil, "invalid payload: event name must be a string or a number"
+			return "invalid payload: event name must be a string or a number"
 		}
-		spans = spans[1:]
+		count--
 	}
-	if len(spans) == 0 {
-		return nil, ""
+	if count == 0 {
+		return ""
 	}
-	raws := make([]jsonRaw, len(spans))
-	ptrs := make([]*jsonRaw, len(spans))
-	m.Args = make([]Raw, len(spans))
-	for k, sp := range spans {
-		raws[k].b = v[sp[0]:sp[1]]
-		ptrs[k] = &raws[k]
+	raws := make([]jsonRaw, count)
+	m.Args = make([]Raw, count)
+	for k := range raws {
+		it.next()
+		end := jsonSkip(v, it.i)
+		raws[k] = jsonRaw{pkt: pkt, off: uint32(it.i), end: uint32(end)}
 		m.Args[k] = &raws[k]
+		it.i = end
 	}
-	return ptrs, ""
+	return ""
+}
+
+// jsonPacket holds the data of a decoded packet, or one value, and the
+// attachments of a binary packet, which its Raw values share.
+type jsonPacket struct {
+	text []byte
+	atts [][]byte // nil for a packet without attachments
+}
+
+// raw returns the Raw of the value at text[start:end].
+func (p *jsonPacket) raw(start, end int) *jsonRaw {
+	return &jsonRaw{pkt: p, off: uint32(start), end: uint32(end)}
 }
 
 // jsonRaw is one JSON value of a decoded packet, in the text the peer sent.
-// In a binary packet it keeps the attachments its placeholders refer to.
+// The 32-bit offsets keep a packet's Raw values small: each argument costs
+// a Message 16 bytes here and 16 in Message.Args.
 type jsonRaw struct {
-	b    []byte
-	atts [][]byte // the packet's attachments, nil for a packet without
-	ph   bool     // b holds placeholders
+	pkt      *jsonPacket
+	off, end uint32
 }
+
+// newJSONRaw returns the Raw of the value text, with the attachments of
+// its placeholders (nil when it has none).
+func newJSONRaw(text []byte, atts [][]byte) *jsonRaw {
+	return (&jsonPacket{text: text, atts: atts}).raw(0, len(text))
+}
+
+// text returns the value's text, placeholders included.
+func (r *jsonRaw) text() []byte { return r.pkt.text[r.off:r.end] }
+
+// atts returns the attachments of the value's packet, or nil when it has
+// none. A value of a binary packet may hold placeholders.
+func (r *jsonRaw) atts() [][]byte { return r.pkt.atts }
 
 // Decode implements Raw. Targets *any, *[]any and *map[string]any get
 // int64 for integer literals (uint64 beyond math.MaxInt64), float64 for the
 // other numbers, and []byte for attachments. Any other target goes through
 // encoding/json, with each attachment given as a base64 string, which
-// encoding/json decodes into a []byte field (an interface field then holds
-// that string, and numbers in interface fields are float64).
+// encoding/json decodes into a []byte field (and numbers in interface
+// fields are float64); an interface value that received an attachment's
+// string then gets its bytes (see json_targets.go).
 func (r *jsonRaw) Decode(v any) error {
 	if r == nil {
 		return errNilRaw
@@ -274,19 +325,20 @@ func (r *jsonRaw) Decode(v any) error {
 		}
 		return nil
 	}
-	if rv := reflect.ValueOf(v); rv.Kind() != reflect.Pointer || rv.IsNil() {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errDecodeTarget
 	}
-	return json.Unmarshal(r.typedForm(), v)
+	err := json.Unmarshal(r.typedForm(), v)
+	if r.atts() != nil {
+		r.restoreBinary(rv)
+	}
+	return err
 }
 
 // tree decodes the value into Go's dynamic types.
 func (r *jsonRaw) tree() (any, error) {
-	var atts [][]byte
-	if r.ph {
-		atts = r.atts
-	}
-	x, _, ok := jsonValue(r.b, 0, atts, 1)
+	x, _, ok := jsonValue(r.text(), 0, r.atts(), 1)
 	if !ok {
 		return nil, fmt.Errorf("parser: json value: %w", ErrInvalidPacket)
 	}
@@ -296,12 +348,14 @@ func (r *jsonRaw) tree() (any, error) {
 // typedForm returns the value with each placeholder replaced by its
 // attachment as a base64 string.
 func (r *jsonRaw) typedForm() []byte {
-	if !r.ph {
-		return r.b
+	atts := r.atts()
+	if atts == nil {
+		return r.text()
 	}
-	out, _ := jsonRewrite(make([]byte, 0, len(r.b)), r.b, 0, len(r.atts), 1, func(dst []byte, k int) []byte {
+	b := r.text()
+	out, _ := jsonRewrite(make([]byte, 0, len(b)), b, 0, len(atts), 1, func(dst []byte, k int) []byte {
 		dst = append(dst, '"')
-		dst = base64.StdEncoding.AppendEncode(dst, r.atts[k])
+		dst = base64.StdEncoding.AppendEncode(dst, atts[k])
 		return append(dst, '"')
 	})
 	return out
@@ -329,14 +383,16 @@ func (r *jsonRaw) MarshalMsgpack() ([]byte, error) {
 	return appendMsgpack(nil, x, 1)
 }
 
-// MarshalJSON returns the value in JSON, binary as base64 strings, so that
-// encoding/json can embed a Raw found inside a struct.
+// MarshalJSON returns the value in JSON, binary as base64 strings and
+// Dates as JSON.stringify writes them, so that encoding/json can embed a
+// Raw found inside a struct.
 func (r *msgpackRaw) MarshalJSON() ([]byte, error) {
 	var x any
 	if err := r.Decode(&x); err != nil {
 		return nil, err
 	}
-	return marshalJSON(x)
+	e := jsonEncoder{binary: binaryBase64}
+	return e.appendValue(nil, x, 1)
 }
 
 // jsonKind names the JSON kind of a decoded value for error messages.

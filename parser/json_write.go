@@ -2,11 +2,13 @@ package parser
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -76,10 +78,48 @@ func (c *jsonCodec) Encode(p *Packet) ([]Frame, error) {
 	return frames, nil
 }
 
-// jsonEncoder writes the JSON of one packet and collects its attachments.
+// jsonEncoder writes the JSON of one packet, or of one value, and collects
+// the attachments of a packet.
 type jsonEncoder struct {
-	c    *jsonCodec
-	atts [][]byte
+	c      *jsonCodec // for its cache of types; nil without a codec
+	binary binaryForm
+	atts   [][]byte
+}
+
+// binaryForm is how a jsonEncoder writes binary data.
+type binaryForm uint8
+
+const (
+	// binaryAttachment writes a placeholder, as socket.io-parser does, and
+	// keeps the bytes as the packet's next attachment.
+	binaryAttachment binaryForm = iota
+	// binaryBase64 writes a base64 string, as encoding/json writes a
+	// []byte.
+	binaryBase64
+	// binaryBuffer writes {"type":"Buffer","data":[1,2,3]}, as
+	// JSON.stringify writes a Node Buffer.
+	binaryBuffer
+)
+
+// appendBinary appends data in the encoder's binary form. An attachment
+// keeps data: the caller passes bytes that nothing modifies.
+func (e *jsonEncoder) appendBinary(b, data []byte) []byte {
+	switch e.binary {
+	case binaryBase64:
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, data)
+		return append(b, '"')
+	case binaryBuffer:
+		b = append(b, `{"type":"Buffer","data":[`...)
+		for k, c := range data {
+			if k > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendUint(b, uint64(c), 10)
+		}
+		return append(b, "]}"...)
+	}
+	return e.appendPlaceholder(b, data)
 }
 
 // appendValue appends v as JSON.stringify would write the equivalent
@@ -122,11 +162,21 @@ func (e *jsonEncoder) appendValue(b []byte, v any, depth int) ([]byte, error) {
 		return appendJSONFloat(b, float64(x), 32), nil
 	case float64:
 		return appendJSONFloat(b, x, 64), nil
+	case time.Time:
+		return appendJSONDate(b, x), nil
+	case *time.Time:
+		if x == nil {
+			return append(b, "null"...), nil
+		}
+		return appendJSONDate(b, *x), nil
 	case []byte:
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		return e.appendPlaceholder(b, bytes.Clone(x)), nil
+		if e.binary == binaryAttachment {
+			x = bytes.Clone(x)
+		}
+		return e.appendBinary(b, x), nil
 	case []any:
 		if x == nil {
 			return append(b, "null"...), nil
@@ -160,11 +210,12 @@ func (e *jsonEncoder) appendValue(b []byte, v any, depth int) ([]byte, error) {
 		if x == nil {
 			return append(b, "null"...), nil
 		}
-		if !x.ph {
-			return append(b, x.b...), nil
+		atts := x.atts()
+		if atts == nil {
+			return append(b, x.text()...), nil
 		}
-		b, _ = jsonRewrite(b, x.b, 0, len(x.atts), 1, func(dst []byte, k int) []byte {
-			return e.appendPlaceholder(dst, x.atts[k]) // decoder-owned, never modified
+		b, _ = jsonRewrite(b, x.text(), 0, len(atts), 1, func(dst []byte, k int) []byte {
+			return e.appendBinary(dst, atts[k]) // decoder-owned, never modified
 		})
 		return b, nil
 	case Raw:
@@ -193,6 +244,57 @@ func appendJSONFloat(b []byte, f float64, bits int) []byte {
 		return append(b, "null"...)
 	}
 	return appendJSNumber(b, f, bits)
+}
+
+// maxJSDateMillis is the distance from the epoch, in milliseconds, beyond
+// which JavaScript has no valid Date (ECMA-262 TimeClip).
+const maxJSDateMillis = 8.64e15
+
+// appendJSONDate appends t as JSON.stringify writes the JavaScript Date of
+// the same millisecond (time.Time.UnixMilli, as the msgpack codec writes
+// it): an ISO string in UTC with three fraction digits and a "Z", such as
+// "2026-12-07T06:00:00.123Z". Years 0 to 9999 take four digits; the others
+// a sign and six digits, as in "+275760-09-13T00:00:00.000Z". A time beyond
+// JavaScript's range of ±8.64e15 ms, which a JavaScript Date cannot hold,
+// is written as null, as JSON.stringify writes an invalid Date.
+func appendJSONDate(b []byte, t time.Time) []byte {
+	const maxSeconds = maxJSDateMillis / 1000
+	if s := t.Unix(); s < -maxSeconds-1 || s > maxSeconds {
+		return append(b, "null"...) // also keeps UnixMilli from overflowing
+	}
+	ms := t.UnixMilli()
+	if ms < -maxJSDateMillis || ms > maxJSDateMillis {
+		return append(b, "null"...)
+	}
+	u := time.UnixMilli(ms).UTC()
+	b = append(b, '"')
+	switch year := u.Year(); {
+	case year >= 0 && year <= 9999:
+		b = appendDigits(b, year, 4)
+	case year < 0:
+		b = appendDigits(append(b, '-'), -year, 6)
+	default:
+		b = appendDigits(append(b, '+'), year, 6)
+	}
+	b = appendDigits(append(b, '-'), int(u.Month()), 2)
+	b = appendDigits(append(b, '-'), u.Day(), 2)
+	b = appendDigits(append(b, 'T'), u.Hour(), 2)
+	b = appendDigits(append(b, ':'), u.Minute(), 2)
+	b = appendDigits(append(b, ':'), u.Second(), 2)
+	b = appendDigits(append(b, '.'), u.Nanosecond()/1e6, 3)
+	return append(b, 'Z', '"')
+}
+
+// appendDigits appends the non-negative n in decimal, zero-padded to width.
+func appendDigits(b []byte, n, width int) []byte {
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 || i > len(buf)-width {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, buf[i:]...)
 }
 
 const hexDigits = "0123456789abcdef"

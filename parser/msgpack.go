@@ -51,4 +51,9 @@ type msgpackCodec struct{}
 func (msgpackCodec) Name() string { return nameMsgpack }
 
 // NewDecoder implements Codec.
-func (msgpackCodec) NewDecoder() Decoder { return &msgpackDecoder{} }
+func (c msgpackCodec) NewDecoder() Decoder { return c.NewLimitedDecoder(Limits{}) }
+
+// NewLimitedDecoder implements Codec.
+func (msgpackCodec) NewLimitedDecoder(l Limits) Decoder {
+	return &msgpackDecoder{lim: l.withDefaults()}
+}

@@ -14,6 +14,7 @@ import (
 // msgpackDecoder decodes one connection's binary messages. It keeps no
 // packet state, only whether an earlier message failed.
 type msgpackDecoder struct {
+	lim Limits // defaults applied
 	err error
 }
 
@@ -22,7 +23,7 @@ func (d *msgpackDecoder) Decode(data []byte, binary bool) (*Message, error) {
 	if d.err != nil {
 		return nil, decodeError(nameMsgpack, "decoder already failed", d.err)
 	}
-	m, err := decodeMsgpack(data, binary)
+	m, err := decodeMsgpack(data, binary, &d.lim)
 	if err != nil {
 		d.err = err
 		return nil, err
@@ -39,13 +40,18 @@ type span struct {
 // decodeMsgpack decodes and validates one packet as socket.io-msgpack-parser
 // does: a map with a type of 0 to 4, a string nsp, a data whose shape fits
 // the type, and an optional non-negative integer id. Keys may come in any
-// order, unknown keys are ignored, and undefined counts as absent.
-func decodeMsgpack(data []byte, isBinary bool) (*Message, error) {
+// order, unknown keys are ignored, and undefined counts as absent. The
+// whole message is validated, within lim, before anything is copied from
+// it.
+func decodeMsgpack(data []byte, isBinary bool, lim *Limits) (*Message, error) {
 	fail := func(reason string) (*Message, error) { return nil, decodeError(nameMsgpack, reason, nil) }
 	if !isBinary {
 		return fail("text message: the msgpack codec carries packets in binary messages")
 	}
-	b := bytes.Clone(data) // Raw values keep pointing into b
+	if tooLong(data) {
+		return fail("message of 4 GiB or more")
+	}
+	b := data
 	top, reason := readHead(b, 0)
 	if reason != "" {
 		return fail(reason)
@@ -53,6 +59,7 @@ func decodeMsgpack(data []byte, isBinary bool) (*Message, error) {
 	if top.kind != mpMap {
 		return fail("packet is not a msgpack map")
 	}
+	scan := mpScan{lim: lim}
 	var typ, nsp, dat, id span
 	pos := top.body
 	for k := 0; k < top.n; k++ {
@@ -64,7 +71,15 @@ func decodeMsgpack(data []byte, isBinary bool) (*Message, error) {
 			return fail("msgpack map key is not a string, number, boolean or nil")
 		}
 		valStart := kh.end()
-		valEnd, reason := skipItem(b, valStart, 1)
+		isData := kh.kind == mpStr && string(b[kh.body:kh.body+kh.n]) == "data"
+		if isData {
+			// An EVENT's data holds its name and arguments: refuse a long
+			// array before walking it.
+			if h, _ := readHead(b, valStart); h.kind == mpArray && h.n-1 > lim.MaxArgs {
+				return fail(lim.tooManyArgs())
+			}
+		}
+		valEnd, reason := scan.skipItem(b, valStart, 1)
 		if reason != "" {
 			return fail(reason)
 		}
@@ -115,11 +130,8 @@ func decodeMsgpack(data []byte, isBinary bool) (*Message, error) {
 	dh, hasData := present(b, dat)
 	switch m.Type {
 	case Connect:
-		if hasData {
-			if dh.kind != mpMap {
-				return fail("invalid payload: CONNECT data must be a map")
-			}
-			m.Payload = &msgpackRaw{b: b[dat.start:dat.end]}
+		if hasData && dh.kind != mpMap {
+			return fail("invalid payload: CONNECT data must be a map")
 		}
 	case Disconnect:
 		if hasData {
@@ -129,12 +141,29 @@ func decodeMsgpack(data []byte, isBinary bool) (*Message, error) {
 		if !hasData || (dh.kind != mpMap && dh.kind != mpStr) {
 			return fail("invalid payload: CONNECT_ERROR data must be a map or a string")
 		}
-		m.Payload = &msgpackRaw{b: b[dat.start:dat.end]}
 	case Event, Ack:
 		if !hasData || dh.kind != mpArray {
 			return fail("invalid payload: " + m.Type.String() + " data must be an array")
 		}
-		if reason := m.setMsgpackArgs(b, &dh); reason != "" {
+		args := dh.n
+		if m.Type == Event {
+			args--
+		}
+		if args > lim.MaxArgs {
+			return fail(lim.tooManyArgs())
+		}
+	}
+	if !hasData {
+		return m, nil
+	}
+
+	// Valid: keep a copy of the data, which the Raw values point into.
+	buf := &packetBytes{b: bytes.Clone(b[dat.start:dat.end])}
+	switch m.Type {
+	case Connect, ConnectError:
+		m.Payload = buf.raw(0, len(buf.b))
+	case Event, Ack:
+		if reason := m.setMsgpackArgs(buf); reason != "" {
 			return fail(reason)
 		}
 	}
@@ -154,15 +183,17 @@ func present(b []byte, s span) (mpHead, bool) {
 	return h, true
 }
 
-// setMsgpackArgs fills m.Event and m.Args from the data array h.
-func (m *Message) setMsgpackArgs(b []byte, h *mpHead) string {
-	n := h.n
-	pos := h.body
+// setMsgpackArgs fills m.Event and m.Args from the data array that buf
+// holds, which has been validated.
+func (m *Message) setMsgpackArgs(buf *packetBytes) string {
+	b := buf.b
+	h, _ := readHead(b, 0)
+	n, pos := h.n, h.body
 	if m.Type == Event {
 		if n == 0 {
 			return "invalid payload: EVENT data is empty"
 		}
-		eh, _ := readHead(b, pos) // validated by skipItem
+		eh, _ := readHead(b, pos) // validated
 		switch eh.kind {
 		case mpStr:
 			m.Event = string(b[eh.body : eh.body+eh.n])
@@ -184,19 +215,36 @@ func (m *Message) setMsgpackArgs(b []byte, h *mpHead) string {
 	raws := make([]msgpackRaw, n)
 	m.Args = make([]Raw, n)
 	for k := range raws {
-		end, _ := skipItem(b, pos, 1) // validated
-		raws[k].b = b[pos:end]
+		end := skipValid(b, pos)
+		raws[k] = msgpackRaw{buf: buf, off: uint32(pos), end: uint32(end)}
 		m.Args[k] = &raws[k]
 		pos = end
 	}
 	return ""
 }
 
-// msgpackRaw is one msgpack-encoded value of a decoded packet, in the bytes
-// the peer sent. Encoding it with the msgpack codec copies those bytes.
-type msgpackRaw struct {
+// packetBytes holds the bytes of a decoded packet's data, or of one value,
+// which its Raw values share.
+type packetBytes struct {
 	b []byte
 }
+
+// raw returns the Raw of the item at b[start:end].
+func (p *packetBytes) raw(start, end int) *msgpackRaw {
+	return &msgpackRaw{buf: p, off: uint32(start), end: uint32(end)}
+}
+
+// msgpackRaw is one msgpack-encoded value of a decoded packet, in the bytes
+// the peer sent. Encoding it with the msgpack codec copies those bytes. The
+// 32-bit offsets keep a packet's Raw values small: each argument costs a
+// Message 16 bytes here and 16 in Message.Args.
+type msgpackRaw struct {
+	buf      *packetBytes
+	off, end uint32
+}
+
+// bytes returns the value's encoding.
+func (r *msgpackRaw) bytes() []byte { return r.buf.b[r.off:r.end] }
 
 // Decode implements Raw. The value is first rewritten into the forms the
 // msgpack library understands (see goForm), then decoded with json struct
@@ -208,7 +256,8 @@ func (r *msgpackRaw) Decode(v any) error {
 	if r == nil {
 		return errNilRaw
 	}
-	gb, _, reason := appendGoForm(make([]byte, 0, len(r.b)+16), r.b, 0)
+	b := r.bytes()
+	gb, _, reason := appendGoForm(make([]byte, 0, len(b)+16), b, 0)
 	if reason != "" {
 		return errors.New("parser: msgpack value: " + reason)
 	}
@@ -227,7 +276,7 @@ func (r *msgpackRaw) MarshalMsgpack() ([]byte, error) {
 	if r == nil {
 		return []byte{0xc0}, nil
 	}
-	return r.b, nil
+	return r.bytes(), nil
 }
 
 // errNilRaw is returned by Decode on a nil Raw pointer.
@@ -242,7 +291,7 @@ var errDecodeTarget = errors.New("parser: Raw.Decode needs a non-nil pointer")
 // float64, undefined as nil, type-0 ext binary as bin, a Date as a msgpack
 // timestamp, any other ext as the array [type, bin] that notepack.io makes of
 // it, and map keys as strings. It returns the offset just past the item,
-// which must have passed skipItem.
+// which must have been validated.
 func appendGoForm(dst, b []byte, i int) ([]byte, int, string) {
 	h, reason := readHead(b, i)
 	if reason != "" {

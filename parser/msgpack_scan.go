@@ -15,8 +15,10 @@ import (
 //	c7/c8/c9 .. 00    ext 8/16/32, type 0: an ArrayBuffer (binary)
 //	any other ext     the array [type, Buffer]
 
-// maxDepth bounds the nesting of arrays and maps in a decoded packet, so that
-// hostile input cannot exhaust the stack.
+// maxDepth bounds the nesting of arrays and maps in any value this package
+// reads or writes, so that its recursion cannot exhaust the stack; cyclic
+// values to encode meet it too. Limits.MaxDepth bounds decoded packets
+// further.
 const maxDepth = 10000
 
 // mpKind classifies a msgpack item.
@@ -219,26 +221,39 @@ func (h *mpHead) isKey() bool {
 	return false
 }
 
+// mpScan validates msgpack items within limits, counting the array
+// elements and map entries it meets.
+type mpScan struct {
+	lim   *Limits
+	elems int // array elements and map entries met so far
+}
+
 // skipItem validates the item at b[i], elements included, and returns the
-// offset just past it.
-func skipItem(b []byte, i, depth int) (int, string) {
+// offset just past it. An array or map item is at nesting level depth
+// (1 for the data of a packet).
+func (s *mpScan) skipItem(b []byte, i, depth int) (int, string) {
 	h, reason := readHead(b, i)
 	if reason != "" {
 		return 0, reason
 	}
-	return skipBody(b, &h, depth)
+	return s.skipBody(b, &h, depth)
 }
 
-// skipBody validates the elements of the item whose header is h.
-func skipBody(b []byte, h *mpHead, depth int) (int, string) {
+// skipBody validates the elements of the item whose header is h. It counts
+// them, and checks the count, before looking at any.
+func (s *mpScan) skipBody(b []byte, h *mpHead, depth int) (int, string) {
 	switch h.kind {
 	case mpArray, mpMap:
 	default:
 		return h.end(), ""
 	}
-	if depth >= maxDepth {
-		return 0, "msgpack nested too deeply"
+	if depth > s.lim.MaxDepth {
+		return 0, s.lim.tooDeep()
 	}
+	if h.n > s.lim.MaxElements-s.elems {
+		return 0, s.lim.tooManyElements()
+	}
+	s.elems += h.n
 	pos := h.body
 	var reason string
 	for k := 0; k < h.n; k++ {
@@ -252,11 +267,20 @@ func skipBody(b []byte, h *mpHead, depth int) (int, string) {
 			}
 			pos = kh.end()
 		}
-		if pos, reason = skipItem(b, pos, depth+1); reason != "" {
+		if pos, reason = s.skipItem(b, pos, depth+1); reason != "" {
 			return 0, reason
 		}
 	}
 	return pos, ""
+}
+
+// skipValid returns the offset just past the item at b[i], which has been
+// validated.
+func skipValid(b []byte, i int) int {
+	lim := unlimited()
+	s := mpScan{lim: &lim}
+	end, _ := s.skipItem(b, i, 1)
+	return end
 }
 
 // integral returns the value of a number item that JavaScript's

@@ -197,7 +197,7 @@ func appendMsgpack(b []byte, v any, depth int) ([]byte, error) {
 		if x == nil {
 			return append(b, 0xc0), nil
 		}
-		return append(b, x.b...), nil
+		return append(b, x.bytes()...), nil
 	case Raw:
 		var decoded any
 		if err := x.Decode(&decoded); err != nil {
@@ -317,7 +317,9 @@ func appendMsgpackLibrary(b []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	out := buf.Bytes()
-	end, reason := skipItem(out, 0, 1)
+	lim := unlimited()
+	scan := mpScan{lim: &lim}
+	end, reason := scan.skipItem(out, 0, 1)
 	if reason == "" && end != len(out) {
 		reason = "trailing bytes"
 	}

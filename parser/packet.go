@@ -107,8 +107,13 @@ type Codec interface {
 	// is a *PacketError wrapping ErrInvalidPacket: p breaks a protocol rule
 	// or holds a value that cannot be encoded.
 	Encode(p *Packet) ([]Frame, error)
-	// NewDecoder returns a decoder for one connection's inbound messages.
+	// NewDecoder returns a decoder for one connection's inbound messages,
+	// within the default Limits.
 	NewDecoder() Decoder
+	// NewLimitedDecoder returns a decoder for one connection's inbound
+	// messages that refuses packets beyond l. Zero fields of l take their
+	// defaults.
+	NewLimitedDecoder(l Limits) Decoder
 }
 
 // Decoder turns one connection's Engine.IO messages into Messages. It keeps
@@ -116,10 +121,11 @@ type Codec interface {
 // one per connection.
 type Decoder interface {
 	// Decode consumes one Engine.IO message. It returns the completed
-	// Message, or nil while binary attachments are still awaited. It copies
+	// Message, or nil while binary attachments are still awaited. It
+	// validates the whole message, within its Limits, before it copies
 	// what it keeps, so the caller may reuse data. Any error is a
 	// *PacketError wrapping ErrInvalidPacket and leaves the Decoder
 	// unusable (later calls fail too): the connection must close with
-	// reason "parse error".
+	// reason "parse error". A message of 4 GiB or more is refused.
 	Decode(data []byte, binary bool) (*Message, error)
 }

@@ -37,11 +37,11 @@ func TestJSONRawDecode(t *testing.T) {
 	assert.Equal(t, "upload", m.Event)
 	require.Len(t, m.Args, 3)
 
-	// Into a struct: []byte fields get the attachment; an interface field
-	// gets encoding/json's base64 string.
+	// Into a struct: []byte fields and interface fields get the
+	// attachment.
 	var f fileArg
 	require.NoError(t, m.Args[0].Decode(&f))
-	assert.Equal(t, fileArg{Name: "a.txt", Data: []byte("hi"), Meta: "qg==", Size: 2}, f)
+	assert.Equal(t, fileArg{Name: "a.txt", Data: []byte("hi"), Meta: []byte{0xaa}, Size: 2}, f)
 
 	// Into *any: []byte for every placeholder, int64 for integers.
 	var v any
@@ -77,6 +77,80 @@ func TestJSONRawDecode(t *testing.T) {
 	assert.NotErrorIs(t, err, parser.ErrInvalidPacket)
 	assert.ErrorAs(t, m.Args[0].Decode(&list), &typeErr)
 	assert.ErrorAs(t, m.Args[2].Decode(&obj), &typeErr)
+}
+
+type binLeaf struct {
+	V any `json:"v"`
+}
+
+type binPromoted struct {
+	Promoted any `json:"promoted"`
+}
+
+type binHolder struct {
+	Any    any                `json:"any"`
+	Map    map[string]any     `json:"map"`
+	List   []any              `json:"list"`
+	Bytes  []byte             `json:"bytes"`
+	Nested *binHolder         `json:"nested"`
+	ByKey  map[string]binLeaf `json:"byKey"`
+	Leaves []binLeaf          `json:"leaves"`
+	Array  [2]any             `json:"array"`
+	// Text receives an attachment as base64; Twin is a string equal to
+	// one, which stays a string.
+	Text string `json:"text"`
+	Twin any    `json:"twin"`
+	binPromoted
+}
+
+// Binary arguments decode into []byte wherever the target holds an
+// interface value, with either codec, and into []byte fields; a string
+// field gets base64.
+func TestRawDecodeBinaryIntoInterfaces(t *testing.T) {
+	t.Parallel()
+	one, two, three := []byte{1}, []byte{2, 2}, []byte{3, 3, 3}
+	arg := map[string]any{
+		"any": one, "map": map[string]any{"deep": []any{two}}, "list": []any{three, "s"}, "bytes": two,
+		"nested": map[string]any{"any": three},
+		"byKey":  map[string]any{"a": map[string]any{"v": two}},
+		"leaves": []any{map[string]any{"v": one}}, "array": []any{nil, two},
+		"text": three, "twin": "AQ==", "promoted": two,
+	}
+	want := binHolder{
+		Any: one, Map: map[string]any{"deep": []any{two}}, List: []any{three, "s"}, Bytes: two,
+		Nested: &binHolder{Any: three},
+		ByKey:  map[string]binLeaf{"a": {V: two}},
+		Leaves: []binLeaf{{V: one}}, Array: [2]any{nil, two},
+		Text: "AwMD", Twin: "AQ==", binPromoted: binPromoted{Promoted: two},
+	}
+	for name, c := range codecs {
+		t.Run(name, func(t *testing.T) {
+			frames, err := c.Encode(&parser.Packet{Type: parser.Event, Args: []any{"x", arg}})
+			require.NoError(t, err)
+			var fs []frame
+			for _, f := range frames {
+				fs = append(fs, frame{data: f.Data, binary: f.Binary})
+			}
+			m := decodeOne(t, c, fs...)
+			var got binHolder
+			require.NoError(t, m.Args[0].Decode(&got))
+			want := want
+			if name == "msgpack" {
+				want.Text = "\x03\x03\x03" // the msgpack library gives a string field the bytes
+			}
+			assert.Equal(t, want, got)
+		})
+	}
+
+	// Keys are matched as encoding/json matches them: integer map keys,
+	// struct fields without regard to case. A string field keeps base64.
+	m := decodeOne(t, parser.JSON(), text(`52-["x",{"7":`+ph0+`},{"ANY":`+ph1+`,"Text":`+ph1+`}]`), bin(1), bin(2))
+	var byNum map[int]any
+	require.NoError(t, m.Args[0].Decode(&byNum))
+	assert.Equal(t, map[int]any{7: []byte{1}}, byNum)
+	var folded binHolder
+	require.NoError(t, m.Args[1].Decode(&folded))
+	assert.Equal(t, binHolder{Any: []byte{2}, Text: "Ag=="}, folded)
 }
 
 func TestRawDecodeTargets(t *testing.T) {
@@ -205,6 +279,16 @@ func TestRawRelay(t *testing.T) {
 		frames, err = parser.Msgpack().Encode(&parser.Packet{Type: parser.Event, Args: []any{"x", held{fromJSON.Args[0]}}})
 		require.NoError(t, err)
 		assert.Equal(t, mp(`83 'type' 02 'data' 92 'x' 81 'v' 82 'b' c4 01 07 'n' 01 'nsp' '/'`), frames[0].Data)
+
+		// A msgpack Date goes to JSON as JSON.stringify writes it, relayed
+		// or embedded by encoding/json.
+		dates := decodeOne(t, parser.Msgpack(), binSpec(`83 'type' 02 'data' 92 'd' 81 'at' d7 00 00 00 01 a2 4f 16 6f 7b 'nsp' '/'`))
+		frames, err = parser.JSON().Encode(&parser.Packet{Type: parser.Event, Args: []any{"x", dates.Args[0], held{dates.Args[0]}}})
+		require.NoError(t, err)
+		assert.Equal(t, []string{`text:2["x",{"at":"2026-12-07T06:00:00.123Z"},{"v":{"at":"2026-12-07T06:00:00.123Z"}}]`}, wire(frames))
+		embedded, err := json.Marshal(held{dates.Args[0]})
+		require.NoError(t, err)
+		assert.JSONEq(t, `{"v":{"at":"2026-12-07T06:00:00.123Z"}}`, string(embedded))
 
 		// A Raw as the event name is checked like any other name.
 		name := decodeOne(t, parser.JSON(), text(`2["x","disconnect",7]`))

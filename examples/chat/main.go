@@ -6,7 +6,8 @@
 //	go run ./chat -addr :8080
 //
 // Open the page with ?transport=polling or ?transport=websocket to force
-// the browser's transport. It stops gracefully on SIGINT or SIGTERM.
+// the browser's transport. It stops gracefully on SIGINT or SIGTERM, says
+// "chat stopped" and exits 0.
 package main
 
 import (
@@ -43,6 +44,7 @@ func main() {
 		logger.Error("chat stopped", "err", err)
 		os.Exit(1)
 	}
+	logger.Info("chat stopped")
 }
 
 // serve runs the chat on ln until ctx is done, then shuts down gracefully:
@@ -51,8 +53,14 @@ func main() {
 func serve(ctx context.Context, ln net.Listener, logger *slog.Logger) error {
 	app := chatserver.New(logger)
 	hs := &http.Server{
-		Handler:           app,
+		Handler: app,
+		// Timeouts that bound slow clients without cutting long-polls,
+		// which are held up to the ping interval (25 s): see Deployment
+		// in the repository's README.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,8 +20,68 @@ import (
 	"go.uber.org/goleak"
 )
 
+// runMainEnv makes the test binary run the chat's main instead of the
+// tests, so that a test can run the program as a process of its own.
+const runMainEnv = "FERRY_CHAT_RUN_MAIN"
+
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
 	goleak.VerifyTestMain(m)
+}
+
+// TestInterruptStopsCleanly runs the chat as a process, as `scripts/chat`
+// does, and interrupts it as a terminal's Ctrl-C would: it shuts down
+// gracefully, says that it stopped, and exits 0.
+func TestInterruptStopsCleanly(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), runMainEnv+"=1")
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill() }) // a no-op once it exited
+
+	lines := make(chan string, 64)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var log []string
+	url := ""
+	deadline := time.After(30 * time.Second)
+	for url == "" {
+		select {
+		case line, ok := <-lines:
+			require.True(t, ok, "the chat exited before listening:\n%s", strings.Join(log, "\n"))
+			log = append(log, line)
+			if _, u, found := strings.Cut(line, "url="); found && strings.Contains(line, "chat listening") {
+				url = u
+			}
+		case <-deadline:
+			t.Fatalf("the chat did not start listening:\n%s", strings.Join(log, "\n"))
+		}
+	}
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{}}
+	resp, err := client.Get(url)
+	require.NoError(t, err)
+	resp.Body.Close()
+	client.CloseIdleConnections()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	for line := range lines {
+		log = append(log, line)
+	}
+	require.NoError(t, cmd.Wait(), "exit status after SIGINT:\n%s", strings.Join(log, "\n"))
+	out := strings.Join(log, "\n")
+	assert.Contains(t, out, `msg="shutting down"`)
+	assert.Contains(t, log[len(log)-1], `msg="chat stopped"`, "the last line says it stopped:\n%s", out)
+	assert.NotContains(t, out, "level=ERROR")
 }
 
 // TestServeShutsDownGracefully checks the order of the shutdown: a

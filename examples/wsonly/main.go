@@ -61,8 +61,14 @@ func main() {
 func serve(ctx context.Context, ln net.Listener, logger *slog.Logger) error {
 	a := newApp(logger)
 	hs := &http.Server{
-		Handler:           a,
+		Handler: a,
+		// Timeouts that bound slow clients without cutting long-polls,
+		// which are held up to the ping interval (25 s): see Deployment
+		// in the repository's README.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)

@@ -29,25 +29,17 @@ type representation struct {
 // asset is a served file: its plain bytes and, when one was embedded, its
 // gzip-compressed variant. Assets are read-only once built.
 type asset struct {
-	contentType string
-	plain       representation
-	gzip        *representation // nil: no compressed variant
+	contentType  string
+	cacheControl string
+	plain        representation
+	gzip         *representation // nil: no compressed variant
 }
 
-// loadAssets reads the embedded files and hashes them. It runs once per
-// Handler call.
-func loadAssets() map[string]*asset {
-	return map[string]*asset{
-		bundleName: {
-			contentType: "application/javascript; charset=utf-8",
-			plain:       newRepresentation(bundleName),
-			gzip:        ptr(newRepresentation(bundleName + ".gz")),
-		},
-		sourceMapName: {
-			contentType: "application/json",
-			plain:       newRepresentation(sourceMapName),
-		},
-	}
+// hashedBundleName returns the bundle's content-addressed name,
+// ferry.<16 hex digits of its SHA-256>.min.js.
+func hashedBundleName(bundle []byte) string {
+	sum := sha256.Sum256(bundle)
+	return "ferry." + hex.EncodeToString(sum[:8]) + ".min.js"
 }
 
 func newRepresentation(name string) representation {

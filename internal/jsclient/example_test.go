@@ -12,9 +12,9 @@ import (
 
 // The server mounts the handler next to its endpoint; a page loads
 // <path>/ferry.min.js and gets the global `ferry`.
-func ExampleHandler() {
+func ExampleNewHandler() {
 	mux := http.NewServeMux()
-	client := jsclient.Handler()
+	client := jsclient.NewHandler()
 	mux.Handle("/socket.io/ferry.min.js", client)
 	mux.Handle("/socket.io/ferry.min.js.map", client)
 	srv := httptest.NewServer(mux)

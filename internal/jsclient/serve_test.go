@@ -3,6 +3,8 @@ package jsclient
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -29,7 +31,7 @@ func distFile(t *testing.T, name string) []byte {
 // decompressed by the client.
 func serve(t *testing.T, method, target string, header http.Header) (*http.Response, []byte) {
 	t.Helper()
-	srv := httptest.NewServer(http.StripPrefix("/socket.io", Handler()))
+	srv := httptest.NewServer(http.StripPrefix("/socket.io", NewHandler()))
 	t.Cleanup(srv.Close)
 	req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+target, nil)
 	require.NoError(t, err)
@@ -191,7 +193,7 @@ func TestServeOtherMethods(t *testing.T) {
 
 func TestHandlerServesConcurrently(t *testing.T) {
 	t.Parallel()
-	h := Handler()
+	h := NewHandler()
 	want := distFile(t, "ferry.min.js")
 	done := make(chan []byte)
 	for range 8 {
@@ -203,5 +205,59 @@ func TestHandlerServesConcurrently(t *testing.T) {
 	}
 	for range 8 {
 		assert.Equal(t, want, <-done)
+	}
+}
+
+func TestHashedName(t *testing.T) {
+	t.Parallel()
+	sum := sha256.Sum256(distFile(t, "ferry.min.js"))
+	want := "ferry." + hex.EncodeToString(sum[:])[:16] + ".min.js"
+	assert.Equal(t, want, NewHandler().HashedName())
+}
+
+func TestServeHashedBundle(t *testing.T) {
+	t.Parallel()
+	name := NewHandler().HashedName()
+	plain, plainBody := serve(t, http.MethodGet, "/socket.io/ferry.min.js", nil)
+	for _, accept := range []string{"", "gzip"} {
+		t.Run("accept="+accept, func(t *testing.T) {
+			t.Parallel()
+			h := http.Header{}
+			if accept != "" {
+				h.Set("Accept-Encoding", accept)
+			}
+			resp, body := serve(t, http.MethodGet, "/socket.io/"+name, h)
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"))
+			assert.Equal(t, "application/javascript; charset=utf-8", resp.Header.Get("Content-Type"))
+			assert.Equal(t, "Accept-Encoding", resp.Header.Get("Vary"))
+			assert.Equal(t, accept, resp.Header.Get("Content-Encoding"))
+			if accept == "" {
+				assert.Equal(t, plainBody, body, "the same bundle as ferry.min.js")
+				assert.Equal(t, plain.Header.Get("ETag"), resp.Header.Get("ETag"))
+			}
+
+			h.Set("If-None-Match", resp.Header.Get("ETag"))
+			again, _ := serve(t, http.MethodGet, "/socket.io/"+name, h)
+			assert.Equal(t, http.StatusNotModified, again.StatusCode)
+			assert.Equal(t, "public, max-age=31536000, immutable", again.Header.Get("Cache-Control"))
+		})
+	}
+	// The plain names keep their short lifetime.
+	assert.Equal(t, "public, max-age=86400", plain.Header.Get("Cache-Control"))
+	mapResp, _ := serve(t, http.MethodGet, "/socket.io/ferry.min.js.map", nil)
+	assert.Equal(t, "public, max-age=86400", mapResp.Header.Get("Cache-Control"))
+}
+
+func TestServeOtherHashNotFound(t *testing.T) {
+	t.Parallel()
+	// A page naming another bundle's hash must not get this bundle under
+	// an immutable name.
+	name := NewHandler().HashedName()
+	other := "ferry.0000000000000000.min.js"
+	require.NotEqual(t, name, other)
+	for _, target := range []string{other, "ferry." + name[len("ferry."):len(name)-len(".min.js")] + ".js"} {
+		resp, _ := serve(t, http.MethodGet, "/socket.io/"+target, nil)
+		assert.Equal(t, http.StatusNotFound, resp.StatusCode, target)
 	}
 }

@@ -1,8 +1,10 @@
 package chatserver
 
 import (
+	"bytes"
 	"context"
 	"embed"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -13,8 +15,10 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// web holds the page, its script, style sheet and icon. The Ferry server
-// serves the client library itself, at /socket.io/ferry.min.js.
+// web holds the page (index.html, a template), its script, style sheet and
+// icon. The Ferry server serves the client library itself; the page loads it
+// from Server.ClientScriptPath, a name that changes with the bundle, so
+// browsers may cache it for good.
 //
 //go:embed web
 var web embed.FS
@@ -60,7 +64,7 @@ func New(logger *slog.Logger) *Server {
 	}
 	r := mux.NewRouter()
 	r.PathPrefix("/socket.io/").Handler(s.ferry)
-	r.Handle("/", page(assets)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/", page(assets, s.ferry.ClientScriptPath())).Methods(http.MethodGet, http.MethodHead)
 	r.PathPrefix("/static/").
 		Handler(http.StripPrefix("/static/", http.FileServerFS(assets))).
 		Methods(http.MethodGet, http.MethodHead)
@@ -82,10 +86,19 @@ func (s *Server) Shutdown(ctx context.Context) error { return s.ferry.Shutdown(c
 // Close disconnects every client and closes their connections at once.
 func (s *Server) Close() error { return s.ferry.Close() }
 
-// page serves index.html.
-func page(assets fs.FS) http.Handler {
+// page serves index.html, rendered once with the client script's path.
+func page(assets fs.FS, clientScript string) http.Handler {
+	tmpl, err := template.ParseFS(assets, "index.html")
+	if err != nil {
+		panic(err) // the embedded page is part of the build
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, struct{ ClientScript string }{clientScript}); err != nil {
+		panic(err) // the page uses no field but ClientScript
+	}
+	body := buf.Bytes()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.ServeFileFS(w, r, assets, "index.html")
+		http.ServeContent(w, r, "index.html", time.Time{}, bytes.NewReader(body))
 	})
 }
 

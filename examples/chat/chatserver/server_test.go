@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,7 @@ func TestPageAndAssets(t *testing.T) {
 	for _, tc := range []struct {
 		path, contentType, contains string
 	}{
-		{"/", "text/html; charset=utf-8", `<script src="/socket.io/ferry.min.js" defer></script>`},
+		{"/", "text/html; charset=utf-8", `<script src="/socket.io/ferry.`},
 		{"/static/app.js", "text/javascript; charset=utf-8", "ferry.onTransportChange(socket"},
 		{"/static/style.css", "text/css; charset=utf-8", ".badge[data-transport=\"websocket\"]"},
 		{"/static/favicon.svg", "image/svg+xml", "<svg"},
@@ -55,6 +56,23 @@ func TestPageAndAssets(t *testing.T) {
 		assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "default-src 'self'", tc.path)
 		assert.Equal(t, "nosniff", resp.Header.Get("X-Content-Type-Options"), tc.path)
 	}
+}
+
+// TestPageLoadsHashedClient checks that the page loads the client bundle
+// from its content-hashed path, which the server lets browsers cache for
+// good.
+func TestPageLoadsHashedClient(t *testing.T) {
+	t.Parallel()
+	url := start(t)
+	_, page := get(t, url+"/")
+	m := regexp.MustCompile(`<script src="(/socket\.io/ferry\.[0-9a-f]{16}\.min\.js)" defer></script>`).FindStringSubmatch(page)
+	require.NotNil(t, m, "the page's client script tag")
+	resp, body := get(t, url+m[1])
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "public, max-age=31536000, immutable", resp.Header.Get("Cache-Control"))
+	assert.Contains(t, resp.Header.Get("Content-Type"), "javascript")
+	assert.Contains(t, body, "onTransportChange")
+	assert.NotContains(t, page, "{{", "the template is rendered")
 }
 
 func TestPageRefusesWhatItDoesNotServe(t *testing.T) {

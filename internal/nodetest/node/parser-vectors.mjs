@@ -13,6 +13,13 @@
 //       from <file>, feeds each case's frames to a fresh npm Decoder and
 //       prints [{name, ok, error, packets}].
 //
+//   node parser-vectors.mjs values
+//       Encodes single values, outside any packet, as a cluster adapter
+//       does: with notepack.io (the encoder of socket.io-msgpack-parser)
+//       and with JSON.stringify, and prints [{name, msgpack, json, decoded}]:
+//       msgpack in hex, JSON as text, and notepack.io's decoding of its own
+//       bytes in the tagged form.
+//
 // A frame is {hex, binary}: binary frames are Buffers, text frames are the
 // UTF-8 string of the bytes. Decoded packets are printed in a tagged form
 // that JSON can carry: {type, nsp, id?, data?} where binary values become
@@ -20,6 +27,7 @@
 // undefined inside a value null, and an event's name String(name).
 
 import { readFileSync } from "node:fs";
+import notepack from "notepack.io";
 import msgpackParser from "socket.io-msgpack-parser";
 import * as jsonParser from "socket.io-parser";
 
@@ -111,6 +119,19 @@ const vectors = {
     p.nsp = "/";
     return p;
   },
+  // Dates as JSON.stringify writes them: in UTC with milliseconds, years
+  // outside 0000-9999 with a sign and six digits, at the ends of
+  // JavaScript's range too; inside objects and arrays.
+  "server-event-date-forms": () => {
+    const p = {
+      type: 2,
+      data: ["dates", new Date(1796623200123), new Date(1700000000000), new Date(-1),
+        { at: new Date(-62135596800000), when: null }, { t: new Date(-62167219200000) },
+        [new Date(8.64e15), new Date(-8.64e15), new Date(253402300800000), new Date(-62198755200000)]],
+    };
+    p.nsp = "/";
+    return p;
+  },
   "server-event-numeric-name": () => {
     const p = { type: 2, data: [42, "x"] };
     p.nsp = "/";
@@ -198,6 +219,27 @@ const vectors = {
   },
 };
 
+// Single values, as a cluster adapter publishes event arguments.
+const values = {
+  null: () => null,
+  numbers: () => [0, 127, -1, -33, 65536, 1.5, 0.1, 2 ** 53, 2 ** 60, -(2 ** 31) - 1, 1e-7, 5e-324, -0],
+  string: () => "héllo €𝄞 \"quoted\" back\\ nl\n ctrl\u0001 " + "y".repeat(40),
+  buffer: () => Buffer.from([1, 2, 3]),
+  "empty buffer": () => Buffer.alloc(0),
+  date: () => new Date(1796623200123),
+  "extended year": () => new Date(8.64e15),
+  nested: () => ({ a: [true, null, { b: Buffer.from([9]) }], c: "x", when: new Date(0) }),
+  object: () => ({ name: "x", tags: ["a", "b"], bin: Buffer.from([9, 8]), count: 3 }),
+  "large containers": () => ({ list: Array.from({ length: 20 }, (_, i) => i * 1000), text: "z".repeat(300) }),
+};
+
+function encodeValues() {
+  return Object.entries(values).map(([name, build]) => {
+    const mp = notepack.encode(build());
+    return { name, msgpack: mp.toString("hex"), json: JSON.stringify(build()), decoded: tag(notepack.decode(mp)) };
+  });
+}
+
 function hexOf(frame) {
   if (typeof frame === "string") return { hex: Buffer.from(frame, "utf8").toString("hex"), binary: false };
   if (frame instanceof ArrayBuffer) return { hex: Buffer.from(frame).toString("hex"), binary: true };
@@ -271,9 +313,11 @@ function decodeAll(file) {
 const [mode, file] = process.argv.slice(2);
 if (mode === "encode") {
   process.stdout.write(JSON.stringify(encodeAll()));
+} else if (mode === "values") {
+  process.stdout.write(JSON.stringify(encodeValues()));
 } else if (mode === "decode" && file) {
   process.stdout.write(JSON.stringify(decodeAll(file)));
 } else {
-  process.stderr.write("usage: parser-vectors.mjs encode | decode <file>\n");
+  process.stderr.write("usage: parser-vectors.mjs encode | decode <file> | values\n");
   process.exit(2);
 }

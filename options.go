@@ -51,6 +51,14 @@ type Options struct {
 	// that falls further behind is disconnected ("transport error").
 	// Default 65536.
 	MaxQueuedPackets int
+	// MaxPollHold caps how long a long-polling GET is held waiting for
+	// messages; it is then answered with a noop and the client polls again.
+	// Set it below the request timeout of any proxy or load balancer in
+	// front of the server (HAProxy's timeout server, say), which otherwise
+	// cuts the GET and the connection with it. Default 0: a GET is held up
+	// to PingInterval, as in socket.io; GETs cut again and again at one
+	// age are then reported in the log, naming this option.
+	MaxPollHold time.Duration
 	// Parser encodes Socket.IO packets. Default parser.Msgpack(), matching
 	// socket.io-msgpack-parser; parser.JSON() matches socket.io's default
 	// parser. Every client must use the same one.
@@ -109,6 +117,7 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		Cookie:               o.Cookie,
 		CompressionThreshold: o.CompressionThreshold,
 		MaxQueuedPackets:     o.MaxQueuedPackets,
+		MaxPollHold:          o.MaxPollHold,
 		OnConnection:         onConnection,
 		Logger:               o.Logger,
 	}

@@ -6,8 +6,10 @@ import (
 	"sync"
 )
 
-// MemoryAdapter is the default Adapter: rooms in memory, broadcasts to the
-// sockets of this server. Adapters for several servers embed it.
+// MemoryAdapter is the default Adapter: rooms in memory, and delivery to
+// the sockets of this server. Adapters for several servers embed it, for
+// what concerns this server's sockets: its Broadcast, BroadcastWithAck and
+// the other methods act on this server only, and never fail.
 //
 // As in socket.io, every socket is in a room named after its id. That room
 // is kept implicitly, as the socket's entry in a map of members, so that a
@@ -31,6 +33,9 @@ func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
 		sids:    make(map[string]map[string]struct{}),
 	}
 }
+
+// Namespace returns the adapter's namespace.
+func (a *MemoryAdapter) Namespace() *Namespace { return a.nsp }
 
 // AddAll implements Adapter.
 func (a *MemoryAdapter) AddAll(id string, rooms []string) {
@@ -114,9 +119,9 @@ func (a *MemoryAdapter) SocketRooms(id string) []string {
 	return out
 }
 
-// Rooms returns every room with at least one socket of this server, the
-// sockets' own rooms included.
-func (a *MemoryAdapter) Rooms() []string {
+// Rooms implements Adapter: the rooms with at least one socket of this
+// server, the sockets' own rooms included, sorted.
+func (a *MemoryAdapter) Rooms(context.Context) ([]string, error) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	out := make([]string, 0, len(a.rooms)+len(a.members))
@@ -129,8 +134,23 @@ func (a *MemoryAdapter) Rooms() []string {
 		}
 	}
 	slices.Sort(out)
-	return out
+	return out, nil
 }
+
+// HasRoom reports whether room has a socket of this server. Cluster
+// adapters use it to drop, cheaply, messages for rooms they do not serve.
+func (a *MemoryAdapter) HasRoom(room string) bool {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if _, ok := a.rooms[room]; ok {
+		return true
+	}
+	_, ok := a.members[room]
+	return ok
+}
+
+// ServerCount implements Adapter: 1.
+func (a *MemoryAdapter) ServerCount(context.Context) (int, error) { return 1, nil }
 
 // inLocked reports whether socket id is in room.
 func (a *MemoryAdapter) inLocked(id, room string) bool {
@@ -195,32 +215,118 @@ func (a *MemoryAdapter) match(opts BroadcastOptions) []*Socket {
 	return out
 }
 
-// Broadcast implements Adapter.
-func (a *MemoryAdapter) Broadcast(pkt *EncodedPacket, opts BroadcastOptions) {
-	frames := pkt.enginePackets()
+// Broadcast implements Adapter: it delivers pkt to this server's sockets
+// that opts selects.
+func (a *MemoryAdapter) Broadcast(_ context.Context, pkt *EncodedPacket, opts BroadcastOptions) error {
+	srv := a.nsp.server
+	frames, err := pkt.encodeFor(srv, a.nsp.name, 0, false)
+	if err != nil {
+		return err
+	}
+	// Counted in the server's burst: while any broadcast is being handed
+	// out, a WebSocket writer holding an earlier one waits for it, so that
+	// consecutive broadcasts leave in one write per connection.
+	srv.burst.Begin()
+	defer srv.burst.End()
 	for _, s := range a.match(opts) {
 		s.conn.sendFrames(frames, opts.Volatile)
 	}
+	return nil
 }
 
-// BroadcastWithAck implements Adapter.
-func (a *MemoryAdapter) BroadcastWithAck(pkt *EncodedPacket, opts BroadcastOptions, acks *AckCollector) {
-	frames := pkt.enginePackets()
-	n := 0
-	for _, s := range a.match(opts) {
-		if !s.expectAck(pkt.Packet.ID, acks.Receive) {
-			continue
+// BroadcastWithAck implements Adapter: this server is one part of the
+// broadcast.
+func (a *MemoryAdapter) BroadcastWithAck(ctx context.Context, pkt *EncodedPacket, opts BroadcastOptions, acks *AckCollector) error {
+	acks.ExpectParts(1)
+	return a.DeliverWithAck(ctx, pkt, opts, acks)
+}
+
+// DeliverWithAck delivers pkt to this server's sockets that opts selects,
+// each asked for an ack under an ack id this server assigns, and reports to
+// r: the number of sockets reached (once, even if 0), then each ack, or
+// Lost for each socket that disconnects before it acks. A socket a volatile
+// packet skipped is not counted. Once ctx is done, acks still awaited are
+// forgotten, and reported no more. Cluster adapters call it for a
+// broadcast that another server asked this one to deliver.
+func (a *MemoryAdapter) DeliverWithAck(ctx context.Context, pkt *EncodedPacket, opts BroadcastOptions, r AckReceiver) error {
+	srv := a.nsp.server
+	id := a.nsp.ackIDs.Add(1) - 1
+	frames, err := pkt.encodeFor(srv, a.nsp.name, id, true)
+	if err != nil {
+		r.Reached(0)
+		return err
+	}
+	d := &ackDelivery{id: id, r: r}
+	srv.burst.Begin()
+	targets := a.match(opts)
+	d.mu.Lock() // acks that arrive while targets are added wait for Reached
+	for _, s := range targets {
+		if !s.expectAck(id, d.receive) {
+			continue // disconnected meanwhile
 		}
 		if err := s.conn.sendFrames(frames, opts.Volatile); err != nil {
-			s.dropAck(pkt.Packet.ID)
+			s.dropAck(id)
 			continue
 		}
-		n++
+		d.targets = append(d.targets, s)
 	}
-	acks.Expect(n)
+	d.pending = len(d.targets)
+	srv.burst.End()
+	r.Reached(d.pending)
+	if d.pending > 0 {
+		d.stop = context.AfterFunc(ctx, d.forget)
+	}
+	d.mu.Unlock()
+	return nil
 }
 
-// FetchSockets implements Adapter.
+// ackDelivery is one server's part of an acknowledged broadcast: the
+// sockets it was sent to, and how many have yet to answer.
+type ackDelivery struct {
+	id      uint64
+	r       AckReceiver
+	mu      sync.Mutex
+	targets []*Socket   // guarded by mu: the sockets sent the packet
+	pending int         // guarded by mu: sockets yet to ack or be lost
+	stop    func() bool // stops the forgetting at ctx's end
+}
+
+// receive is each target socket's ack callback.
+func (d *ackDelivery) receive(args Args, ok bool) {
+	d.mu.Lock()
+	if d.pending == 0 {
+		d.mu.Unlock()
+		return // forgotten
+	}
+	d.pending--
+	var stop func() bool
+	if d.pending == 0 {
+		stop, d.targets = d.stop, nil
+	}
+	d.mu.Unlock()
+	if ok {
+		d.r.Ack(args)
+	} else {
+		d.r.Lost()
+	}
+	if stop != nil {
+		stop()
+	}
+}
+
+// forget drops the acks still awaited: the broadcast's context is done.
+func (d *ackDelivery) forget() {
+	d.mu.Lock()
+	targets := d.targets
+	d.pending = 0
+	d.targets = nil
+	d.mu.Unlock()
+	for _, s := range targets {
+		s.dropAck(d.id)
+	}
+}
+
+// FetchSockets implements Adapter, for this server's sockets.
 func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]*RemoteSocket, error) {
 	socks := a.match(opts)
 	out := make([]*RemoteSocket, 0, len(socks))
@@ -230,28 +336,35 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 	return out, nil
 }
 
-// AddSockets implements Adapter.
-func (a *MemoryAdapter) AddSockets(opts BroadcastOptions, rooms []string) {
+// AddSockets implements Adapter, for this server's sockets.
+func (a *MemoryAdapter) AddSockets(_ context.Context, opts BroadcastOptions, rooms []string) error {
 	for _, s := range a.match(opts) {
 		s.Join(rooms...)
 	}
+	return nil
 }
 
-// DelSockets implements Adapter.
-func (a *MemoryAdapter) DelSockets(opts BroadcastOptions, rooms []string) {
+// DelSockets implements Adapter, for this server's sockets.
+func (a *MemoryAdapter) DelSockets(_ context.Context, opts BroadcastOptions, rooms []string) error {
 	for _, s := range a.match(opts) {
 		for _, room := range rooms {
 			s.Leave(room)
 		}
 	}
+	return nil
 }
 
-// DisconnectSockets implements Adapter.
-func (a *MemoryAdapter) DisconnectSockets(opts BroadcastOptions, close bool) {
+// DisconnectSockets implements Adapter, for this server's sockets.
+func (a *MemoryAdapter) DisconnectSockets(_ context.Context, opts BroadcastOptions, close bool) error {
 	for _, s := range a.match(opts) {
 		s.Disconnect(close)
 	}
+	return nil
 }
+
+// ServerSideEmit implements Adapter: there is no other server to reach, so
+// it does nothing, and asks no part for an ack.
+func (a *MemoryAdapter) ServerSideEmit(context.Context, []any, *AckCollector) error { return nil }
 
 // Close implements Adapter.
 func (a *MemoryAdapter) Close() error { return nil }

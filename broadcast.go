@@ -2,6 +2,7 @@ package ferry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -11,9 +12,10 @@ import (
 	"github.com/ferryio/ferry/transport"
 )
 
-// Broadcast selects sockets of a namespace to emit to or act on. It is an
-// immutable value: To, Except, Local, Volatile and Timeout return modified
-// copies, so a Broadcast may be kept and reused.
+// Broadcast selects sockets of a namespace to emit to or act on, on every
+// server the namespace's adapter reaches. It is an immutable value: To,
+// Except, Local, Volatile and Timeout return modified copies, so a
+// Broadcast may be kept and reused.
 //
 // With no rooms selected it targets every socket of the namespace; with
 // rooms, the sockets in any of them; sockets in any Except room are left
@@ -22,19 +24,6 @@ type Broadcast struct {
 	nsp     *Namespace
 	opts    BroadcastOptions
 	timeout time.Duration
-}
-
-// BroadcastOptions is what an Adapter needs to select a broadcast's
-// targets.
-type BroadcastOptions struct {
-	// Rooms selects sockets in any of these rooms; empty selects all.
-	Rooms []string
-	// Except leaves out sockets in any of these rooms.
-	Except []string
-	// Local restricts the broadcast to this server.
-	Local bool
-	// Volatile skips sockets that are not ready to receive.
-	Volatile bool
 }
 
 // To returns a copy that also selects sockets in rooms.
@@ -58,29 +47,39 @@ func (b Broadcast) Local() Broadcast { b.opts.Local = true; return b }
 // Volatile returns a copy that skips sockets not ready to receive.
 func (b Broadcast) Volatile() Broadcast { b.opts.Volatile = true; return b }
 
-// Timeout returns a copy whose EmitWithAck stops waiting after d.
+// Timeout returns a copy whose EmitWithAck stops waiting after d, as a
+// context deadline would: a convenience for
+// EmitWithAck(context.WithTimeout(ctx, d), ...).
 func (b Broadcast) Timeout(d time.Duration) Broadcast { b.timeout = d; return b }
 
 // Emit sends an event to the selected sockets. It is encoded once, and on
-// WebSocket framed once, whatever the number of targets.
+// WebSocket framed once, for all the targets on this server. Delivery to
+// this server's sockets never waits on other servers; an error from the
+// adapter (an event it could not encode, a publish to other servers that
+// failed) is returned after it.
 func (b Broadcast) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
+	var errs []error
 	for _, nsp := range b.nsp.targets() {
-		pkt, err := encodeBroadcast(nsp, event, args, false, 0)
-		if err != nil {
-			return err
+		if err := nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), b.opts); err != nil {
+			errs = append(errs, err)
 		}
-		nsp.server.broadcast(pkt, func() { nsp.adapter.Broadcast(pkt, b.opts) })
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
-// EmitWithAck sends an event to the selected sockets and waits for each to
-// acknowledge it, until ctx is done or the Timeout passes. It returns the
-// acks received, in arrival order; if some are missing it also returns an
-// error wrapping ctx's.
+// EmitWithAck sends an event to the selected sockets and waits until each
+// has acknowledged it, until ctx is done or the Timeout passes. It returns
+// the acks received, in arrival order. A socket that disconnects before it
+// acks is not waited for; on this server, a socket a volatile event skipped
+// is not either. If acks are missing at the deadline, it returns those that
+// came with an error wrapping ctx's (context.DeadlineExceeded).
+//
+// With several servers, each reports how many clients it reached and
+// forwards their acks; a cluster adapter stops waiting for a server that
+// does not answer after its own request timeout.
 func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
 	if parser.IsReserved(event) {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
@@ -91,161 +90,100 @@ func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) (
 		defer cancel()
 	}
 	acks := newAckCollector()
+	var errs []error
 	for _, nsp := range b.nsp.targets() {
-		id := nsp.ackIDs.Add(1) - 1
-		pkt, err := encodeBroadcast(nsp, event, args, true, id)
-		if err != nil {
-			return nil, err
+		if err := nsp.adapter.BroadcastWithAck(ctx, newEventPacket(event, args), b.opts, acks); err != nil {
+			errs = append(errs, err)
 		}
-		nsp.server.broadcast(pkt, func() { nsp.adapter.BroadcastWithAck(pkt, b.opts, acks) })
 	}
-	acks.Expect(0) // done adding targets
-	return acks.wait(ctx, event)
+	acks.seal()
+	got, err := acks.wait(ctx, fmt.Sprintf("acks for %q", event))
+	return got, errors.Join(append(errs, err)...)
 }
 
-// encodeBroadcast builds the broadcast packet for event in nsp, encoded
-// once for all its targets. A dynamic parent's broadcast is encoded once
-// per child, each under the child's own name.
-func encodeBroadcast(nsp *Namespace, event string, args []any, ack bool, id uint64) (*EncodedPacket, error) {
-	p := parser.Packet{
-		Type:      parser.Event,
-		Namespace: nsp.name,
-		ID:        id,
-		HasID:     ack,
-		Args:      eventArgs(event, args),
-	}
-	frames, err := nsp.server.codec.Encode(&p)
-	if err != nil {
-		return nil, err
-	}
-	return &EncodedPacket{Packet: p, Frames: frames}, nil
-}
-
-// FetchSockets returns the selected sockets, on every server of the
-// adapter.
+// FetchSockets returns the selected sockets, on every server.
 func (b Broadcast) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	var out []*RemoteSocket
 	for _, nsp := range b.nsp.targets() {
 		socks, err := nsp.adapter.FetchSockets(ctx, b.opts)
+		out = append(out, socks...)
 		if err != nil {
 			return out, err
 		}
-		out = append(out, socks...)
 	}
 	return out, nil
 }
 
-// SocketsJoin makes the selected sockets join rooms.
-func (b Broadcast) SocketsJoin(rooms ...string) {
+// SocketsJoin makes the selected sockets join rooms, on every server.
+func (b Broadcast) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return b.each(func(a Adapter) error { return a.AddSockets(ctx, b.opts, rooms) })
+}
+
+// SocketsLeave makes the selected sockets leave rooms, on every server.
+func (b Broadcast) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return b.each(func(a Adapter) error { return a.DelSockets(ctx, b.opts, rooms) })
+}
+
+// DisconnectSockets disconnects the selected sockets, on every server;
+// with close, their connections are closed too.
+func (b Broadcast) DisconnectSockets(ctx context.Context, close bool) error {
+	return b.each(func(a Adapter) error { return a.DisconnectSockets(ctx, b.opts, close) })
+}
+
+// each runs f on the adapter of every namespace the broadcast targets.
+func (b Broadcast) each(f func(Adapter) error) error {
+	var errs []error
 	for _, nsp := range b.nsp.targets() {
-		nsp.adapter.AddSockets(b.opts, rooms)
+		if err := f(nsp.adapter); err != nil {
+			errs = append(errs, err)
+		}
 	}
+	return errors.Join(errs...)
 }
 
-// SocketsLeave makes the selected sockets leave rooms.
-func (b Broadcast) SocketsLeave(rooms ...string) {
-	for _, nsp := range b.nsp.targets() {
-		nsp.adapter.DelSockets(b.opts, rooms)
-	}
-}
-
-// DisconnectSockets disconnects the selected sockets; with close, their
-// connections are closed too.
-func (b Broadcast) DisconnectSockets(close bool) {
-	for _, nsp := range b.nsp.targets() {
-		nsp.adapter.DisconnectSockets(b.opts, close)
-	}
-}
-
-// broadcast runs hand, which hands pkt out to its targets, counted in the
-// server's burst: while any broadcast is being handed out, a WebSocket
-// writer holding an earlier one waits for it, so that a handler's
-// consecutive broadcasts leave in one write per connection.
-func (s *Server) broadcast(pkt *EncodedPacket, hand func()) {
-	pkt.burst = &s.burst
-	s.burst.Begin()
-	defer s.burst.End()
-	hand()
-}
-
-// EncodedPacket is a broadcast packet encoded once for all its targets.
+// EncodedPacket is an event on its way to many sockets: what adapters
+// carry. Packet is the event before encoding: Type parser.Event, and Args
+// the event's name followed by its arguments. The adapter delivering it
+// on this server sets the namespace and, for an acknowledged broadcast,
+// an ack id of this server's, then encodes it once, with the server's
+// parser, for every target; on WebSocket it is also framed once. An
+// adapter receiving an event from another server builds one with
+// &EncodedPacket{Packet: p}. An EncodedPacket is delivered by one adapter.
 type EncodedPacket struct {
-	// Packet is the packet before encoding.
+	// Packet is the event packet.
 	Packet parser.Packet
-	// Frames is its encoding by the server's parser.
-	Frames []parser.Frame
 
 	once   sync.Once
+	err    error
 	engine []transport.Packet
-	caches []transport.FrameCache
-	burst  *transport.Burst // the server's, set before the adapter is called
 }
 
-// enginePackets returns the frames as engine packets shared by every
-// target, so that each transport frames them once.
-func (p *EncodedPacket) enginePackets() []transport.Packet {
+// newEventPacket returns the packet of event with args, the name first, in
+// one slice allocated at its final size.
+func newEventPacket(event string, args []any) *EncodedPacket {
+	all := make([]any, 1, len(args)+1)
+	all[0] = event
+	return &EncodedPacket{Packet: parser.Packet{Type: parser.Event, Args: append(all, args...)}}
+}
+
+// encodeFor encodes the packet once, for namespace nsp and, with hasID,
+// ack id id, with srv's parser, and returns it as engine packets shared by
+// every target (so that each transport frames them once), which carry the
+// server's burst.
+func (p *EncodedPacket) encodeFor(srv *Server, nsp string, id uint64, hasID bool) ([]transport.Packet, error) {
 	p.once.Do(func() {
-		p.caches = make([]transport.FrameCache, len(p.Frames))
-		for i := range p.caches {
-			p.caches[i].Burst = p.burst
+		pkt := p.Packet
+		pkt.Type, pkt.Namespace, pkt.ID, pkt.HasID = parser.Event, nsp, id, hasID
+		frames, err := srv.codec.Encode(&pkt)
+		if err != nil {
+			p.err = err
+			return
 		}
-		p.engine = toEnginePackets(p.Frames, p.caches)
+		caches := make([]transport.FrameCache, len(frames))
+		for i := range caches {
+			caches[i].Burst = &srv.burst
+		}
+		p.engine = toEnginePackets(frames, caches)
 	})
-	return p.engine
-}
-
-// AckCollector gathers the acks of a broadcast. Adapters call Expect with
-// the number of sockets each part of the broadcast reached, and Receive
-// with each ack.
-type AckCollector struct {
-	mu       sync.Mutex
-	expected int    // guarded by mu
-	pending  int    // guarded by mu: adapters still adding targets
-	acks     []Args // guarded by mu
-	done     chan struct{}
-	closed   bool // guarded by mu
-}
-
-func newAckCollector() *AckCollector {
-	return &AckCollector{pending: 1, done: make(chan struct{})}
-}
-
-// Expect adds n sockets whose acks to wait for. Expect(0) from the
-// broadcaster marks the target count final.
-func (c *AckCollector) Expect(n int) {
-	c.mu.Lock()
-	if n == 0 {
-		c.pending--
-	}
-	c.expected += n
-	c.checkLocked()
-	c.mu.Unlock()
-}
-
-// Receive records one ack.
-func (c *AckCollector) Receive(a Args) {
-	c.mu.Lock()
-	c.acks = append(c.acks, a)
-	c.checkLocked()
-	c.mu.Unlock()
-}
-
-func (c *AckCollector) checkLocked() {
-	if !c.closed && c.pending == 0 && len(c.acks) >= c.expected {
-		c.closed = true
-		close(c.done)
-	}
-}
-
-func (c *AckCollector) wait(ctx context.Context, event string) ([]Args, error) {
-	select {
-	case <-c.done:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return slices.Clone(c.acks), nil
-	case <-ctx.Done():
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return slices.Clone(c.acks), fmt.Errorf("ferry: %d of %d acks for %q: %w", len(c.acks), c.expected, event, ctx.Err())
-	}
+	return p.engine, p.err
 }

@@ -252,22 +252,24 @@ func TestFetchSockets(t *testing.T) {
 		other := events(clients[1], "hi")
 		require.NoError(t, rs.Emit("hi", 1))
 		require.Equal(t, 1, arg[int](t, recv(t, hi), 0))
-		reply, err := rs.EmitWithAck(bounded(t), within, "q")
+		reply, err := rs.EmitWithAck(bounded(t), "q")
 		require.NoError(t, err)
 		require.Equal(t, "answer", decodeRaw[string](t, reply[0]))
-		_, err = rs.EmitWithAck(bounded(t), 30*time.Millisecond, "unanswered")
+		short, cancel := context.WithTimeout(bounded(t), 30*time.Millisecond)
+		defer cancel()
+		_, err = rs.EmitWithAck(short, "unanswered")
 		require.ErrorIs(t, err, context.DeadlineExceeded)
 
-		rs.Join("y", "z")
+		rs.Join(bounded(t), "y", "z")
 		require.ElementsMatch(t, []string{rs.ID, "r", "x", "y", "z"}, serverSide[0].Rooms())
-		rs.Leave("x", "y")
+		rs.Leave(bounded(t), "x", "y")
 		require.ElementsMatch(t, []string{rs.ID, "r", "z"}, serverSide[0].Rooms())
 
 		gone := clientReasons(clients[0])
-		rs.Disconnect(false)
+		rs.Disconnect(bounded(t), false)
 		require.Equal(t, client.ReasonServerDisconnect, recv(t, gone))
 		require.False(t, serverSide[0].Connected())
-		_, err = rs.EmitWithAck(bounded(t), within, "q")
+		_, err = rs.EmitWithAck(bounded(t), "q")
 		require.ErrorIs(t, err, ferry.ErrDisconnected, "no socket left to answer")
 		require.NoError(t, rs.Emit("hi", 2), "emitting to a socket that is gone reaches no one")
 		require.NoError(t, inR[1].Emit("hi", 3))
@@ -291,37 +293,37 @@ func TestSocketsJoinLeaveDisconnect(t *testing.T) {
 		socks[0].Join("r")
 		socks[1].Join("r")
 
-		nsp.In("r").SocketsJoin("vip", "gold")
-		nsp.SocketsJoin("all")
+		nsp.In("r").SocketsJoin(bounded(t), "vip", "gold")
+		nsp.SocketsJoin(bounded(t), "all")
 		require.ElementsMatch(t, []string{socks[0].ID(), "r", "vip", "gold", "all"}, socks[0].Rooms())
 		require.ElementsMatch(t, []string{socks[1].ID(), "r", "vip", "gold", "all"}, socks[1].Rooms())
 		require.ElementsMatch(t, []string{socks[2].ID(), "all"}, socks[2].Rooms())
-		require.Subset(t, memory.Rooms(), []string{"r", "vip", "gold", "all"})
+		require.Subset(t, adapterRooms(t, memory), []string{"r", "vip", "gold", "all"})
 
-		nsp.In("vip").Except(socks[1].ID()).SocketsLeave("gold", "all")
+		nsp.In("vip").Except(socks[1].ID()).SocketsLeave(bounded(t), "gold", "all")
 		require.ElementsMatch(t, []string{socks[0].ID(), "r", "vip"}, socks[0].Rooms())
-		nsp.SocketsLeave("all")
+		nsp.SocketsLeave(bounded(t), "all")
 		require.ElementsMatch(t, []string{socks[1].ID(), "r", "vip", "gold"}, socks[1].Rooms())
-		require.NotContains(t, memory.Rooms(), "all", "an empty room is forgotten")
+		require.NotContains(t, adapterRooms(t, memory), "all", "an empty room is forgotten")
 
 		gone := []<-chan client.DisconnectReason{clientReasons(clients[0]), clientReasons(clients[1]), clientReasons(clients[2])}
-		nsp.In("vip").DisconnectSockets(false)
+		nsp.In("vip").DisconnectSockets(bounded(t), false)
 		require.Equal(t, client.ReasonServerDisconnect, recv(t, gone[0]))
 		require.Equal(t, client.ReasonServerDisconnect, recv(t, gone[1]))
 		require.True(t, socks[2].Connected())
-		require.NotContains(t, memory.Rooms(), "vip")
+		require.NotContains(t, adapterRooms(t, memory), "vip")
 
 		// A graceful close in the middle of an upgrade aborts the probe,
 		// and what is queued behind the paused long-poll can be lost:
 		// wait for the upgrade to finish first.
 		m.upgraded(t, socks[2])
-		nsp.DisconnectSockets(true)
+		nsp.DisconnectSockets(bounded(t), true)
 		require.Equal(t, client.ReasonServerDisconnect, recv(t, gone[2]))
 		select {
 		case <-socks[2].Conn().Done():
 		case <-time.After(within):
 			t.Fatal("DisconnectSockets(true) left the connection open")
 		}
-		require.Empty(t, memory.Rooms())
+		require.Empty(t, adapterRooms(t, memory))
 	})
 }

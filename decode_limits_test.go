@@ -187,3 +187,24 @@ func TestDecodeLimitsUnderAttack(t *testing.T) {
 		})
 	}
 }
+
+func TestDecodeLimitsOption(t *testing.T) {
+	// Options.DecodeLimits replaces the parser's defaults: a packet beyond
+	// them disconnects its client with "parse error"; one within passes.
+	run(t, func(t *testing.T, m mode) {
+		ts := m.serve(t, &ferry.Options{DecodeLimits: parser.Limits{MaxArgs: 3}})
+		joined := sockets(ts.Of("/"))
+		got := make(chan int, 1)
+		ts.OnConnection(func(s *ferry.Socket) {
+			s.On("n", func(e *ferry.Event) { got <- len(e.Args) })
+		})
+		cs := ts.connect(t, "/", nil)
+		s := recv(t, joined)
+		why := make(reasons, 1)
+		why.watch(s)
+		require.NoError(t, cs.Emit("n", 1, 2, 3))
+		require.Equal(t, 3, recv(t, got))
+		require.NoError(t, cs.Emit("n", 1, 2, 3, 4))
+		require.Equal(t, "parse error", recv(t, why))
+	})
+}

@@ -28,13 +28,29 @@
 // # Concurrency
 //
 // Every exported method is safe for concurrent use: any goroutine may emit
-// to any socket, room or namespace at any time. Each connection has one
-// read goroutine at a time (a long-poll POST, or the WebSocket reader);
-// middleware, connection handlers and event handlers for that connection
-// run on it, one at a time and in the order the client sent the packets. A
-// handler that blocks delays only its own connection. A handler must not
-// wait for an ack from its own client on that goroutine: call EmitWithAck
-// from a new goroutine instead.
+// to any socket, room or namespace at any time.
+//
+// Each connection has one read goroutine at a time (a long-poll POST, or
+// the WebSocket reader). The application's code that a client's packets
+// trigger runs on it, one call at a time and in the order the client sent
+// the packets: a dynamic namespace's match function, middleware, connection
+// handlers, OnAny and event handlers, and the disconnect handlers of a
+// socket the client leaves. A handler that blocks delays only its own
+// connection. A handler must not wait for an ack from its own client on
+// that goroutine: call EmitWithAck from a new goroutine instead.
+//
+// Disconnect handlers, and Conn's OnClose callbacks, run on the goroutine
+// that ends the socket: the read goroutine, a timer (ping timeout, connect
+// timeout), the goroutine calling Socket.Disconnect, Conn.Close or a
+// broadcast's DisconnectSockets, or the one calling Server.Close or
+// Shutdown. Conn's OnUpgrade callbacks run on the new WebSocket's reader.
+//
+// A panic in any of these handlers is recovered: it is logged at error
+// level with its stack, and the connection it ran for is closed, its
+// sockets disconnecting with ReasonServerError. Other connections carry on,
+// over long-polling and WebSocket alike. (An OnClose callback added to a
+// connection already closed runs at once, on the caller's goroutine, and
+// is not guarded.)
 //
 // Writes never block the caller: packets go to a bounded per-connection
 // queue (Options.MaxQueuedPackets) drained by the connection's single
@@ -46,4 +62,22 @@
 // once; Shutdown(ctx) lets each connection flush what is queued first.
 // After either, new connections are refused and both return
 // ErrServerClosed. No goroutine outlives its connection.
+//
+// A client's connection (Conn) carries one Socket per namespace it joins.
+// A socket's middleware runs before it is connected: the rooms it joins
+// and the events it emits are joined and sent when it connects. Refused by
+// a middleware (the client gets connect_error), or cut off by its
+// connection closing first, the socket never connects: its Context is
+// done, and no connection or disconnect handler runs for it. A connected
+// socket disconnects once, for the DisconnectReason its OnDisconnect
+// handlers receive; the connection may stay open for the client's other
+// sockets.
+//
+// Namespaces are made by Server.Of, and dynamic children of a Server.OfFunc
+// parent when a client first asks for a matching name; each gets its adapter
+// as it is made. A child made for a connection that its middleware refuses,
+// and which no socket joined, is removed at once; with
+// Options.CleanupEmptyChildNamespaces, a child is also removed when its
+// last socket leaves. A removed namespace's adapter is closed, as every
+// adapter is when the server closes.
 package ferry

@@ -27,6 +27,10 @@ var (
 	// ErrAlreadyAcked is returned by Event.Ack after the first call: an
 	// event is acknowledged at most once.
 	ErrAlreadyAcked = errors.New("ferry: event already acknowledged")
+	// ErrDropped is returned by EmitWithAck on a Volatile Emitter when the
+	// event was dropped because the client was not ready for it: no ack
+	// will come.
+	ErrDropped = errors.New("ferry: volatile event dropped")
 	// ErrArgCount is returned (wrapped) by Args.Decode when the event
 	// carries fewer arguments than targets. It is parser.ErrArgCount.
 	ErrArgCount = parser.ErrArgCount
@@ -66,8 +70,15 @@ const (
 	// ReasonParseError: the client sent a malformed packet.
 	ReasonParseError
 	// ReasonForcedClose: the connection was closed by the server, for
-	// another socket on it.
+	// another socket on it, or with Conn.Close.
 	ReasonForcedClose
+	// ReasonServerError: a handler run for the connection (middleware, a
+	// connection, event, OnAny, disconnect, upgrade or close handler)
+	// panicked. The panic is logged with its stack and the connection is
+	// closed; other connections carry on. socket.io has no such reason (a
+	// throwing listener there is the process's uncaught exception); the
+	// name says that the server, not the client or the network, failed.
+	ReasonServerError
 )
 
 var disconnectNames = [...]string{
@@ -79,6 +90,7 @@ var disconnectNames = [...]string{
 	ReasonTransportError:            "transport error",
 	ReasonParseError:                "parse error",
 	ReasonForcedClose:               "forced close",
+	ReasonServerError:               "server error",
 }
 
 // String returns the socket.io name of r, such as "ping timeout".

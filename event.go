@@ -25,9 +25,13 @@ type Event struct {
 	id       uint64
 	wantsAck bool
 	acked    atomic.Bool
+	// reply, if set, answers the event instead of an ACK packet: for an
+	// event from another server (see Namespace.OnServerSideEmit).
+	reply func(args []any) error
 }
 
-// Socket returns the socket the event came from.
+// Socket returns the socket the event came from, or nil for an event from
+// another server (see Namespace.OnServerSideEmit).
 func (e *Event) Socket() *Socket { return e.socket }
 
 // Decode decodes the event's arguments; see Args.Decode.
@@ -46,6 +50,9 @@ func (e *Event) Ack(args ...any) error {
 	if e.acked.Swap(true) {
 		return ErrAlreadyAcked
 	}
+	if e.reply != nil {
+		return e.reply(args)
+	}
 	s := e.socket
 	return s.conn.send(&parser.Packet{
 		Type:      parser.Ack,
@@ -57,15 +64,16 @@ func (e *Event) Ack(args ...any) error {
 }
 
 // Handle registers a handler for the named event whose first argument
-// decodes into a T: a typed alternative to Socket.On. An argument that does
-// not decode, or a handler error, is logged and the event is dropped. If the
-// client asked for an ack, the event is acknowledged with no arguments after
-// the handler succeeds.
+// decodes into a T: a typed alternative to Socket.On. If the client asked
+// for an ack, the event is acknowledged with no arguments after the handler
+// succeeds. An argument that does not decode is logged as a warning, with
+// the event name and the socket id, and the event is dropped (no ack); a
+// handler error is logged as a warning too, and the event is not acked.
 func Handle[T any](s *Socket, event string, h func(s *Socket, v T) error) {
 	s.On(event, func(e *Event) {
 		var v T
 		if err := e.Decode(&v); err != nil {
-			s.nsp.server.logger.Warn("dropping event: bad argument", "event", event, "socket", s.id, "err", err)
+			s.nsp.server.logger.Warn("dropping event: argument does not decode", "event", event, "socket", s.id, "err", err)
 			return
 		}
 		if err := h(s, v); err != nil {
@@ -78,21 +86,31 @@ func Handle[T any](s *Socket, event string, h func(s *Socket, v T) error) {
 	})
 }
 
+// invalidArgument is the error HandleAck's ack carries when the event's
+// argument does not decode. Its text is documented: clients may test it.
+const invalidArgument = "invalid argument"
+
 // HandleAck registers a handler for the named event whose first argument
-// decodes into a T, and whose result R answers the client's ack. When
-// decoding or the handler fails, the ack carries {"error": message}, so
-// that a client awaiting it is not left waiting.
+// decodes into a T, and whose result R answers the client's ack. Failures
+// are acked too, so that a client awaiting the ack is not left waiting:
+//
+//   - an argument that does not decode is logged as a warning, with the
+//     event name and the socket id, and acked with {"error": "invalid
+//     argument"}: the decoder's own text, which names Ferry's internals,
+//     stays on the server;
+//   - a handler error is acked with {"error": err.Error()}: the handler's
+//     errors are meant for the client. For the server it is routine (a
+//     refused input), so it is logged at debug level only.
 func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, error)) {
 	s.On(event, func(e *Event) {
 		var v T
-		err := e.Decode(&v)
-		var r R
-		if err == nil {
-			r, err = h(s, v)
+		if err := e.Decode(&v); err != nil {
+			s.nsp.server.logger.Warn("acking an error: argument does not decode", "event", event, "socket", s.id, "err", err)
+			e.Ack(map[string]any{"error": invalidArgument})
+			return
 		}
+		r, err := h(s, v)
 		if err != nil {
-			// The client learns of the error from the ack; for the server it
-			// is routine (a refused input), so it is only a debug message.
 			s.nsp.server.logger.Debug("event handler failed", "event", event, "socket", s.id, "err", err)
 			e.Ack(map[string]any{"error": err.Error()})
 			return
@@ -121,20 +139,21 @@ func (em Emitter) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	s := em.s
-	if !s.Connected() {
-		return ErrDisconnected
-	}
-	return s.conn.send(&parser.Packet{
+	err := em.s.send(&parser.Packet{
 		Type:      parser.Event,
-		Namespace: s.nsp.name,
+		Namespace: em.s.nsp.name,
 		Args:      eventArgs(event, args),
 	}, em.volatile)
+	if err == errDropped {
+		return nil // what volatile means
+	}
+	return err
 }
 
 // EmitWithAck sends an event and waits for the client's ack. It returns
-// ctx's error (wrapped) if ctx ends or the Timeout passes first, and
-// ErrDisconnected if the socket disconnects first.
+// ctx's error (wrapped) if ctx ends or the Timeout passes first,
+// ErrDisconnected if the socket disconnects first, and, for a Volatile
+// Emitter, ErrDropped at once if the event was dropped.
 func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	if parser.IsReserved(event) {
 		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
@@ -146,11 +165,15 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	}
 	s := em.s
 	id := s.nsp.ackIDs.Add(1) - 1
-	reply := make(chan Args, 1)
-	if !s.expectAck(id, func(a Args) { reply <- a }) {
+	type result struct {
+		args Args
+		ok   bool
+	}
+	reply := make(chan result, 1)
+	if !s.expectAck(id, func(a Args, ok bool) { reply <- result{a, ok} }) {
 		return nil, ErrDisconnected
 	}
-	err := s.conn.send(&parser.Packet{
+	err := s.send(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: s.nsp.name,
 		ID:        id,
@@ -159,16 +182,20 @@ func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (A
 	}, em.volatile)
 	if err != nil {
 		s.dropAck(id)
+		if err == errDropped {
+			err = ErrDropped
+		}
 		return nil, err
 	}
 	select {
-	case a := <-reply:
-		return a, nil
+	case r := <-reply:
+		if !r.ok {
+			return nil, ErrDisconnected
+		}
+		return r.args, nil
 	case <-ctx.Done():
 		s.dropAck(id)
 		return nil, fmt.Errorf("ferry: waiting for ack of %q: %w", event, ctx.Err())
-	case <-s.Context().Done():
-		return nil, ErrDisconnected
 	}
 }
 

@@ -5,18 +5,29 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Middleware runs when a socket asks to join a namespace, before the
 // connection handlers. Returning an error refuses the connection: the
-// client's connect_error handler receives it (see ConnectError).
-// Middleware runs on the connection's read goroutine, in the order added.
+// client's connect_error handler receives it (see ConnectError), and the
+// socket is closed (its Context done) without running any handler.
+// Middleware runs on the connection's read goroutine, in the order added,
+// on a socket that is not connected yet: see Socket for what it may do
+// with it.
 type Middleware func(s *Socket) error
 
 // Namespace is a communication channel multiplexed over connections: each
 // client joins it with its own Socket. Create one with Server.Of, or
 // declare dynamic ones with Server.OfFunc. Its methods are safe for
 // concurrent use.
+//
+// A namespace's adapter is made with the namespace, and closed when the
+// server closes or, for a dynamic child, when the child is removed: a child
+// made for a connection that is then refused, and which no socket joined,
+// is removed at once; with Options.CleanupEmptyChildNamespaces, so is a
+// child whose last socket leaves. A client that asks for a removed child
+// again gets a new one.
 type Namespace struct {
 	name    string
 	server  *Server
@@ -24,18 +35,37 @@ type Namespace struct {
 	ackIDs  atomic.Uint64 // ack ids, per namespace as in the reference server
 	match   func(string) bool
 	parent  *Namespace
+	// joining counts connections between lookup and the end of their
+	// join. It is raised only with the server's mu held, so that a child
+	// found idle under that lock (held for writing) stays so.
+	joining atomic.Int32
+	// used is set once a socket joined, or Server.Of returned the
+	// namespace (with the server's mu held): a child never used is removed
+	// once idle, whatever the options.
+	used atomic.Bool
 
 	mu         sync.RWMutex
-	sockets    map[string]*Socket // guarded by mu: by socket id
-	middleware []Middleware       // guarded by mu
-	onConnect  []func(*Socket)    // guarded by mu
-	children   []*Namespace       // guarded by mu: for a dynamic parent
+	sockets    map[string]*Socket      // guarded by mu: by socket id
+	middleware []Middleware            // guarded by mu
+	onConnect  []func(*Socket)         // guarded by mu
+	children   map[*Namespace]struct{} // guarded by mu: for a dynamic parent
+
+	serverSide serverSideHandlers // OnServerSideEmit handlers
 }
 
-func newNamespace(s *Server, name string, match func(string) bool) *Namespace {
-	nsp := &Namespace{name: name, server: s, match: match, sockets: make(map[string]*Socket)}
+// newNamespace makes a namespace and its adapter. It must not be called
+// with the server's mu held: an adapter may take its time to start.
+func newNamespace(s *Server, name string, match func(string) bool, parent *Namespace) *Namespace {
+	nsp := &Namespace{name: name, server: s, match: match, parent: parent, sockets: make(map[string]*Socket)}
 	nsp.adapter = s.opts.Adapter(nsp)
 	return nsp
+}
+
+// closeAdapter closes the namespace's adapter, logging a failure.
+func (n *Namespace) closeAdapter() {
+	if err := n.adapter.Close(); err != nil {
+		n.server.logger.Warn("closing adapter", "namespace", n.name, "err", err)
+	}
 }
 
 // Name returns the namespace's name, such as "/" or "/admin". A dynamic
@@ -66,8 +96,27 @@ func (n *Namespace) OnConnection(h func(*Socket)) {
 
 func (n *Namespace) addChild(c *Namespace) {
 	n.mu.Lock()
-	n.children = append(n.children, c)
+	if n.children == nil {
+		n.children = make(map[*Namespace]struct{})
+	}
+	n.children[c] = struct{}{}
 	n.mu.Unlock()
+}
+
+func (n *Namespace) removeChild(c *Namespace) {
+	n.mu.Lock()
+	delete(n.children, c)
+	n.mu.Unlock()
+}
+
+// idle reports whether a dynamic child may be removed: no socket is in it,
+// and either it was never used or cleanup asks for empty children to go.
+// The caller holds the server's mu and has checked joining.
+func (n *Namespace) idle(cleanup bool) bool {
+	n.mu.RLock()
+	empty := len(n.sockets) == 0
+	n.mu.RUnlock()
+	return empty && (cleanup || !n.used.Load())
 }
 
 // runMiddleware runs the parent's middleware (for a dynamic child) and
@@ -90,8 +139,9 @@ func (n *Namespace) runMiddleware(s *Socket) error {
 	return nil
 }
 
-// join admits a socket that passed the middleware: it joins its own room,
-// the client gets the CONNECT reply, and the connection handlers run.
+// join admits a socket that passed the middleware: it joins its own room
+// and those the middleware joined, the client gets the CONNECT reply and
+// what the middleware emitted, and the connection handlers run.
 func (n *Namespace) join(s *Socket) {
 	n.mu.Lock()
 	n.sockets[s.id] = s
@@ -102,8 +152,12 @@ func (n *Namespace) join(s *Socket) {
 		handlers = append(slices.Clone(n.parent.onConnect), handlers...)
 		n.parent.mu.RUnlock()
 	}
-	n.adapter.AddAll(s.id, []string{s.id})
-	if !s.Connected() {
+	rooms, early, ok := s.connect()
+	if ok {
+		n.used.Store(true)
+		n.adapter.AddAll(s.id, rooms)
+	}
+	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
 		// socket may have left before it was added: undo the adds, and
 		// neither answer the CONNECT nor run the handlers.
@@ -112,17 +166,26 @@ func (n *Namespace) join(s *Socket) {
 		return
 	}
 	s.sendConnect()
+	if len(early) > 0 {
+		s.conn.sendFrames(early, false)
+	}
 	for _, h := range handlers {
 		h(s)
 	}
 }
 
+// remove takes a socket out of the namespace; a dynamic child left empty
+// may then be removed (see Server.dropIfIdle).
 func (n *Namespace) remove(s *Socket) {
 	n.mu.Lock()
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
+	empty := len(n.sockets) == 0
 	n.mu.Unlock()
+	if empty && n.parent != nil {
+		n.server.dropIfIdle(n)
+	}
 }
 
 // Socket returns the socket with the given id connected to this server, or
@@ -152,7 +215,11 @@ func (n *Namespace) targets() []*Namespace {
 	}
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	return append([]*Namespace(nil), n.children...)
+	out := make([]*Namespace, 0, len(n.children))
+	for c := range n.children {
+		out = append(out, c)
+	}
+	return out
 }
 
 // broadcast returns a Broadcast over the whole namespace.
@@ -179,6 +246,10 @@ func (n *Namespace) Except(rooms ...string) Broadcast { return n.broadcast().Exc
 // Local restricts a broadcast to sockets connected to this server.
 func (n *Namespace) Local() Broadcast { return n.broadcast().Local() }
 
+// Timeout returns a Broadcast over the whole namespace whose EmitWithAck
+// stops waiting after d; see Broadcast.Timeout.
+func (n *Namespace) Timeout(d time.Duration) Broadcast { return n.broadcast().Timeout(d) }
+
 // Volatile makes a broadcast skip sockets that are not ready to receive it.
 func (n *Namespace) Volatile() Broadcast { return n.broadcast().Volatile() }
 
@@ -187,12 +258,20 @@ func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
 	return n.broadcast().FetchSockets(ctx)
 }
 
-// SocketsJoin makes every socket of the namespace join rooms.
-func (n *Namespace) SocketsJoin(rooms ...string) { n.broadcast().SocketsJoin(rooms...) }
+// SocketsJoin makes every socket of the namespace join rooms, on every
+// server; see Broadcast.SocketsJoin.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return n.broadcast().SocketsJoin(ctx, rooms...)
+}
 
-// SocketsLeave makes every socket of the namespace leave rooms.
-func (n *Namespace) SocketsLeave(rooms ...string) { n.broadcast().SocketsLeave(rooms...) }
+// SocketsLeave makes every socket of the namespace leave rooms, on every
+// server.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return n.broadcast().SocketsLeave(ctx, rooms...)
+}
 
-// DisconnectSockets disconnects every socket of the namespace; with close,
-// their connections are closed too.
-func (n *Namespace) DisconnectSockets(close bool) { n.broadcast().DisconnectSockets(close) }
+// DisconnectSockets disconnects every socket of the namespace, on every
+// server; with close, their connections are closed too.
+func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
+	return n.broadcast().DisconnectSockets(ctx, close)
+}

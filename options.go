@@ -61,7 +61,10 @@ type Options struct {
 	MaxPollHold time.Duration
 	// Parser encodes Socket.IO packets. Default parser.Msgpack(), matching
 	// socket.io-msgpack-parser; parser.JSON() matches socket.io's default
-	// parser. Every client must use the same one.
+	// parser. Every client must use the same one: a client found to use the
+	// other one (by its first message) is refused with a connect_error that
+	// names the server's parser, and the server logs a warning, at most one
+	// per minute.
 	Parser parser.Codec
 	// ConnectTimeout closes a connection that joins no namespace in time.
 	// Default 45s.
@@ -69,7 +72,25 @@ type Options struct {
 	// DisableClient stops the server from serving the bundled JavaScript
 	// client at <Path>ferry.min.js. Default false.
 	DisableClient bool
-	// Adapter builds each namespace's adapter. Default NewMemoryAdapter.
+	// DecodeLimits bounds what one packet from a client may decode into:
+	// its arguments, its array elements and map entries at every depth,
+	// and its nesting (see parser.Limits). A client that sends a packet
+	// beyond them is refused before the packet is built, and disconnected
+	// with reason "parse error". Zero fields take the parser's defaults,
+	// which no legitimate application meets: 10,000 arguments, 1,000,000
+	// elements, depth 1,000.
+	DecodeLimits parser.Limits
+	// CleanupEmptyChildNamespaces removes a dynamic namespace's child (see
+	// Server.OfFunc) when its last socket leaves, and closes its adapter,
+	// as socket.io's cleanupEmptyChildNamespaces does; a client connecting
+	// to that name later gets a new child. Default false: a child, once a
+	// socket joined it, lives as long as the server. Either way, a child
+	// made for a connection that was refused, and which no socket joined, is
+	// removed at once.
+	CleanupEmptyChildNamespaces bool
+	// Adapter builds each namespace's adapter, when the namespace is made;
+	// the adapter is closed when the namespace is removed or the server
+	// closes. Default NewMemoryAdapter.
 	Adapter func(nsp *Namespace) Adapter
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger

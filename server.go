@@ -33,26 +33,34 @@ type Server struct {
 	client *jsclient.Handler // the bundled JavaScript client, or nil
 	closed atomic.Bool
 	burst  transport.Burst // broadcasts being handed out
+	// mismatchWarnings limits the warnings about clients using another
+	// parser (see Conn.onMismatch).
+	mismatchWarnings rateLimit
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace // guarded by mu
 	dynamic    []*Namespace          // guarded by mu: parents of dynamic namespaces
+	// adaptersClosed is guarded by mu: Close or Shutdown closed the
+	// adapters of every namespace then known; one made later is closed as
+	// soon as it is made.
+	adaptersClosed bool
 }
 
 // NewServer returns a Server configured by opts, which may be nil.
 func NewServer(opts *Options) *Server {
 	o := opts.withDefaults()
 	s := &Server{
-		opts:       o,
-		codec:      o.Parser,
-		logger:     o.Logger,
-		namespaces: make(map[string]*Namespace),
+		opts:             o,
+		codec:            o.Parser,
+		logger:           o.Logger,
+		namespaces:       make(map[string]*Namespace),
+		mismatchWarnings: rateLimit{every: mismatchWarningInterval},
 	}
 	s.engine = session.NewEngine(o.engineOptions(s.onSession))
 	if !o.DisableClient {
 		s.client = newClientHandler()
 	}
-	s.namespaces["/"] = newNamespace(s, "/", nil)
+	s.namespaces["/"] = newNamespace(s, "/", nil, nil)
 	return s
 }
 
@@ -69,17 +77,49 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // Of returns the namespace with the given name, creating it if needed. A
-// name without a leading slash gets one.
+// name without a leading slash gets one. A dynamic child that Of returned
+// is kept while empty, unless Options.CleanupEmptyChildNamespaces is set.
 func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
+	use := func(nsp *Namespace) {
+		if !nsp.used.Load() { // most calls: Of("/") from Server.Emit and the like
+			nsp.used.Store(true)
+		}
+	}
+	s.mu.RLock()
+	nsp := s.namespaces[name]
+	if nsp != nil {
+		use(nsp)
+	}
+	s.mu.RUnlock()
+	if nsp != nil {
+		return nsp
+	}
+	return s.insert(newNamespace(s, name, nil, nil), use)
+}
+
+// insert adds nsp, made outside the lock, unless a namespace of that name
+// was added meanwhile: then that one is returned, and nsp's adapter
+// closed. hold runs on the namespace returned, with mu held.
+func (s *Server) insert(nsp *Namespace, hold func(*Namespace)) *Namespace {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	nsp, ok := s.namespaces[name]
-	if !ok {
-		nsp = newNamespace(s, name, nil)
-		s.namespaces[name] = nsp
+	if won := s.namespaces[nsp.name]; won != nil {
+		hold(won)
+		s.mu.Unlock()
+		nsp.closeAdapter()
+		return won
+	}
+	s.namespaces[nsp.name] = nsp
+	if nsp.parent != nil {
+		nsp.parent.addChild(nsp)
+	}
+	hold(nsp)
+	late := s.adaptersClosed
+	s.mu.Unlock()
+	if late {
+		nsp.closeAdapter()
 	}
 	return nsp
 }
@@ -87,12 +127,17 @@ func (s *Server) Of(name string) *Namespace {
 // OfFunc declares dynamic namespaces: a client may connect to any name for
 // which match returns true. It returns the parent namespace: middleware,
 // connection handlers and broadcasts set on it apply to every child
-// namespace it creates.
+// namespace it creates. match runs on the connection's read goroutine,
+// like the middleware.
 func (s *Server) OfFunc(match func(name string) bool) *Namespace {
-	parent := newNamespace(s, "", match)
+	parent := newNamespace(s, "", match, nil)
 	s.mu.Lock()
 	s.dynamic = append(s.dynamic, parent)
+	late := s.adaptersClosed
 	s.mu.Unlock()
+	if late {
+		parent.closeAdapter()
+	}
 	return parent
 }
 
@@ -102,10 +147,15 @@ func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
 }
 
 // lookup returns the namespace a client asked for, creating a dynamic
-// child if a parent matches, or nil.
+// child if a parent matches, or nil. The namespace returned counts the
+// connection as joining until the caller calls doneJoining.
 func (s *Server) lookup(name string) *Namespace {
+	join := func(nsp *Namespace) { nsp.joining.Add(1) }
 	s.mu.RLock()
 	nsp := s.namespaces[name]
+	if nsp != nil {
+		join(nsp)
+	}
 	dynamic := s.dynamic
 	s.mu.RUnlock()
 	if nsp != nil {
@@ -113,19 +163,37 @@ func (s *Server) lookup(name string) *Namespace {
 	}
 	for _, parent := range dynamic {
 		if parent.match(name) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if nsp := s.namespaces[name]; nsp != nil {
-				return nsp
-			}
-			child := newNamespace(s, name, nil)
-			child.parent = parent
-			parent.addChild(child)
-			s.namespaces[name] = child
-			return child
+			return s.insert(newNamespace(s, name, nil, parent), join)
 		}
 	}
 	return nil
+}
+
+// doneJoining ends a connection's join of nsp (see lookup): a dynamic child
+// left idle is removed.
+func (s *Server) doneJoining(nsp *Namespace) {
+	nsp.joining.Add(-1)
+	if nsp.parent != nil {
+		s.dropIfIdle(nsp)
+	}
+}
+
+// dropIfIdle removes the dynamic child nsp if no connection is joining it
+// and it is idle (see Namespace.idle), and closes its adapter.
+func (s *Server) dropIfIdle(nsp *Namespace) {
+	s.mu.Lock()
+	if s.namespaces[nsp.name] != nsp || nsp.joining.Load() != 0 || !nsp.idle(s.opts.CleanupEmptyChildNamespaces) {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.namespaces, nsp.name)
+	nsp.parent.removeChild(nsp)
+	// Once the server has closed the adapters, this one is closed already.
+	open := !s.adaptersClosed
+	s.mu.Unlock()
+	if open {
+		nsp.closeAdapter()
+	}
 }
 
 // OnConnection adds a connection handler to the main namespace.
@@ -189,10 +257,18 @@ func (s *Server) disconnectAll() {
 	}
 }
 
+// closeAdapters closes the adapter of every namespace, dynamic parents
+// included. A namespace made later has its adapter closed as it is made.
 func (s *Server) closeAdapters() {
-	for _, nsp := range s.allNamespaces() {
-		if err := nsp.adapter.Close(); err != nil {
-			s.logger.Warn("closing adapter", "namespace", nsp.name, "err", err)
-		}
+	s.mu.Lock()
+	s.adaptersClosed = true
+	all := make([]*Namespace, 0, len(s.namespaces)+len(s.dynamic))
+	for _, nsp := range s.namespaces {
+		all = append(all, nsp)
+	}
+	all = append(all, s.dynamic...)
+	s.mu.Unlock()
+	for _, nsp := range all {
+		nsp.closeAdapter()
 	}
 }

@@ -4,21 +4,29 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/ferryio/ferry/internal/sid"
 	"github.com/ferryio/ferry/parser"
-	"github.com/ferryio/ferry/session"
+	"github.com/ferryio/ferry/transport"
 )
 
 // Handshake describes how a socket connected: the HTTP request that opened
-// its connection, and the auth payload it sent to join the namespace.
+// its connection, and the auth payload it sent to join the namespace. Its
+// fields are those of socket.io's socket.handshake.
 type Handshake struct {
+	// Header is the request's header.
 	Header http.Header
 	// Query is the request's query, parsed from URL.
 	Query url.Values
-	// Address is the client's network address (the request's RemoteAddr).
+	// Host is the request's Host header (socket.io's
+	// handshake.headers.host), which net/http keeps out of Header.
+	Host string
+	// Address is the client's IP address, without port (socket.io's
+	// handshake.address): that of the request's peer, which is a proxy's
+	// when there is one.
 	Address string
 	// URL is the request target as the client sent it, path and query.
 	URL string
@@ -42,6 +50,17 @@ func (h *Handshake) DecodeAuth(v any) error {
 // Socket is one client's membership of one namespace. Its methods are safe
 // for concurrent use: any goroutine may emit to any socket at any time.
 //
+// A socket is born when its client asks to join the namespace, and the
+// middleware runs on it before it is connected: Connected reports false,
+// and the rooms it joins and the events it emits (but volatile ones) are
+// held until it connects, then joined and sent after the client is told it
+// is connected. A socket the middleware refuses, or whose connection
+// closes first, never connects: its Context is done, Connected stays false,
+// it is in no room, and no disconnect handler runs. A connected socket
+// stays so until it disconnects, once: its OnDisconnecting handlers run,
+// it leaves its rooms, its Context is done, then its OnDisconnect handlers
+// run.
+//
 // Event handlers for one connection run one at a time, in the order the
 // client sent the events, on that connection's read goroutine. A handler
 // that waits for the same client (EmitWithAck to it) must do so in a new
@@ -49,11 +68,14 @@ func (h *Handshake) DecodeAuth(v any) error {
 type Socket struct {
 	id   string
 	nsp  *Namespace
-	conn *conn
+	conn *Conn
 	auth parser.Raw // the CONNECT packet's payload
 
-	mu        sync.Mutex
-	connected bool // guarded by mu
+	mu    sync.Mutex
+	state socketState // guarded by mu
+	// early is guarded by mu: what the middleware asked of the socket
+	// before it connected, nil if nothing (as for most sockets).
+	early     *earlyActions
 	cancelled bool // guarded by mu: the socket's context is done, or due to be once made
 	// ctx and cancel are guarded by mu: made by the first call to Context,
 	// as most sockets never need them.
@@ -63,19 +85,46 @@ type Socket struct {
 	anyHandlers     []func(*Event)                    // guarded by mu: append-only
 	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
 	onDisconnect    []func(*Socket, DisconnectReason) // guarded by mu
-	acks            map[uint64]func(Args)             // guarded by mu: pending acks by id
+	acks            map[uint64]ackFunc                // guarded by mu: pending acks by id
 	data            any                               // guarded by mu
 }
 
-func newSocket(nsp *Namespace, c *conn, auth parser.Raw) *Socket {
+// earlyActions are what the middleware asked of a socket before it
+// connected, carried out when it connects and dropped if it is refused.
+type earlyActions struct {
+	rooms   []string           // joined, in order
+	packets []transport.Packet // emitted, in order
+}
+
+// earlyLocked returns s.early, made if needed.
+func (s *Socket) earlyLocked() *earlyActions {
+	if s.early == nil {
+		s.early = new(earlyActions)
+	}
+	return s.early
+}
+
+// socketState is where a socket is in its life.
+type socketState uint8
+
+const (
+	// socketJoining: the middleware is running; the socket is not in its
+	// namespace yet.
+	socketJoining socketState = iota
+	// socketConnected: accepted, in its namespace and rooms.
+	socketConnected
+	// socketGone: disconnected, or refused before it connected.
+	socketGone
+)
+
+func newSocket(nsp *Namespace, c *Conn, auth parser.Raw) *Socket {
 	return &Socket{
 		// A fresh id, not the connection's Engine.IO id, which Socket.IO
 		// servers do not reveal.
-		id:        sid.New(),
-		nsp:       nsp,
-		conn:      c,
-		auth:      auth,
-		connected: true,
+		id:   sid.New(),
+		nsp:  nsp,
+		conn: c,
+		auth: auth,
 	}
 }
 
@@ -94,7 +143,8 @@ func (s *Socket) Handshake() *Handshake {
 	return &Handshake{
 		Header:  hs.Header(),
 		Query:   hs.Query(),
-		Address: hs.RemoteAddr,
+		Host:    hs.Host,
+		Address: hostOnly(hs.RemoteAddr),
 		URL:     hs.URL,
 		Secure:  hs.Secure,
 		Time:    hs.Time,
@@ -106,13 +156,16 @@ func (s *Socket) Handshake() *Handshake {
 // "polling" or "websocket".
 func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 
-// Conn returns the socket's underlying Engine.IO connection (socket.io's
-// socket.conn), shared by the client's sockets in other namespaces. Closing
-// it disconnects them all with "forced close"; the client reconnects.
-func (s *Socket) Conn() *session.Session { return s.conn.sess }
+// Conn returns the socket's connection (socket.io's socket.conn), shared by
+// the client's sockets in other namespaces: its transport, the client's
+// address, callbacks for upgrades and for its close, and Close, which
+// disconnects them all with "forced close" (the client reconnects).
+func (s *Socket) Conn() *Conn { return s.conn }
 
 // Context returns a context cancelled when the socket disconnects, after
-// its OnDisconnecting handlers and before its OnDisconnect handlers.
+// its OnDisconnecting handlers and before its OnDisconnect handlers, or
+// when it is refused (by the middleware, or because its connection closed
+// while the middleware ran).
 func (s *Socket) Context() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,11 +178,12 @@ func (s *Socket) Context() context.Context {
 	return s.ctx
 }
 
-// Connected reports whether the socket is still connected.
+// Connected reports whether the socket is connected: false while the
+// middleware runs, true once accepted, false again once it disconnects.
 func (s *Socket) Connected() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.connected
+	return s.state == socketConnected
 }
 
 // Data returns the value stored with SetData, or nil.
@@ -147,15 +201,43 @@ func (s *Socket) SetData(v any) {
 	s.mu.Unlock()
 }
 
-// Rooms returns the rooms the socket is in, its own room included.
-func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+// Rooms returns the rooms the socket is in, its own room included. While
+// the middleware runs, they are the rooms it joined so far.
+func (s *Socket) Rooms() []string {
+	s.mu.Lock()
+	if s.state == socketJoining {
+		var rooms []string
+		if s.early != nil {
+			rooms = slices.Clone(s.early.rooms)
+		}
+		s.mu.Unlock()
+		slices.Sort(rooms)
+		return rooms
+	}
+	s.mu.Unlock()
+	return s.nsp.adapter.SocketRooms(s.id)
+}
 
-// Join adds the socket to rooms. Once the socket has disconnected, it does
-// nothing.
+// Join adds the socket to rooms. Called from a middleware, it takes effect
+// when the socket connects. Once the socket has disconnected, or was
+// refused, it does nothing.
 func (s *Socket) Join(rooms ...string) {
-	if !s.Connected() {
+	s.mu.Lock()
+	switch s.state {
+	case socketJoining:
+		early := s.earlyLocked()
+		for _, room := range rooms {
+			if !slices.Contains(early.rooms, room) {
+				early.rooms = append(early.rooms, room)
+			}
+		}
+		s.mu.Unlock()
+		return
+	case socketGone:
+		s.mu.Unlock()
 		return
 	}
+	s.mu.Unlock()
 	s.nsp.adapter.AddAll(s.id, rooms)
 	if !s.Connected() {
 		// The socket disconnected meanwhile, and may have left its rooms
@@ -165,7 +247,18 @@ func (s *Socket) Join(rooms ...string) {
 }
 
 // Leave removes the socket from room.
-func (s *Socket) Leave(room string) { s.nsp.adapter.Del(s.id, room) }
+func (s *Socket) Leave(room string) {
+	s.mu.Lock()
+	if s.state == socketJoining {
+		if s.early != nil {
+			s.early.rooms = slices.DeleteFunc(s.early.rooms, func(r string) bool { return r == room })
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	s.nsp.adapter.Del(s.id, room)
+}
 
 // eventHandler is a handler added with On. A socket has few, so they are
 // kept in one slice and searched by name.
@@ -237,7 +330,9 @@ func (s *Socket) Except(rooms ...string) Broadcast { return s.Broadcast().Except
 
 // Disconnect disconnects the socket from its namespace; the client is told
 // and will not reconnect on its own. With close, the whole connection is
-// closed too, after what is queued is written.
+// closed too, after what is queued is written. It does nothing on a socket
+// that is not connected: a middleware refuses a socket by returning an
+// error.
 func (s *Socket) Disconnect(close bool) {
 	if !s.Connected() {
 		return
@@ -294,20 +389,24 @@ func (s *Socket) onAck(m *parser.Message) {
 	delete(s.acks, m.ID)
 	s.mu.Unlock()
 	if f != nil {
-		f(Args(m.Args))
+		f(Args(m.Args), true)
 	}
 }
 
+// ackFunc receives a client's ack (ok true), or learns that the socket
+// disconnected before the ack came (ok false).
+type ackFunc func(args Args, ok bool)
+
 // expectAck registers f to receive the ack with the given id. It reports
 // false if the socket has disconnected.
-func (s *Socket) expectAck(id uint64, f func(Args)) bool {
+func (s *Socket) expectAck(id uint64, f ackFunc) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.connected {
+	if s.state == socketGone {
 		return false
 	}
 	if s.acks == nil {
-		s.acks = make(map[uint64]func(Args))
+		s.acks = make(map[uint64]ackFunc)
 	}
 	s.acks[id] = f
 	return true
@@ -319,33 +418,113 @@ func (s *Socket) dropAck(id uint64) {
 	s.mu.Unlock()
 }
 
-// onClose disconnects the socket once: the disconnecting handlers run with
-// the rooms intact, then the socket leaves every room, its namespace and
-// its connection, pending acks fail, and the disconnect handlers run.
-func (s *Socket) onClose(reason DisconnectReason) {
+// connect moves a joining socket to connected. It returns the rooms it
+// joins, its own and those joined while the middleware ran, and the packets
+// emitted meanwhile, to send after the CONNECT reply. It reports false if
+// the socket was refused meanwhile.
+func (s *Socket) connect() (rooms []string, packets []transport.Packet, ok bool) {
 	s.mu.Lock()
-	if !s.connected {
+	defer s.mu.Unlock()
+	if s.state != socketJoining {
+		return nil, nil, false
+	}
+	s.state = socketConnected
+	rooms = []string{s.id}
+	if s.early != nil {
+		rooms = append(rooms, s.early.rooms...)
+		packets = s.early.packets
+		s.early = nil
+	}
+	return rooms, packets, true
+}
+
+// send encodes p and queues it for the client. While the middleware runs,
+// it is held until the socket connects, or dropped if p is volatile (the
+// client is not ready for it).
+func (s *Socket) send(p *parser.Packet, volatile bool) error {
+	frames, err := s.conn.server.codec.Encode(p)
+	if err != nil {
+		return err
+	}
+	pkts := toEnginePackets(frames, nil)
+	s.mu.Lock()
+	switch s.state {
+	case socketGone:
+		s.mu.Unlock()
+		return ErrDisconnected
+	case socketJoining:
+		if !volatile {
+			early := s.earlyLocked()
+			early.packets = append(early.packets, pkts...)
+		}
+		s.mu.Unlock()
+		return nil
+	}
+	s.mu.Unlock()
+	return s.conn.sendFrames(pkts, volatile)
+}
+
+// refuse ends a socket that never connected: its middleware refused it, or
+// its connection closed first. Its context is done; no handler runs.
+func (s *Socket) refuse() {
+	s.mu.Lock()
+	if s.state != socketJoining {
 		s.mu.Unlock()
 		return
 	}
-	s.connected = false
+	s.state = socketGone
+	s.early = nil
+	s.cancelLocked()
+	s.mu.Unlock()
+	s.conn.removeSocket(s)
+}
+
+// cancelLocked marks the socket's context done, cancelling it if made.
+func (s *Socket) cancelLocked() {
+	s.cancelled = true
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// onClose disconnects the socket once: the disconnecting handlers run with
+// the rooms intact, then the socket leaves every room, its namespace and
+// its connection, pending acks fail (EmitWithAck returns ErrDisconnected; a
+// broadcast stops waiting for this socket), and the disconnect handlers
+// run. A
+// socket still joining is refused instead. A panic in a handler is
+// recovered as in an event handler (see Conn.recoverPanic), and the
+// disconnect carries on.
+func (s *Socket) onClose(reason DisconnectReason) {
+	s.mu.Lock()
+	switch s.state {
+	case socketJoining:
+		s.mu.Unlock()
+		s.refuse()
+		return
+	case socketGone:
+		s.mu.Unlock()
+		return
+	}
+	s.state = socketGone
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
 	for _, h := range disconnecting {
-		h(s, reason)
+		s.conn.guard(func() { h(s, reason) })
 	}
 	s.nsp.adapter.DelAll(s.id)
 	s.nsp.remove(s)
 	s.conn.removeSocket(s)
 	s.mu.Lock()
-	s.cancelled = true
-	if s.cancel != nil {
-		s.cancel()
-	}
+	s.cancelLocked()
+	pending := s.acks
 	s.acks = nil
 	disconnect := s.onDisconnect
 	s.mu.Unlock()
+	for _, f := range pending {
+		f(nil, false)
+	}
 	for _, h := range disconnect {
-		h(s, reason)
+		s.conn.guard(func() { h(s, reason) })
 	}
 }

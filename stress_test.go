@@ -157,9 +157,9 @@ func TestStress(t *testing.T) {
 		for i := range flickering {
 			s := serverSocks[i%len(serverSocks)]
 			s.Join("flicker")
-			ts.Of("/").In("stable").SocketsJoin("bulk")
+			ts.Of("/").In("stable").SocketsJoin(bounded(t), "bulk")
 			s.Leave("flicker")
-			ts.Of("/").SocketsLeave("bulk")
+			ts.Of("/").SocketsLeave(bounded(t), "bulk")
 			if _, err := ts.Of("/").In("flicker").FetchSockets(context.Background()); err != nil {
 				fail(err)
 			}
@@ -212,7 +212,7 @@ func TestStress(t *testing.T) {
 					}
 					c.Close()
 				case 2:
-					ts.Of("/").In("churn").Except("stable").DisconnectSockets(false)
+					ts.Of("/").In("churn").Except("stable").DisconnectSockets(bounded(t), false)
 					c.Close()
 				}
 			}

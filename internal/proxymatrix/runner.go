@@ -212,10 +212,27 @@ func RunGoClient(t testing.TB, baseURL string, cfg ClientConfig) Result {
 	g := &goResult{start: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), clientTimeout(cfg))
 	defer cancel()
-	c, err := client.Dial(ctx, baseURL, opts)
-	if err != nil {
-		g.r.Errors = append(g.r.Errors, "dial: "+err.Error())
-		return g.r
+	// Dial makes one attempt, and reconnection takes over only once it
+	// succeeded: an application retries it, as this does for 10 s, as
+	// socket.io-client's reconnection does for the first connection.
+	var c *client.Client
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var err error
+		c, err = client.Dial(ctx, baseURL, opts)
+		if err == nil {
+			break
+		}
+		if len(g.r.Errors) < 5 {
+			g.r.Errors = append(g.r.Errors, "dial: "+err.Error())
+		}
+		if time.Now().After(deadline) {
+			return g.r
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return g.r
+		}
 	}
 	defer c.Close()
 	s := c.Socket("/", &client.SocketOptions{Auth: map[string]string{"id": fmt.Sprintf("go-%d", time.Now().UnixNano())}})

@@ -4,8 +4,8 @@
 // with PROXY as Chromium's HTTP proxy, and runs the same exchange of
 // numbered messages as matrix-client.mjs, then prints one JSON result.
 //
-// Environment: PAGE, PROXY, TRANSPORTS, TRY_ALL, DURATION_MS, TICK_MS, as in
-// matrix-client.mjs. Chromium comes from the machine: CHROMIUM_PATH, default
+// Environment: PAGE, PROXY, TRANSPORTS, TRY_ALL, DURATION_MS, TICK_MS,
+// IDLE_FIRST_MS, as in matrix-client.mjs. Chromium comes from the machine: CHROMIUM_PATH, default
 // /usr/bin/chromium.
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
@@ -39,6 +39,7 @@ try {
     tryAll: env.TRY_ALL === "1",
     duration: Number(env.DURATION_MS || 3000),
     tick: Number(env.TICK_MS || 100),
+    idleFirst: Number(env.IDLE_FIRST_MS || 0),
     id: Math.random().toString(36).slice(2),
   };
   const result = await page.evaluate(
@@ -72,6 +73,7 @@ try {
           socket.disconnect();
         };
         socket.once("connect", async () => {
+          if (config.idleFirst) await new Promise((r) => setTimeout(r, config.idleFirst));
           const timer = setInterval(() => socket.emit("up", result.upSent++), config.tick);
           await new Promise((r) => setTimeout(r, config.duration));
           clearInterval(timer);
@@ -85,7 +87,7 @@ try {
         setTimeout(() => {
           result.errors.push("no report within the time limit");
           finish();
-        }, config.duration + 60_000);
+        }, config.idleFirst + config.duration + 60_000);
       }),
     config,
   );

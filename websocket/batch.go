@@ -64,6 +64,8 @@ type batchConn struct {
 	// progress is when bytes were last read from the connection or taken
 	// by it, in Unix nanoseconds.
 	progress atomic.Int64
+	// queued is the socket's send queue the last time lastProgress looked.
+	queued atomic.Int64
 
 	mu       sync.Mutex
 	batching bool      // guarded by mu
@@ -264,8 +266,15 @@ func (c *batchConn) flushLocked() error {
 func (c *batchConn) moved() { c.progress.Store(time.Now().UnixNano()) }
 
 // lastProgress returns when bytes were last read from the connection or
-// taken by it, or the zero time.
+// taken by it, or the zero time. A large write that the kernel took at once
+// drains at the link's pace: a send queue that changed since the last look
+// (the peer acknowledged bytes) counts as progress now.
 func (c *batchConn) lastProgress() time.Time {
+	if q := int64(c.unsent()); q >= 0 {
+		if prev := c.queued.Swap(q); q != prev && (q > 0 || prev > 0) {
+			c.moved()
+		}
+	}
 	if n := c.progress.Load(); n != 0 {
 		return time.Unix(0, n)
 	}

@@ -126,3 +126,36 @@ func TestReadRecordsProgress(t *testing.T) {
 	_, err = io.ReadAll(c)
 	require.NoError(t, err)
 }
+
+// Bytes the kernel took at once, which the peer then takes slowly, show
+// as progress: the send queue changes between two looks. While the peer
+// takes nothing, it does not.
+func TestDrainingSendQueueIsProgress(t *testing.T) {
+	w, r := tcpPair(t)
+	c := &batchConn{Conn: w, pool: &sync.Pool{}, raw: rawConn(w)}
+	if c.unsent() < 0 {
+		t.Skip("the send queue cannot be read on this system")
+	}
+	// Fill the socket: the peer's receive buffer and our send queue.
+	chunk := bytes.Repeat([]byte{'x'}, 16<<10)
+	for {
+		n, err := c.writeNow(chunk)
+		require.NoError(t, err)
+		if n < len(chunk) {
+			break
+		}
+	}
+	require.Positive(t, c.unsent(), "bytes wait in the send queue")
+	// Settled: two looks in a row find the queue unchanged.
+	require.Eventually(t, func() bool {
+		a := c.lastProgress()
+		return c.lastProgress().Equal(a)
+	}, 5*time.Second, time.Millisecond)
+	settled := c.lastProgress()
+
+	// The peer takes some: the queue moves, which is progress.
+	_, err := io.ReadFull(r, make([]byte, 64<<10))
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return c.lastProgress().After(settled) }, 5*time.Second, time.Millisecond,
+		"the draining queue counts as progress")
+}

@@ -49,8 +49,8 @@ type App struct {
 // URL returns the app's base URL.
 func (a *App) URL() string { return "http://" + a.Addr }
 
-// Logs returns what Ferry logged at warning level and above ("" for
-// Node).
+// Logs returns what Ferry logged at warning level and above, and the
+// reason of each disconnection ("" for Node).
 func (a *App) Logs() string {
 	if a.logs == nil {
 		return ""
@@ -124,6 +124,9 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 		p.socket = s
 		p.mu.Unlock()
 		s.Emit("welcome", s.ID())
+		s.OnDisconnect(func(s *ferry.Socket, reason ferry.DisconnectReason) {
+			fmt.Fprintf(logs, "matrix app: %s (%s) disconnected: %s\n", auth.ID, s.ID(), reason)
+		})
 		s.On("up", func(e *ferry.Event) {
 			var n int
 			if e.Decode(&n) != nil {

@@ -384,11 +384,33 @@ func TestResets(t *testing.T) {
 				_, err := p.AddToxic("reset", "reset_peer", "upstream", 1, toxiproxy.Attributes{"timeout": 300})
 				require.NoError(t, err)
 				time.AfterFunc(1500*time.Millisecond, func() { p.RemoveToxic("reset") })
-				r := &run{cell: "connections reset mid-upgrade and mid-poll (toxiproxy reset_peer)", client: c, label: c.name,
+				r := &run{cell: "connections reset 300 ms after opening, for 1.5 s: handshake, upgrade, polls (toxiproxy reset_peer)", client: c, label: c.name,
 					app: app, url: url, cfg: ClientConfig{Duration: max(duration, 4*time.Second)}}
 				res := r.measure(t)
 				if srv.name == "ferry" {
 					noDuplicates(t, res)
+				}
+			})
+			t.Run(srv.name+"/"+c.name+"/reset-mid-session", func(t *testing.T) {
+				t.Parallel()
+				app := srv.start(t, ServerConfig{PingInterval: pingInterval, PingTimeout: pingTimeout, UpgradeTimeout: upgradeTimeout})
+				x := StartToxiproxy(t)
+				p, url := x.Proxy("resets", app.Addr)
+				// Once the exchange runs (on a WebSocket, after the
+				// upgrade), connections are reset as data crosses them,
+				// for half a second.
+				reset := time.AfterFunc(time.Second, func() {
+					if _, err := p.AddToxic("reset", "reset_peer", "upstream", 1, toxiproxy.Attributes{"timeout": 0}); err == nil {
+						time.AfterFunc(500*time.Millisecond, func() { p.RemoveToxic("reset") })
+					}
+				})
+				defer reset.Stop()
+				r := &run{cell: "connections reset mid-session, for 0.5 s (toxiproxy reset_peer)", client: c, label: c.name,
+					app: app, url: url, cfg: ClientConfig{Duration: max(duration, 4*time.Second)}}
+				res := r.measure(t)
+				if srv.name == "ferry" {
+					noDuplicates(t, res)
+					assert.Positive(t, res.Reconnects(), "the reset ended the connection")
 				}
 			})
 			t.Run(srv.name+"/"+c.name+"/limit-data", func(t *testing.T) {

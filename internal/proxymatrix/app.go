@@ -149,10 +149,9 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 		})
 		s.On("report", func(e *ferry.Event) {
 			p.mu.Lock()
+			defer p.mu.Unlock()
 			p.stopped = true
-			report := map[string]any{"up": p.up, "down": p.down}
-			p.mu.Unlock()
-			e.Ack(report)
+			e.Ack(map[string]any{"up": p.up, "down": p.down})
 		})
 	})
 	mux := http.NewServeMux()
@@ -186,17 +185,19 @@ func (p *peer) tick(done <-chan struct{}) {
 			return
 		case <-t.C:
 		}
+		// Emitted under mu, which the report takes too: a number counted
+		// in the report is queued ahead of the report's ack. Emit only
+		// queues.
 		p.mu.Lock()
 		if p.stopped {
 			p.mu.Unlock()
 			return
 		}
-		n, s := p.down, p.socket
+		if p.socket.Connected() {
+			p.socket.Emit("down", p.down)
+		}
 		p.down++
 		p.mu.Unlock()
-		if s.Connected() {
-			s.Emit("down", n)
-		}
 	}
 }
 

@@ -43,14 +43,14 @@ type App struct {
 	Kind string
 	// Addr is "127.0.0.1:port", for a proxy's upstream.
 	Addr string
-	logs *logBuffer // Ferry's log (warnings and above), nil for Node
+	logs *logBuffer // Ferry's log, nil for Node
 }
 
 // URL returns the app's base URL.
 func (a *App) URL() string { return "http://" + a.Addr }
 
-// Logs returns what Ferry logged at warning level and above, and the
-// reason of each disconnection ("" for Node).
+// Logs returns what Ferry logged, debug level included, and the reason of
+// each disconnection ("" for Node).
 func (a *App) Logs() string {
 	if a.logs == nil {
 		return ""
@@ -88,7 +88,8 @@ type peer struct {
 
 // StartFerry serves the matrix app with Ferry on 127.0.0.1 (see
 // matrix-server.mjs for the app: "welcome" on connection, "down" numbers
-// from the first "up" one on, "big" sent back as "big-back", "report"), with the page Chromium opens at
+// from the first "up" one on, "big" sent back as "big-back", "report"
+// acked, then "end"), with the page Chromium opens at
 // /matrix/. It is closed when t ends.
 func StartFerry(t testing.TB, cfg ServerConfig) *App {
 	t.Helper()
@@ -99,7 +100,7 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 		UpgradeTimeout:    cfg.UpgradeTimeout,
 		MaxPollHold:       cfg.MaxPollHold,
 		MaxHTTPBufferSize: cfg.MaxPayload,
-		Logger:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Logger:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	done := make(chan struct{})
 	var wg sync.WaitGroup
@@ -152,6 +153,7 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 			defer p.mu.Unlock()
 			p.stopped = true
 			e.Ack(map[string]any{"up": p.up, "down": p.down})
+			s.Emit("end")
 		})
 	})
 	mux := http.NewServeMux()

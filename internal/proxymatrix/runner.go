@@ -269,6 +269,16 @@ func RunGoClient(t testing.TB, baseURL string, cfg ClientConfig) Result {
 			g.mu.Unlock()
 		}
 	})
+	// "end" follows the report's ack: the Go client hands acks over as
+	// they arrive, events through its dispatch goroutine, so "down"
+	// numbers before the ack may not be handled yet when the ack is.
+	ended := make(chan struct{}, 1)
+	s.On("end", func(*client.Event) {
+		select {
+		case ended <- struct{}{}:
+		default:
+		}
+	})
 	s.On("big-back", func(e *client.Event) {
 		var b []byte
 		if e.Decode(&b) == nil && len(b) == cfg.Big {
@@ -327,6 +337,13 @@ send:
 	rctx, rcancel := context.WithTimeout(ctx, 30*time.Second)
 	defer rcancel()
 	args, err := s.EmitWithAck(rctx, "report")
+	if err == nil {
+		select {
+		case <-ended:
+		case <-rctx.Done():
+			err = fmt.Errorf("no end event after the report: %w", rctx.Err())
+		}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.r.UpSent = sent

@@ -17,7 +17,9 @@
 //                   TICK_MS (default 100) to the client's current socket; a
 //                   number emitted while the client is not connected is lost
 //   big buffer      emits "big-back" with a buffer of the same length
-//   report, ack     stops "down" and acks {up: [numbers received], down: count emitted}
+//   report, ack     stops "down" and acks {up: [numbers received], down: count emitted},
+//                   then emits "end" (after every "down", for clients that hand
+//                   events to handlers later than acks)
 // GET /matrix/ serves a blank page that loads the bundle, for Chromium.
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
@@ -71,6 +73,7 @@ io.on("connection", (socket) => {
     clearInterval(c.timer);
     c.stopped = true;
     ack({ up: c.up, down: c.down });
+    socket.emit("end");
   });
   socket.on("disconnect", (reason) => console.error(`matrix-server: ${id} disconnected: ${reason}`));
 });

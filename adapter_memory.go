@@ -4,6 +4,8 @@ import (
 	"context"
 	"slices"
 	"sync"
+
+	"github.com/ferryio/ferry/transport"
 )
 
 // MemoryAdapter is the default Adapter: rooms in memory, and delivery to
@@ -17,6 +19,7 @@ import (
 // rooms exists only while it is in one.
 type MemoryAdapter struct {
 	nsp *Namespace
+	rec *recoveryLog // with Options.ConnectionStateRecovery, else nil
 
 	mu      sync.RWMutex
 	members map[string]*Socket             // guarded by mu: socket id -> socket, for sockets in their own room
@@ -26,12 +29,16 @@ type MemoryAdapter struct {
 
 // NewMemoryAdapter returns an in-memory adapter for nsp.
 func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
-	return &MemoryAdapter{
+	a := &MemoryAdapter{
 		nsp:     nsp,
 		members: make(map[string]*Socket),
 		rooms:   make(map[string]map[string]*Socket),
 		sids:    make(map[string]map[string]struct{}),
 	}
+	if opts := nsp.server.recovery; opts != nil {
+		a.rec = newRecoveryLog(opts)
+	}
+	return a
 }
 
 // Namespace returns the adapter's namespace.
@@ -39,12 +46,29 @@ func (a *MemoryAdapter) Namespace() *Namespace { return a.nsp }
 
 // AddAll implements Adapter.
 func (a *MemoryAdapter) AddAll(id string, rooms []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.addAllLocked(id, rooms)
+}
+
+// joinOffset adds socket id to rooms and returns, for recovery, the offset
+// of the newest event broadcast before it joined: any event after it that
+// selects those rooms reaches the socket.
+func (a *MemoryAdapter) joinOffset(id string, rooms []string) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.addAllLocked(id, rooms)
+	if a.rec == nil {
+		return ""
+	}
+	return a.rec.head()
+}
+
+func (a *MemoryAdapter) addAllLocked(id string, rooms []string) {
 	sock := a.nsp.Socket(id)
 	if sock == nil {
 		return
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
 	for _, room := range rooms {
 		if room == id {
 			a.members[id] = sock
@@ -168,6 +192,10 @@ func (a *MemoryAdapter) inLocked(id, room string) bool {
 func (a *MemoryAdapter) match(opts BroadcastOptions) []*Socket {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	return a.matchLocked(opts)
+}
+
+func (a *MemoryAdapter) matchLocked(opts BroadcastOptions) []*Socket {
 	excluded := func(id string) bool {
 		for _, room := range opts.Except {
 			if a.inLocked(id, room) {
@@ -216,10 +244,33 @@ func (a *MemoryAdapter) match(opts BroadcastOptions) []*Socket {
 }
 
 // Broadcast implements Adapter: it delivers pkt to this server's sockets
-// that opts selects.
+// that opts selects. With connection state recovery on, a packet that may
+// be replayed (not volatile) and has no offset yet is given one and kept
+// for replay; one that a cluster adapter gave an offset is delivered with
+// it.
 func (a *MemoryAdapter) Broadcast(_ context.Context, pkt *EncodedPacket, opts BroadcastOptions) error {
 	srv := a.nsp.server
-	frames, err := pkt.encodeFor(srv, a.nsp.name, 0, false)
+	var frames []transport.Packet
+	var targets []*Socket
+	var err error
+	if a.rec != nil && !opts.Volatile && pkt.Offset == "" {
+		// Kept and matched under the read lock, which a recovering socket
+		// joining its rooms takes for writing: each event is either among
+		// those it missed or delivered to it, not both.
+		a.mu.RLock()
+		frames, err = a.rec.append(pkt, opts, func() ([]transport.Packet, error) {
+			return pkt.encodeFor(srv, a.nsp.name, 0, false)
+		})
+		if err == nil {
+			targets = a.matchLocked(opts)
+		}
+		a.mu.RUnlock()
+	} else {
+		frames, err = pkt.encodeFor(srv, a.nsp.name, 0, false)
+		if err == nil {
+			targets = a.match(opts)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -228,10 +279,49 @@ func (a *MemoryAdapter) Broadcast(_ context.Context, pkt *EncodedPacket, opts Br
 	// consecutive broadcasts leave in one write per connection.
 	srv.burst.Begin()
 	defer srv.burst.End()
-	for _, s := range a.match(opts) {
-		s.conn.sendFrames(frames, opts.Volatile)
+	alias := ""
+	if pkt.Offset == "" && a.rec != nil {
+		alias = trailingString(pkt.Packet.Args)
+	}
+	for _, s := range targets {
+		s.sendOffset(frames, opts.Volatile, pkt.Offset, alias)
 	}
 	return nil
+}
+
+// PersistSession implements RecoveryAdapter, in memory.
+func (a *MemoryAdapter) PersistSession(_ context.Context, s *SessionState) error {
+	if a.rec != nil {
+		a.rec.persist(s)
+	}
+	return nil
+}
+
+// RestoreSession implements RecoveryAdapter, in memory.
+func (a *MemoryAdapter) RestoreSession(_ context.Context, pid, offset string, admit func(*SessionState, []*EncodedPacket) bool) (bool, error) {
+	if a.rec == nil {
+		return false, nil
+	}
+	// Under the write lock no broadcast is kept or matched: those kept
+	// before are among the missed ones, those after reach the socket.
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, missed := a.rec.take(pid, offset)
+	if s == nil {
+		return false, nil
+	}
+	if admit(s, missed) {
+		a.addAllLocked(s.SID, s.Rooms)
+	}
+	return true, nil
+}
+
+// Offset implements RecoveryAdapter: the offset of the newest event kept.
+func (a *MemoryAdapter) Offset() string {
+	if a.rec == nil {
+		return ""
+	}
+	return a.rec.head()
 }
 
 // BroadcastWithAck implements Adapter: this server is one part of the
@@ -256,6 +346,10 @@ func (a *MemoryAdapter) DeliverWithAck(ctx context.Context, pkt *EncodedPacket, 
 		r.Reached(0)
 		return err
 	}
+	alias := ""
+	if a.rec != nil {
+		alias = trailingString(pkt.Packet.Args)
+	}
 	d := &ackDelivery{id: id, r: r}
 	srv.burst.Begin()
 	targets := a.match(opts)
@@ -264,7 +358,7 @@ func (a *MemoryAdapter) DeliverWithAck(ctx context.Context, pkt *EncodedPacket, 
 		if !s.expectAck(id, d.receive) {
 			continue // disconnected meanwhile
 		}
-		if err := s.conn.sendFrames(frames, opts.Volatile); err != nil {
+		if err := s.sendOffset(frames, opts.Volatile, "", alias); err != nil {
 			s.dropAck(id)
 			continue
 		}
@@ -367,4 +461,9 @@ func (a *MemoryAdapter) DisconnectSockets(_ context.Context, opts BroadcastOptio
 func (a *MemoryAdapter) ServerSideEmit(context.Context, []any, *AckCollector) error { return nil }
 
 // Close implements Adapter.
-func (a *MemoryAdapter) Close() error { return nil }
+func (a *MemoryAdapter) Close() error {
+	if a.rec != nil {
+		a.rec.stop()
+	}
+	return nil
+}

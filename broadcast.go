@@ -152,6 +152,10 @@ func (b Broadcast) each(f func(Adapter) error) error {
 type EncodedPacket struct {
 	// Packet is the event packet.
 	Packet parser.Packet
+	// Offset, when set, is the packet's offset for connection state
+	// recovery: it is sent as the event's last argument. A RecoveryAdapter
+	// sets it before delivery (see MemoryAdapter.Broadcast).
+	Offset string
 
 	once   sync.Once
 	err    error
@@ -174,6 +178,9 @@ func (p *EncodedPacket) encodeFor(srv *Server, nsp string, id uint64, hasID bool
 	p.once.Do(func() {
 		pkt := p.Packet
 		pkt.Type, pkt.Namespace, pkt.ID, pkt.HasID = parser.Event, nsp, id, hasID
+		if p.Offset != "" {
+			pkt.Args = append(slices.Clip(pkt.Args), p.Offset)
+		}
 		frames, err := srv.codec.Encode(&pkt)
 		if err != nil {
 			p.err = err

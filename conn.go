@@ -1,6 +1,7 @@
 package ferry
 
 import (
+	"context"
 	"errors"
 	"net"
 	"runtime/debug"
@@ -269,6 +270,9 @@ func (c *Conn) connect(msg *parser.Message) {
 	// in or refused: a dynamic child is not removed meanwhile, and one
 	// left with no socket is removed after.
 	defer c.server.doneJoining(nsp)
+	if c.recover(nsp, msg.Payload) {
+		return
+	}
 	sock := newSocket(nsp, c, msg.Payload)
 	c.mu.Lock()
 	if c.closed {
@@ -294,6 +298,94 @@ func (c *Conn) connect(msg *parser.Message) {
 	}
 	c.mu.Unlock()
 	nsp.join(sock)
+}
+
+// recover restores the socket a CONNECT asks for with a private id, when
+// connection state recovery is on and the namespace's adapter can: it
+// reports whether it took care of the CONNECT. With RunMiddlewares the
+// middleware runs on the restored socket, after its missed events went out,
+// as in socket.io.
+func (c *Conn) recover(nsp *Namespace, auth parser.Raw) bool {
+	opts := c.server.recovery
+	if opts == nil {
+		return false
+	}
+	pid, offset, ok := recoveryAuth(auth)
+	if !ok {
+		return false
+	}
+	ra, ok := nsp.adapter.(RecoveryAdapter)
+	if !ok {
+		return false
+	}
+	var sock *Socket
+	admitted := false
+	restored, err := ra.RestoreSession(context.Background(), pid, offset, func(st *SessionState, missed []*EncodedPacket) bool {
+		sock = newRecoveredSocket(nsp, c, auth, st)
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return false
+		}
+		c.sockets = append(c.sockets, sock)
+		c.mu.Unlock()
+		admitted = nsp.admitRecovered(sock, missed, !opts.RunMiddlewares)
+		return admitted
+	})
+	if err != nil {
+		c.server.logger.Warn("connection state recovery: restoring a session failed",
+			"namespace", nsp.name, "sid", c.sess.ID(), "err", err)
+	}
+	if !restored {
+		return false
+	}
+	if !admitted {
+		if sock != nil {
+			sock.refuse()
+		}
+		return true
+	}
+	if opts.RunMiddlewares {
+		if err := nsp.runMiddleware(sock); err != nil {
+			sock.onClose(ReasonServerNamespaceDisconnect)
+			ce, ok := err.(*ConnectError)
+			if !ok {
+				ce = &ConnectError{Message: err.Error()}
+			}
+			c.sendConnectError(nsp.name, ce.Message, ce.Data)
+			return true
+		}
+		sock.sendConnect()
+	}
+	c.mu.Lock()
+	if !c.closed {
+		c.joined = true
+		c.stopConnectTimerLocked()
+	}
+	c.mu.Unlock()
+	for _, h := range nsp.connectionHandlers(nil) {
+		h(sock)
+	}
+	return true
+}
+
+// recoveryAuth returns the private id and offset a CONNECT's auth carries
+// for recovery; ok is false when it carries no private id. The offset may
+// be absent: the client got no event before it lost its connection.
+func recoveryAuth(auth parser.Raw) (pid, offset string, ok bool) {
+	if auth == nil {
+		return "", "", false
+	}
+	var a struct {
+		PID    any `json:"pid"`
+		Offset any `json:"offset"`
+	}
+	if auth.Decode(&a) != nil {
+		return "", "", false
+	}
+	pid, ok = a.PID.(string)
+	offset, _ = a.Offset.(string)
+	return pid, offset, ok && pid != ""
 }
 
 func (c *Conn) sendConnectError(nsp, message string, data any) {

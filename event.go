@@ -139,6 +139,12 @@ func (em Emitter) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
+	if s := em.s; s.rec != nil && !em.volatile && s.Connected() {
+		// As in socket.io: with recovery on, an event to one socket goes
+		// through the adapter to the socket's own room, which gives it an
+		// offset and keeps it for replay.
+		return s.nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), BroadcastOptions{Rooms: []string{s.id}})
+	}
 	err := em.s.send(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: em.s.nsp.name,

@@ -2,7 +2,6 @@ package ferry
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -145,17 +144,13 @@ func (n *Namespace) runMiddleware(s *Socket) error {
 func (n *Namespace) join(s *Socket) {
 	n.mu.Lock()
 	n.sockets[s.id] = s
-	handlers := slices.Clone(n.onConnect)
 	n.mu.Unlock()
-	if n.parent != nil {
-		n.parent.mu.RLock()
-		handlers = append(slices.Clone(n.parent.onConnect), handlers...)
-		n.parent.mu.RUnlock()
-	}
+	var handlers []func(*Socket)
+	handlers = n.connectionHandlers(handlers)
 	rooms, early, ok := s.connect()
 	if ok {
 		n.used.Store(true)
-		n.adapter.AddAll(s.id, rooms)
+		n.addAll(s, rooms)
 	}
 	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
@@ -172,6 +167,69 @@ func (n *Namespace) join(s *Socket) {
 	for _, h := range handlers {
 		h(s)
 	}
+}
+
+// connectionHandlers returns the connection handlers to run for a socket
+// that joins: the dynamic parent's, then the namespace's own.
+func (n *Namespace) connectionHandlers(into []func(*Socket)) []func(*Socket) {
+	if n.parent != nil {
+		n.parent.mu.RLock()
+		into = append(into, n.parent.onConnect...)
+		n.parent.mu.RUnlock()
+	}
+	n.mu.RLock()
+	into = append(into, n.onConnect...)
+	n.mu.RUnlock()
+	return into
+}
+
+// addAll adds a socket that just connected to its rooms. With recovery on,
+// it also records the offset of the newest event broadcast before: a
+// client that later sends no offset missed what came after it.
+func (n *Namespace) addAll(s *Socket, rooms []string) {
+	if s.rec == nil {
+		n.adapter.AddAll(s.id, rooms)
+		return
+	}
+	var offset string
+	switch a := n.adapter.(type) {
+	case interface{ joinOffset(string, []string) string }:
+		offset = a.joinOffset(s.id, rooms) // exact: both under the adapter's lock
+	case RecoveryAdapter:
+		offset = a.Offset()
+		a.AddAll(s.id, rooms)
+	default:
+		n.adapter.AddAll(s.id, rooms)
+	}
+	s.rec.mu.Lock()
+	s.rec.connectOffset = offset
+	s.rec.mu.Unlock()
+}
+
+// admitRecovered admits a socket restored by connection state recovery:
+// under the adapter's lock (see RecoveryAdapter.RestoreSession), it enters
+// the namespace connected, and its client gets the events it missed, then,
+// with reply, the CONNECT reply. It reports false if the connection closed
+// meanwhile.
+func (n *Namespace) admitRecovered(s *Socket, missed []*EncodedPacket, reply bool) bool {
+	if !s.connectRecovered() {
+		return false
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	n.used.Store(true)
+	for _, pkt := range missed {
+		frames, err := pkt.encodeFor(n.server, n.name, 0, false)
+		if err != nil {
+			continue
+		}
+		s.sendOffset(frames, false, pkt.Offset, "")
+	}
+	if reply {
+		s.sendConnect()
+	}
+	return true
 }
 
 // remove takes a socket out of the namespace; a dynamic child left empty

@@ -72,6 +72,11 @@ type Options struct {
 	// DisableClient stops the server from serving the bundled JavaScript
 	// client at <Path>ferry.min.js. Default false.
 	DisableClient bool
+	// ConnectionStateRecovery, if set, turns on connection state recovery
+	// (socket.io's connectionStateRecovery): a client that comes back
+	// after losing its connection gets its socket, rooms, data and the
+	// events it missed; see RecoveryOptions. Default nil: off.
+	ConnectionStateRecovery *RecoveryOptions
 	// DecodeLimits bounds what one packet from a client may decode into:
 	// its arguments, its array elements and map entries at every depth,
 	// and its nesting (see parser.Limits). A client that sends a packet

@@ -26,13 +26,14 @@ import (
 // Methods that act on "the server" (OnConnection, Use, Emit, To, Except)
 // act on the main namespace "/".
 type Server struct {
-	opts   Options
-	engine *session.Engine
-	codec  parser.Codec
-	logger *slog.Logger
-	client *jsclient.Handler // the bundled JavaScript client, or nil
-	closed atomic.Bool
-	burst  transport.Burst // broadcasts being handed out
+	opts     Options
+	recovery *RecoveryOptions // Options.ConnectionStateRecovery with defaults, or nil
+	engine   *session.Engine
+	codec    parser.Codec
+	logger   *slog.Logger
+	client   *jsclient.Handler // the bundled JavaScript client, or nil
+	closed   atomic.Bool
+	burst    transport.Burst // broadcasts being handed out
 	// mismatchWarnings limits the warnings about clients using another
 	// parser (see Conn.onMismatch).
 	mismatchWarnings rateLimit
@@ -55,6 +56,7 @@ func NewServer(opts *Options) *Server {
 		logger:           o.Logger,
 		namespaces:       make(map[string]*Namespace),
 		mismatchWarnings: rateLimit{every: mismatchWarningInterval},
+		recovery:         o.ConnectionStateRecovery.withDefaults(),
 	}
 	s.engine = session.NewEngine(o.engineOptions(s.onSession))
 	if !o.DisableClient {

@@ -70,6 +70,9 @@ type Socket struct {
 	nsp  *Namespace
 	conn *Conn
 	auth parser.Raw // the CONNECT packet's payload
+	// rec is what connection state recovery needs of the socket, or nil
+	// when it is off.
+	rec *socketRecovery
 
 	mu    sync.Mutex
 	state socketState // guarded by mu
@@ -118,7 +121,7 @@ const (
 )
 
 func newSocket(nsp *Namespace, c *Conn, auth parser.Raw) *Socket {
-	return &Socket{
+	s := &Socket{
 		// A fresh id, not the connection's Engine.IO id, which Socket.IO
 		// servers do not reveal.
 		id:   sid.New(),
@@ -126,6 +129,118 @@ func newSocket(nsp *Namespace, c *Conn, auth parser.Raw) *Socket {
 		conn: c,
 		auth: auth,
 	}
+	if nsp.server.recovery != nil {
+		s.rec = &socketRecovery{pid: sid.New()}
+	}
+	return s
+}
+
+// socketRecovery is a socket's state for connection state recovery.
+type socketRecovery struct {
+	pid       string
+	recovered bool // the socket was restored; set before it is shared
+
+	// mu orders the sends that carry an offset, or a string that a client
+	// would take for one, so that each alias names the right offset.
+	mu sync.Mutex
+	// connectOffset is guarded by mu: the offset of the newest event
+	// broadcast before the socket joined its rooms.
+	connectOffset string
+	last          string        // guarded by mu: the offset of the last event sent with one
+	aliases       []offsetAlias // guarded by mu: the newest last, at most maxAliases
+}
+
+// offsetAlias records that an event ending in the string text, sent without
+// an offset, followed the event with offset.
+type offsetAlias struct{ text, offset string }
+
+// maxAliases bounds a socket's aliases: only the last one sent can be what
+// the client sends back, but sends may overtake each other's recording.
+const maxAliases = 8
+
+// newRecoveredSocket returns a joining socket restored from st.
+func newRecoveredSocket(nsp *Namespace, c *Conn, auth parser.Raw, st *SessionState) *Socket {
+	return &Socket{
+		id:   st.SID,
+		nsp:  nsp,
+		conn: c,
+		auth: auth,
+		data: st.Data,
+		rec:  &socketRecovery{pid: st.PID, recovered: true, connectOffset: st.ConnectOffset},
+	}
+}
+
+// connectRecovered moves a restored socket to connected; it reports false
+// if it was refused meanwhile.
+func (s *Socket) connectRecovered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != socketJoining {
+		return false
+	}
+	s.state = socketConnected
+	return true
+}
+
+// Recovered reports whether the socket was restored by connection state
+// recovery (socket.io's socket.recovered): it has the id, rooms and data of
+// a socket that lost its connection, and the events it missed were sent to
+// it before the CONNECT reply.
+func (s *Socket) Recovered() bool { return s.rec != nil && s.rec.recovered }
+
+// sendOffset queues frames of an event for the client. With recovery on,
+// it records the event's offset, or, when it has none and its last
+// argument is the string alias, that string as an alias of the previous
+// offset.
+func (s *Socket) sendOffset(frames []transport.Packet, volatile bool, offset, alias string) error {
+	r := s.rec
+	if r == nil || (offset == "" && alias == "") {
+		return s.conn.sendFrames(frames, volatile)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	err := s.conn.sendFrames(frames, volatile)
+	if err != nil {
+		return err
+	}
+	if offset != "" {
+		r.last = offset
+	} else if r.last != "" {
+		if len(r.aliases) == maxAliases {
+			r.aliases = slices.Delete(r.aliases, 0, 1)
+		}
+		r.aliases = append(r.aliases, offsetAlias{alias, r.last})
+	}
+	return nil
+}
+
+// trailingString returns args' last element if it is a string, else "".
+func trailingString(args []any) string {
+	if len(args) == 0 {
+		return ""
+	}
+	str, _ := args[len(args)-1].(string)
+	return str
+}
+
+// sessionState returns what recovery keeps of the socket.
+func (s *Socket) sessionState() *SessionState {
+	st := &SessionState{
+		SID:   s.id,
+		PID:   s.rec.pid,
+		Rooms: s.nsp.adapter.SocketRooms(s.id),
+		Data:  s.Data(),
+	}
+	s.rec.mu.Lock()
+	st.ConnectOffset = s.rec.connectOffset
+	if len(s.rec.aliases) > 0 {
+		st.Aliases = make(map[string]string, len(s.rec.aliases))
+		for _, a := range s.rec.aliases {
+			st.Aliases[a.text] = a.offset
+		}
+	}
+	s.rec.mu.Unlock()
+	return st
 }
 
 // ID returns the socket's id, also the name of its own room.
@@ -344,12 +459,23 @@ func (s *Socket) Disconnect(close bool) {
 	}
 }
 
+// connectReply is the CONNECT reply's payload: the socket id, and with
+// recovery on its private id.
+type connectReply struct {
+	SID string `json:"sid"`
+	PID string `json:"pid,omitempty"`
+}
+
 // sendConnect answers the client's CONNECT.
 func (s *Socket) sendConnect() {
+	reply := connectReply{SID: s.id}
+	if s.rec != nil {
+		reply.PID = s.rec.pid
+	}
 	s.conn.send(&parser.Packet{
 		Type:      parser.Connect,
 		Namespace: s.nsp.name,
-		Payload:   map[string]any{"sid": s.id},
+		Payload:   reply,
 	}, false)
 }
 
@@ -461,7 +587,11 @@ func (s *Socket) send(p *parser.Packet, volatile bool) error {
 		return nil
 	}
 	s.mu.Unlock()
-	return s.conn.sendFrames(pkts, volatile)
+	alias := ""
+	if p.Type == parser.Event {
+		alias = trailingString(p.Args)
+	}
+	return s.sendOffset(pkts, volatile, "", alias)
 }
 
 // refuse ends a socket that never connected: its middleware refused it, or
@@ -511,6 +641,14 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	s.mu.Unlock()
 	for _, h := range disconnecting {
 		s.conn.guard(func() { h(s, reason) })
+	}
+	if s.rec != nil && recoverable(reason) {
+		if ra, ok := s.nsp.adapter.(RecoveryAdapter); ok {
+			if err := ra.PersistSession(context.Background(), s.sessionState()); err != nil {
+				s.nsp.server.logger.Warn("connection state recovery: keeping a session failed",
+					"namespace", s.nsp.name, "socket", s.id, "err", err)
+			}
+		}
 	}
 	s.nsp.adapter.DelAll(s.id)
 	s.nsp.remove(s)

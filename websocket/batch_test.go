@@ -2,6 +2,7 @@ package websocket
 
 import (
 	"bytes"
+	"io"
 	"net"
 	"sync"
 	"testing"
@@ -129,4 +130,48 @@ func TestFailedBatchLeavesNothingBehind(t *testing.T) {
 		require.NoError(t, next.end())
 		require.Equal(t, [][]byte{[]byte("mine")}, under.writes)
 	}
+}
+
+func TestEndNowCarriesWhatTheSocketRefuses(t *testing.T) {
+	// endNow makes one attempt that does not wait: on a socket whose peer
+	// does not read, what the kernel refuses stays as the carry, goes out
+	// ahead of anything written later, and flushCarry writes it once the
+	// peer reads again. Nothing is lost or reordered.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer peer.Close()
+	under := <-accepted
+	defer under.Close()
+	require.NoError(t, under.(*net.TCPConn).SetWriteBuffer(4096))
+	require.NoError(t, peer.(*net.TCPConn).SetReadBuffer(4096))
+
+	c := &batchConn{Conn: under, pool: &sync.Pool{}, raw: rawConn(under)}
+	require.NotNil(t, c.raw)
+	big := bytes.Repeat([]byte("0123456789abcdef"), 3<<10) // 48 KiB: a batch, and more than the small buffers hold
+	c.begin()
+	_, err = c.Write(big)
+	require.NoError(t, err)
+	carried, err := c.endNow()
+	require.NoError(t, err)
+	require.True(t, carried, "a peer that does not read cannot take 48 KiB at once")
+
+	// A control frame the reader writes meanwhile goes after the carry.
+	got := make(chan []byte, 1)
+	go func() {
+		b, _ := io.ReadAll(io.LimitReader(peer, int64(len(big)+4)))
+		got <- b
+	}()
+	_, err = c.Write([]byte("ctrl"))
+	require.NoError(t, err)
+	require.NoError(t, c.flushCarry())
+	require.Equal(t, append(bytes.Clone(big), "ctrl"...), <-got)
+	require.Nil(t, c.buf, "an idle connection holds no buffer")
 }

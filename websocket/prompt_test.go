@@ -186,3 +186,27 @@ func TestProtocolViolationsSendCloseCode(t *testing.T) {
 		})
 	}
 }
+
+func TestHandlerEmitsAfterTheFirstShareWrites(t *testing.T) {
+	// A handler's first packet is written on the spot; the many it queues
+	// after that are left to a writer goroutine, and share its writes.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	const n = 50
+	s := &scripted{}
+	s.onDeliver = func(transport.Packet) {
+		for i := range n {
+			s.send(transport.TextPacket(fmt.Sprint(i)))
+		}
+	}
+	_, log, conn := serveLogged(t, s)
+	require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte("4go")))
+	for i := range n {
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("4%d", i), string(data))
+	}
+	_, writes := log.log()
+	require.Len(t, writes, 2, "the first packet on the spot, the rest in one write")
+	assert.Len(t, frames(t, writes[0]), 1)
+	assert.Len(t, frames(t, writes[1]), n-1)
+}

@@ -162,6 +162,10 @@ type Transport struct {
 	// delivering is guarded by mu: the read goroutine is inside
 	// Session.Deliver, where the application's handlers run.
 	delivering bool
+	// spotTaken is guarded by mu: during the current delivery, a caller of
+	// Wake already wrote on the spot; later ones leave their packets to a
+	// writer goroutine, which coalesces them.
+	spotTaken bool
 	// pipelined is guarded by mu: the read goroutine is delivering packets
 	// that arrived together (a client that sent several at once): it held
 	// input for another packet when it started delivering the current one,
@@ -293,13 +297,15 @@ func (t *Transport) report(reason error) {
 // network.
 //
 // If a writer is active, it takes the new packets before it stops. If not,
-// the caller writes them on the spot, in one system call that does not
-// wait for the socket, as a plain echo server would: a handler's reply
-// leaves before the handler returns, and costs no goroutine hand-off. What
-// the socket does not take at once, a broadcast (which waits for the rest
-// of its burst), a large or last batch, and replies to a client that sent
-// several packets at once (so that they share a write) are left to a
-// writer goroutine, which ends when the queue is empty.
+// the first Wake while the read goroutine delivers a packet (a handler
+// replying) writes them on the spot, in one system call that does not wait
+// for the socket, as a plain echo server would: the reply leaves before the
+// handler returns, and costs no goroutine hand-off. Any other Wake starts a
+// writer goroutine, which ends when the queue is empty: packets queued in
+// a burst (a handler or an application emitting many, a broadcast, the
+// replies to packets a client sent together) then share writes. What the
+// socket does not take at once, and a broadcast, a large or a last batch
+// met on the spot, are left to a writer goroutine too.
 func (t *Transport) Wake() {
 	t.mu.Lock()
 	if t.writing {
@@ -312,7 +318,10 @@ func (t *Transport) Wake() {
 		return
 	}
 	t.writing, t.again = true, false
-	onTheSpot := t.conn.batch.raw != nil && !t.pipelined
+	onTheSpot := t.delivering && !t.pipelined && !t.spotTaken && t.conn.batch.raw != nil
+	if onTheSpot {
+		t.spotTaken = true
+	}
 	t.mu.Unlock()
 	if onTheSpot {
 		t.writeOnTheSpot()
@@ -596,7 +605,7 @@ func (t *Transport) readLoop() {
 			t.mu.Unlock()
 			return
 		}
-		t.delivering, t.pipelined = true, waiting
+		t.delivering, t.pipelined, t.spotTaken = true, waiting, false
 		t.mu.Unlock()
 		err = t.sess.Deliver(t, p)
 		t.mu.Lock()

@@ -216,22 +216,27 @@ func TestBroadcastsCoalesce(t *testing.T) {
 }
 
 func TestRepliesDoNotWait(t *testing.T) {
-	// Without a broadcast packet among them, packets queued on an idle
-	// connection are written on the spot, by the caller of Wake, before it
-	// returns: one write each.
+	// Without a broadcast packet among them, queued packets are written as
+	// soon as they are taken: here one write per Take.
 	const total = 5
 	s := &scripted{}
-	_, log, conn := serveLogged(t, s)
-	for i := range total {
-		s.send(transport.TextPacket("y"))
-		_, writes := log.log()
-		require.Len(t, writes, i+1, "packet %d is written before send returns", i)
-		assert.Equal(t, []string{"4y"}, frames(t, writes[i]))
+	s.onTake = func(takes int) []transport.Packet {
+		if takes >= total {
+			return nil
+		}
+		return []transport.Packet{transport.TextPacket("y")}
 	}
+	_, log, conn := serveLogged(t, s)
+	s.send(transport.TextPacket("y"))
 	for range total {
 		_, data, err := conn.ReadMessage()
 		require.NoError(t, err)
 		require.Equal(t, "4y", string(data))
+	}
+	_, writes := log.log()
+	require.Len(t, writes, total)
+	for _, w := range writes {
+		assert.Equal(t, []string{"4y"}, frames(t, w))
 	}
 }
 

@@ -229,3 +229,44 @@ func TestGETWritesInChunks(t *testing.T) {
 	}
 	assert.False(t, tr.LastProgress().IsZero())
 }
+
+// A large GET response that the connection took at once (as a socket
+// buffer or a buffering proxy does) is taken to be still on its way to
+// the client until its next GET, for at most WriteTimeout per 32 KiB: the
+// heartbeat does not close a client that is receiving it.
+func TestLargeResponseDrainsUntilNextGET(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const timeout = 2 * time.Second
+		s := newRecordingSession()
+		s.fakeSession.queue = []transport.Packet{transport.TextPacket(strings.Repeat("x", 4*writeChunk))}
+		tr := New(NewConfig(&Options{WriteTimeout: timeout, CompressionThreshold: -1, Logger: slog.New(slog.DiscardHandler)}), s)
+		w, cancel, done := serveGET(tr)
+		defer cancel()
+		<-done
+		require.Equal(t, 1+4*writeChunk, w.Body.Len())
+		written := time.Now()
+
+		// 4 chunks: up to 4 WriteTimeouts for the client to take them.
+		time.Sleep(4*timeout - time.Nanosecond)
+		assert.Equal(t, time.Now(), tr.LastProgress(), "still taking the response")
+		time.Sleep(time.Nanosecond)
+		assert.Equal(t, written, tr.LastProgress(), "the bound passed: the last real progress")
+
+		// The client's next GET ends the presumption at once.
+		s.fakeSession.mu.Lock()
+		s.fakeSession.queue = []transport.Packet{transport.TextPacket(strings.Repeat("y", 4*writeChunk))}
+		s.fakeSession.mu.Unlock()
+		_, cancel2, done := serveGET(tr)
+		defer cancel2()
+		<-done
+		time.Sleep(time.Second)
+		assert.Equal(t, time.Now(), tr.LastProgress())
+		_, cancel3, done3 := serveGET(tr)
+		defer cancel3()
+		synctest.Wait()
+		assert.Equal(t, time.Now().Add(-time.Second), tr.LastProgress(), "back with a GET: real progress only")
+		tr.Close()
+		<-done3
+		require.NoError(t, <-s.closed)
+	})
+}

@@ -41,6 +41,8 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	t.parked = true
 	t.idleSince = time.Time{}
 	t.mu.Unlock()
+	// The client is back: it has the last response.
+	t.drainUntil.Store(0)
 	defer t.leave()
 	defer t.answered()
 	parkedAt := time.Now()
@@ -135,6 +137,7 @@ func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transpo
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	n := len(body)
 	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
 	for len(body) > writeChunk {
@@ -155,6 +158,9 @@ func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transpo
 		return err
 	}
 	t.moved()
+	if n > writeChunk {
+		t.drainUntil.Store(time.Now().Add(time.Duration(n/writeChunk) * t.cfg.writeTimeout).UnixNano())
+	}
 	return nil
 }
 

@@ -142,6 +142,12 @@ type Transport struct {
 	// progress is when bytes of a POST body last arrived or bytes of a GET
 	// response were last taken by the client, in Unix nanoseconds.
 	progress atomic.Int64
+	// drainUntil, in Unix nanoseconds, bounds how long the client may
+	// still be taking the last large GET response after the connection
+	// took it (a socket buffer or a buffering proxy can take it all at
+	// once): WriteTimeout per 32 KiB, as for a write that waits. Zero once
+	// the client is back with its next GET.
+	drainUntil atomic.Int64
 }
 
 // New returns a polling transport bound to sess.
@@ -191,10 +197,18 @@ func (t *Transport) IdleSince() time.Time {
 
 // LastProgress returns when bytes last moved between the client and this
 // transport: a chunk of a POST body read, or a chunk of a GET response
-// written. It is the zero time if none has. A client whose large POST is
+// written. It is the zero time if none has. After a large GET response,
+// which the connection may take long before the client has it, the client
+// is taken to be receiving it (LastProgress is now) until its next GET, for
+// at most WriteTimeout per 32 KiB. A client whose large POST is
 // still arriving, or which is still taking a large GET response, is alive
 // even if its pong is late: it is queued behind those bytes.
 func (t *Transport) LastProgress() time.Time {
+	if d := t.drainUntil.Load(); d != 0 {
+		if now := time.Now(); now.UnixNano() < d {
+			return now
+		}
+	}
 	if n := t.progress.Load(); n != 0 {
 		return time.Unix(0, n)
 	}

@@ -1,6 +1,7 @@
 package proxymatrix
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -20,7 +21,18 @@ var table Table
 // seconds in the test suite, PROXYMATRIX_DURATION for the README's table.
 var duration = 3 * time.Second
 
+// defaultParallel is how many runs go at once unless -parallel says
+// otherwise: a run spends its time waiting on its exchange's ticks, links
+// and timeouts, not computing, so the 2-core machine runs six at once.
+const defaultParallel = "6"
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		flag.Set("test.parallel", defaultParallel)
+	}
 	if d, err := time.ParseDuration(os.Getenv("PROXYMATRIX_DURATION")); err == nil && d > 0 {
 		duration = d
 	}

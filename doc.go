@@ -37,7 +37,8 @@
 // handlers, OnAny and event handlers, and the disconnect handlers of a
 // socket the client leaves. A handler that blocks delays only its own
 // connection. A handler must not wait for an ack from its own client on
-// that goroutine: call EmitWithAck from a new goroutine instead.
+// that goroutine: ask with EmitWithAckFunc, whose callback runs when the
+// ack is read, or call EmitWithAck from a new goroutine.
 //
 // Disconnect handlers, and Conn's OnClose callbacks, run on the goroutine
 // that ends the socket: the read goroutine, a timer (ping timeout, connect

@@ -3,6 +3,7 @@ package polling
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -117,14 +118,16 @@ func (t *Transport) unpark() {
 	t.mu.Unlock()
 }
 
-// write sends pkts as one payload, compressed when it is large enough and
-// the client accepts it, within WriteTimeout.
+// write sends pkts as one payload, within WriteTimeout. It is compressed
+// when it is large enough, the client accepts it, and a packet in it is
+// not marked NoCompress, as engine.io decides.
 func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
 	body := transport.EncodePayload(pkts)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	if th := t.cfg.compressionThreshold; th > 0 && len(body) >= th {
+	compressible := slices.ContainsFunc(pkts, func(p transport.Packet) bool { return !p.NoCompress })
+	if th := t.cfg.compressionThreshold; th > 0 && len(body) >= th && compressible {
 		if coding := acceptedCoding(r.Header.Get("Accept-Encoding")); coding != "" {
 			var buf bytes.Buffer
 			zw, release := t.cfg.compressor(coding, &buf)

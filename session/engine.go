@@ -50,6 +50,7 @@ func NewEngine(opts *Options) *Engine {
 		MaxHTTPBufferSize: o.MaxHTTPBufferSize,
 		WriteTimeout:      o.WriteTimeout,
 		CheckOrigin:       e.originAllowed,
+		Deflate:           o.PerMessageDeflate,
 		Logger:            o.Logger,
 	})
 	return e

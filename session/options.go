@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferryio/ferry/transport"
+	"github.com/ferryio/ferry/websocket"
 )
 
 // Options configures an Engine. The zero value gives socket.io's defaults.
@@ -47,6 +48,11 @@ type Options struct {
 	// that is compressed when the client accepts gzip or deflate.
 	// Default 1024. Negative disables compression.
 	CompressionThreshold int
+	// PerMessageDeflate, if set, accepts WebSocket permessage-deflate
+	// from clients that offer it (socket.io's perMessageDeflate): messages
+	// from its Threshold up, and not marked NoCompress, are compressed.
+	// Default nil: declined, as in socket.io.
+	PerMessageDeflate *DeflateOptions
 	// MaxQueuedPackets bounds each session's outbound queue. When a Send
 	// would exceed it, the packets are refused with ErrQueueFull and the
 	// session closes with ReasonQueueFull. Default 65536.
@@ -74,6 +80,10 @@ type Options struct {
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
+
+// DeflateOptions configures WebSocket permessage-deflate; see
+// websocket.DeflateOptions.
+type DeflateOptions = websocket.DeflateOptions
 
 // CORSOptions configures cross-origin access.
 type CORSOptions struct {

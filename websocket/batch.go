@@ -311,13 +311,16 @@ func (c *batchConn) writeConn(p []byte) (int, error) {
 	return written + n, err
 }
 
-// writeNowLocked is writeNow, seen by the test hook.
+// writeNowLocked is writeNow, seen by the test hook (which sees what is
+// offered, whether or not the socket takes it all).
 func (c *batchConn) writeNowLocked(p []byte) (int, error) {
+	if c.testHook != nil {
+		// Before the write, as for writeConn: a test that reads what the
+		// peer received sees the write logged.
+		c.testHook('W', p)
+	}
 	n, err := c.writeNow(p)
 	if n > 0 {
-		if c.testHook != nil {
-			c.testHook('W', p[:n])
-		}
 		c.moved()
 	}
 	return n, err

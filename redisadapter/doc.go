@@ -1,0 +1,87 @@
+// Package redisadapter lets several Ferry servers, and Node socket.io
+// servers, share rooms and broadcasts through Redis: it is a ferry.Adapter
+// wire-compatible with @socket.io/redis-adapter 8.3, and an Emitter
+// compatible with @socket.io/redis-emitter 5.1. It is a module of its own,
+// so that a single-server application pulls in no Redis code.
+//
+// # Use
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	adapters := redisadapter.New(rdb, nil) // or NewSharded (Redis 7)
+//	srv := ferry.NewServer(&ferry.Options{Adapter: adapters.Adapter})
+//
+// Every server of the cluster, Ferry or Node, uses the same protocol (New
+// with Node's createAdapter, NewSharded with createShardedAdapter) and
+// the same key. Each server may use either Socket.IO parser with its own
+// clients: servers exchange decoded packets, never client frames.
+//
+// # Data flow
+//
+//	  server A                          Redis                          server B
+//	Broadcast.Emit ──▶ adapter ─┬─▶ A's sockets (at once)
+//	                            └─▶ ordered publisher ──▶ PUBLISH ──▶ subscription ─▶ adapter ─▶ B's sockets
+//	FetchSockets ────▶ adapter ──▶ request ───────────────▶ channel ──▶ B answers ──┐
+//	           ◀──── A's sockets + answers until RequestsTimeout ◀── response channel ◀┘
+//
+// A Factory keeps, per ferry.Server, one subscription connection shared by
+// all the server's namespaces, a goroutine that hands what it receives to
+// the namespaces' adapters one message at a time (so OnServerSideEmit
+// handlers run there, and must not wait on another cluster request), and
+// one ordered publisher. Both goroutines end when the server's last
+// adapter closes (Server.Close).
+//
+// # Channels and messages
+//
+// The classic protocol (New) publishes a broadcast as the msgpack array
+// [uid, packet, opts] on "{key}#{nsp}#", or on "{key}#{nsp}#{room}#" when
+// it targets exactly one room; a server drops, unread, a message for a room
+// it has no socket in. Requests (joins, leaves, disconnects, fetches,
+// server-side events, acknowledged broadcasts) go on "{key}-request#{nsp}#"
+// and answers on "{key}-response#{nsp}#" (or the requester's own
+// "{key}-response#{nsp}#{uid}#" with PublishOnSpecificResponseChannel).
+// The sharded protocol (NewSharded) sends every message as
+// {type, data, uid, nsp} on "{prefix}#{nsp}#", answers on the requester's
+// "{prefix}#{nsp}#{uid}#", and, in the Dynamic modes, broadcasts to one
+// room on that room's channel, which only servers that have the room
+// subscribe to (a server subscribes when the room appears on it, so a
+// broadcast sent in the instant a remote socket joins may miss it, as with
+// Node). Messages are JSON or msgpack exactly as Node writes them: the
+// tests compare them byte for byte. Dates travel as msgpack timestamps
+// (notepack.io 3); the older notepack.io 2 Dates are read too.
+//
+// The number of servers is the number of subscribers of the request
+// channel (classic) or the main channel (sharded), as Node counts them: a
+// foreign subscriber to those channels would make requests wait for an
+// answer that never comes, until their timeout.
+//
+// # Guarantees
+//
+// Delivery to this server's sockets never waits on Redis: a broadcast is
+// delivered locally first, then queued for the publisher, which sends the
+// queue in order. When Redis is down, local rooms keep working; publishes
+// fail, each counted in Stats and logged (at most one line a second);
+// requests to other servers return this server's part and an error within
+// RequestsTimeout (or the context's deadline, if sooner); go-redis
+// reconnects and resubscribes by itself, and cross-server delivery resumes
+// when Redis is back (in about 100 ms in the tests). A server that stops
+// answering leaves the others' requests to end at their timeout; one whose
+// process dies drops out of the count at once.
+//
+// An acknowledged broadcast (EmitWithAck) asks each other server for its
+// count of clients reached and their acks. When the context has no
+// deadline, the servers not heard from after RequestsTimeout count as
+// reaching nobody, and acks still missing as lost, so that the call
+// returns. ServerSideEmitWithAck returns the answers that came and, if
+// some servers did not answer in time, an error saying how many did.
+//
+// Rooms, on the sharded protocol (which has no request for it), is built
+// from the rooms of every server's sockets, fetched.
+//
+// # Limits
+//
+// Connection state recovery is not supported, as with Node's Redis
+// adapters. NewSharded keeps one subscription connection, so it needs a
+// single Redis node: on a Redis Cluster, sharded channels of different
+// hash slots live on different nodes. New works with a
+// redis.ClusterClient, counting servers over every node.
+package redisadapter

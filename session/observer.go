@@ -40,9 +40,12 @@ type Observer struct {
 	// framing, the separators of a long-polling payload, and compression
 	// are left out.
 	PacketsIn func(transport string, packets, bytes int)
-	// PacketsOut reports Engine.IO packets a transport took to write to a
-	// client (a long-polling response, a batch of WebSocket frames), sized
-	// as for PacketsIn.
+	// PacketsOut reports Engine.IO packets a transport took from the
+	// session to write to a client (a long-polling response, a batch of
+	// WebSocket frames), sized as for PacketsIn. The few a transport
+	// writes on its own are not reported: the close packet answering a
+	// long-poll that comes after its transport ended, and the noop that
+	// answers one held for MaxPollHold.
 	PacketsOut func(transport string, packets, bytes int)
 }
 

@@ -300,3 +300,15 @@ func TestRecoveryExactlyOnceUnderLoad(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 }
+
+func TestRecoveryOptionsWithDefaults(t *testing.T) {
+	require.Nil(t, ferry.NewServer(nil).Recovery())
+	srv := ferry.NewServer(&ferry.Options{ConnectionStateRecovery: &ferry.RecoveryOptions{MaxMissedPackets: 7}})
+	got := srv.Recovery()
+	require.NotNil(t, got)
+	require.Equal(t, 2*time.Minute, got.MaxDisconnectionDuration)
+	require.Equal(t, 7, got.MaxMissedPackets)
+	require.Equal(t, 1<<20, got.MaxMissedBytes)
+	got.MaxMissedPackets = 9
+	require.Equal(t, 7, srv.Recovery().MaxMissedPackets, "a copy")
+}

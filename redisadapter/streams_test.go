@@ -2,6 +2,7 @@ package redisadapter_test
 
 import (
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -40,6 +41,28 @@ func TestStreamsGoCluster(t *testing.T) {
 			a := streamsServer(t, factory(), nil, recover)
 			b := streamsServer(t, factory(), nil, recover)
 			testGoClusterOf(t, r, newClusterOf(t, a, b), "")
+		})
+	}
+}
+
+// TestInteropStreams runs the mixed cluster's interop checks on the
+// Streams protocol: two Ferry servers and a Node server on
+// @socket.io/redis-streams-adapter 0.3.1, with and without recovery (which
+// adds offsets to the events).
+func TestInteropStreams(t *testing.T) {
+	r := startRedis(t)
+	for _, recover := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "recovery"}[recover]
+		t.Run(name, func(t *testing.T) {
+			env := []string{"MODE=streams", "NODE_PARSER=json"}
+			if recover {
+				env = append(env, "RECOVERY_MS="+strconv.Itoa(int(recoveryWindow.Milliseconds())))
+			}
+			m := newMixedOf(t, r, env, func(codec parser.Codec) *ferryServer {
+				return streamsServer(t, redisadapter.NewStreams(r.Client(t), nil), codec, recover)
+			})
+			m.sharded = true
+			testInterop(t, m)
 		})
 	}
 }

@@ -125,7 +125,7 @@ function track(name, c) {
 // connected waits for c's next connection: its id and whether it recovered.
 function connected(c) {
   return new Promise((resolve) => {
-    const ok = () => { c.off("connect_error", bad); resolve({ id: c.id, recovered: c.recovered, pid: c._pid }); };
+    const ok = () => { c.off("connect_error", bad); resolve({ sid: c.id, recovered: c.recovered, pid: c._pid }); };
     const bad = (err) => { c.off("connect", ok); resolve({ error: String(err) }); };
     c.once("connect", ok);
     c.once("connect_error", bad);

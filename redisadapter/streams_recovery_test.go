@@ -1,7 +1,9 @@
 package redisadapter_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,8 +12,10 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ferryio/ferry/client"
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/redisadapter"
 )
@@ -32,13 +36,20 @@ type recoveryCluster struct {
 
 func newRecoveryCluster(t *testing.T, r *redisServer, msgpack bool, factory func() *redisadapter.Factory) *recoveryCluster {
 	t.Helper()
+	return newRecoveryClusterOf(t, r, msgpack, factory(), factory())
+}
+
+// newRecoveryClusterOf starts the Ferry servers on the adapters of fa and
+// fb.
+func newRecoveryClusterOf(t *testing.T, r *redisServer, msgpack bool, fa, fb *redisadapter.Factory) *recoveryCluster {
+	t.Helper()
 	c := &recoveryCluster{r: r, rdb: r.Client(t), parser: "json"}
 	codec := parser.JSON()
 	if msgpack {
 		c.parser, codec = "msgpack", parser.Msgpack()
 	}
-	c.a = streamsServer(t, factory(), codec, true)
-	c.b = streamsServer(t, factory(), codec, true)
+	c.a = streamsServer(t, fa, codec, true)
+	c.b = streamsServer(t, fb, codec, true)
 	c.peer = startPeerEnv(t, r, []string{"MODE=streams", "NODE_PARSER=" + c.parser,
 		"RECOVERY_MS=" + strconv.Itoa(int(recoveryWindow.Milliseconds()))})
 	c.urls = map[string]string{"a": c.a.URL, "b": c.b.URL, "c": fmt.Sprintf("http://127.0.0.1:%d", c.peer.Port)}
@@ -363,4 +374,196 @@ func idAfter(a, b string) bool {
 	p, _ := strconv.ParseUint(as, 10, 64)
 	q, _ := strconv.ParseUint(bs, 10, 64)
 	return p > q
+}
+
+// head returns the id of the stream's newest entry ("0-0" if none).
+func (c *recoveryCluster) head(t *testing.T) string {
+	t.Helper()
+	msgs, err := c.rdb.XRevRangeN(bounded(t), "socket.io", "+", "-", 1).Result()
+	require.NoError(t, err)
+	if len(msgs) == 0 {
+		return "0-0"
+	}
+	return msgs[0].ID
+}
+
+// missAndRecover broadcasts to room r1 from every server while the client
+// is away, brings it back to server to, and checks that it recovered
+// socket sid with every entry after since that it missed, once, in order.
+func (c *recoveryCluster) missAndRecover(t *testing.T, name, sid, pid, since, to string) {
+	t.Helper()
+	for _, s := range []string{"a", "b", "c"} {
+		c.emit(t, s, []string{"r1"}, nil, "missed", s)
+	}
+	c.waitEntries(t, since, "missed", []string{"a", "b", "c"})
+	want := c.replayable(t, since, []string{sid, "r1"}, false)
+	require.GreaterOrEqual(t, len(want), 3)
+	again := c.reconnect(t, name, to)
+	require.True(t, again.Recovered, "socket.recovered")
+	require.Equal(t, sid, again.ID)
+	require.Equal(t, pid, again.PID)
+	for _, w := range want {
+		require.Equal(t, w, c.next(t, name))
+	}
+	c.emit(t, to, []string{"r1"}, nil, "live", "after")
+	require.Equal(t, "live", c.next(t, name).event)
+}
+
+// TestStreamsRecoveryBeyondNode checks what Ferry servers recover that Node
+// servers do not: a client that got no event (and so sends no offset), and
+// one whose last event ended in a string that is no offset (which
+// socket.io-client sends as its offset).
+func TestStreamsRecoveryBeyondNode(t *testing.T) {
+	r := startRedis(t)
+	c := newRecoveryCluster(t, r, false, func() *redisadapter.Factory { return redisadapter.NewStreams(r.Client(t), nil) })
+
+	t.Run("no-offset", func(t *testing.T) {
+		since := c.head(t)
+		first := c.open(t, "quiet", "a", nil)
+		c.join(t, "a", first.ID, "r1")
+		require.Nil(t, c.kill(t, "quiet"), "no event, no offset")
+		c.gone(t, "a", first.ID)
+		c.waitSession(t, first.PID)
+		c.missAndRecover(t, "quiet", first.ID, first.PID, since, "b")
+	})
+
+	t.Run("alias", func(t *testing.T) {
+		first := c.open(t, "aliased", "a", nil)
+		c.join(t, "a", first.ID, "r1")
+		c.emit(t, "b", []string{"r1"}, nil, "pre", "b")
+		pre := c.next(t, "aliased")
+		require.Equal(t, "pre", pre.event)
+		// Volatile: no offset, and a last argument the client takes for
+		// one.
+		require.NoError(t, c.a.Of("/").Socket(first.ID).Volatile().Emit("v", "not-an-offset"))
+		require.Equal(t, received{"v", "not-an-offset", "not-an-offset"}, c.next(t, "aliased"))
+		offset := c.kill(t, "aliased")
+		require.NotNil(t, offset)
+		require.Equal(t, "not-an-offset", *offset)
+		c.gone(t, "a", first.ID)
+		c.waitSession(t, first.PID)
+		c.missAndRecover(t, "aliased", first.ID, first.PID, pre.offset, "b")
+	})
+}
+
+// sessionHook holds the SETs of sessions until hold is closed (on the old
+// server's client), or closes missed after the first restore that found no
+// session (on the new server's client).
+type sessionHook struct {
+	hold   chan struct{}
+	missed chan struct{}
+	once   sync.Once
+}
+
+func (h *sessionHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h *sessionHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); h.hold != nil && cmd.Name() == "set" && len(args) > 1 &&
+			strings.HasPrefix(fmt.Sprint(args[1]), "sio:session:") {
+			<-h.hold
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (h *sessionHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		err := next(ctx, cmds)
+		for _, cmd := range cmds {
+			if h.missed != nil && cmd.Name() == "get" && errors.Is(cmd.Err(), redis.Nil) {
+				h.once.Do(func() { close(h.missed) })
+			}
+		}
+		return err
+	}
+}
+
+// TestStreamsRecoveryFastReconnect has a client come back to another server
+// before its old server kept its session (socket.io-redis-streams-adapter
+// issue #26): the new server waits RestoreWait for it. Without the wait,
+// the same reconnect does not recover.
+func TestStreamsRecoveryFastReconnect(t *testing.T) {
+	r := startRedis(t)
+	for _, wait := range []time.Duration{0, -1} {
+		t.Run(fmt.Sprintf("wait-%v", wait), func(t *testing.T) {
+			old := &sessionHook{hold: make(chan struct{})}
+			var release sync.Once
+			unhold := func() { release.Do(func() { close(old.hold) }) }
+			t.Cleanup(unhold)
+			fresh := &sessionHook{missed: make(chan struct{})}
+			ca, cb := r.Client(t), r.Client(t)
+			ca.AddHook(old)
+			cb.AddHook(fresh)
+			opts := &redisadapter.StreamsOptions{StreamName: "fast", RestoreWait: wait}
+			c := newRecoveryClusterOf(t, r, false, redisadapter.NewStreams(ca, opts), redisadapter.NewStreams(cb, opts))
+			first := c.open(t, "fast", "a", nil)
+			c.emit(t, "a", []string{first.ID}, nil, "pre", "a")
+			require.Equal(t, "pre", c.next(t, "fast").event)
+			require.NotNil(t, c.kill(t, "fast"))
+			// The old server keeps the session once the new one looked.
+			go func() {
+				select {
+				case <-fresh.missed:
+					unhold()
+				case <-time.After(within):
+				}
+			}()
+			again := c.reconnect(t, "fast", "b")
+			if wait < 0 {
+				require.False(t, again.Recovered)
+				require.NotEqual(t, first.ID, again.ID)
+				return
+			}
+			require.True(t, again.Recovered)
+			require.Equal(t, first.ID, again.ID)
+		})
+	}
+}
+
+// TestStreamsLiveOrder broadcasts from two servers at once to a client of
+// one of them: it gets every event once, in the stream's order (its
+// offsets increase), its own server's included.
+func TestStreamsLiveOrder(t *testing.T) {
+	r := startRedis(t)
+	factory := func() *redisadapter.Factory {
+		return redisadapter.NewStreams(r.Client(t), &redisadapter.StreamsOptions{StreamName: "order"})
+	}
+	a := streamsServer(t, factory(), nil, true)
+	b := streamsServer(t, factory(), nil, true)
+	waitServers(t, a, "/", 2)
+	sock := goClient(t, a, "/")
+	got := make(chan [2]string, 256)
+	sock.On("n", func(e *client.Event) {
+		var arg, offset string
+		_ = e.Args[0].Decode(&arg)
+		_ = e.Args[len(e.Args)-1].Decode(&offset)
+		got <- [2]string{arg, offset}
+	})
+	const each = 50
+	var wg sync.WaitGroup
+	for _, s := range []*ferryServer{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				assert.NoError(t, s.Emit("n", fmt.Sprintf("%p-%d", s, i)))
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	prev := ""
+	for range 2 * each {
+		e := recv(t, got)
+		require.False(t, seen[e[0]], "%s twice", e[0])
+		seen[e[0]] = true
+		if prev != "" {
+			require.True(t, idAfter(e[1], prev), "offset %s after %s", e[1], prev)
+		}
+		prev = e[1]
+	}
+	msgs, err := r.Client(t).XRange(bounded(t), "order", "-", "+").Result()
+	require.NoError(t, err)
+	require.Equal(t, msgs[len(msgs)-1].ID, prev, "the last event is the stream's last entry")
 }

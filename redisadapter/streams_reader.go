@@ -275,12 +275,12 @@ func (a *streams) onEntryLocked(e entry) {
 			a.cl.onMessage(e.typ, data)
 			return
 		}
-		pkt, opts, err := broadcastOf(data)
+		pkt, opts, acked, err := broadcastOf(data)
 		if err != nil {
 			a.cl.logDrop("broadcast", err)
 			return
 		}
-		if a.rec != nil && !opts.Volatile {
+		if a.rec != nil && !opts.Volatile && !acked {
 			pkt.Offset = e.id
 		}
 		if err := a.mem.Broadcast(context.Background(), pkt, opts); err != nil {
@@ -297,24 +297,27 @@ func (a *streams) onEntryLocked(e entry) {
 	}
 }
 
-// broadcastOf reads the packet and options of a broadcast.
-func broadcastOf(data map[string]node) (*ferry.EncodedPacket, ferry.BroadcastOptions, error) {
+// broadcastOf reads the packet and options of a broadcast, and whether
+// the packet had an ack id: Node's Socket.emit with an ack, under
+// recovery, writes one, which is neither given an offset nor replayed.
+func broadcastOf(data map[string]node) (*ferry.EncodedPacket, ferry.BroadcastOptions, bool, error) {
 	opts, _, err := decodeOptions(data["opts"])
 	if err != nil {
-		return nil, opts, err
+		return nil, opts, false, err
 	}
 	if data["packet"] == nil {
-		return nil, opts, errors.New("redisadapter: broadcast without a packet")
+		return nil, opts, false, errors.New("redisadapter: broadcast without a packet")
 	}
 	packet, err := data["packet"].Map()
 	if err != nil {
-		return nil, opts, err
+		return nil, opts, false, err
 	}
 	if packet["data"] == nil {
-		return nil, opts, errors.New("redisadapter: packet without data")
+		return nil, opts, false, errors.New("redisadapter: packet without data")
 	}
+	acked := packet["id"] != nil && !isNull(packet["id"])
 	pkt, err := eventPacket(packet["data"])
-	return pkt, opts, err
+	return pkt, opts, acked, err
 }
 
 // deliverMineLocked delivers this server's broadcast whose entry id the

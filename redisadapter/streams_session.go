@@ -312,7 +312,7 @@ func (a *streams) replay(ctx context.Context, st *ferry.SessionState, from strea
 
 // missedPacket returns the event of entry m if it is a broadcast of this
 // namespace that selects a socket in rooms and may be replayed (not
-// volatile, no ack), with the size of its data.
+// volatile, no ack id), with the size of its data.
 func (a *streams) missedPacket(m redis.XMessage, rooms []string) (*ferry.EncodedPacket, int, bool) {
 	e, ok := readEntry(m.ID, m.Values)
 	if !ok || e.nsp != a.name || e.typ != msgBroadcast {
@@ -326,12 +326,12 @@ func (a *streams) missedPacket(m redis.XMessage, rooms []string) (*ferry.Encoded
 	if v := data["requestId"]; v != nil && !isNull(v) {
 		return nil, 0, false
 	}
-	pkt, opts, err := broadcastOf(data)
+	pkt, opts, acked, err := broadcastOf(data)
 	if err != nil {
 		a.cl.logDrop("broadcast", err)
 		return nil, 0, false
 	}
-	if opts.Volatile || !selects(opts, rooms) {
+	if opts.Volatile || acked || !selects(opts, rooms) {
 		return nil, 0, false
 	}
 	pkt.Offset = e.id

@@ -1,12 +1,17 @@
 package redisadapter_test
 
 import (
+	"fmt"
 	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/client"
 	"github.com/ferryio/ferry/parser"
 	"github.com/ferryio/ferry/redisadapter"
 )
@@ -65,4 +70,64 @@ func TestInteropStreams(t *testing.T) {
 			testInterop(t, m)
 		})
 	}
+}
+
+// lastOf returns the newest entry of stream.
+func lastOf(t *testing.T, r *redisServer, stream string) redis.XMessage {
+	t.Helper()
+	msgs, err := r.Client(t).XRevRangeN(bounded(t), stream, "+", "-", 1).Result()
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "stream %s is empty", stream)
+	return msgs[0]
+}
+
+// TestStreamsMultiStream spreads namespaces over four streams, with Node:
+// each namespace's entries go to the stream Node computes, "/notifications"
+// included, whose hash is negative and so whose stream is "socket.io--3",
+// which Node's servers never read but Ferry's do.
+func TestStreamsMultiStream(t *testing.T) {
+	r := startRedis(t)
+	opts := &redisadapter.StreamsOptions{StreamCount: 4}
+	a := streamsServer(t, redisadapter.NewStreams(r.Client(t), opts), parser.JSON(), false)
+	b := streamsServer(t, redisadapter.NewStreams(r.Client(t), opts), parser.JSON(), false)
+	namespaces := []string{"/", "/admin", "/notifications"}
+	for _, s := range []*ferryServer{a, b} {
+		for _, n := range namespaces {
+			s.Of(n)
+		}
+	}
+	peer := startPeerEnv(t, r, []string{"MODE=streams", "NODE_PARSER=json", "STREAM_COUNT=4", `NAMESPACES=["/","/admin","/notifications"]`})
+	for _, n := range namespaces {
+		waitServers(t, a, n, 3)
+	}
+	streamOf := map[string]string{"/": "socket.io-3", "/admin": "socket.io-0", "/notifications": "socket.io--3"}
+	got := map[string]<-chan string{}
+	for _, n := range namespaces {
+		c, err := client.Dial(bounded(t), b.URL, &client.Options{Transports: []string{"websocket"}, DisableReconnection: true, Parser: parser.JSON()})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		sock := c.Socket(n, nil)
+		got[n] = events(sock, "n")
+		require.NoError(t, sock.Connect(bounded(t)))
+	}
+	peer.track("node-admin")
+	reply := peer.do("open", map[string]any{"client": "node-admin", "url": fmt.Sprintf("http://127.0.0.1:%d", peer.Port), "nsp": "/admin"})
+	require.Nil(t, reply["error"])
+
+	for _, n := range namespaces {
+		// From Ferry: into the namespace's stream, and to B's client.
+		require.NoError(t, a.Of(n).Emit("n", "ferry"+n))
+		e := lastOf(t, r, streamOf[n])
+		require.Equal(t, n, e.Values["nsp"])
+		require.Contains(t, e.Values["data"], "ferry"+n)
+		require.Equal(t, "ferry"+n, recv(t, got[n]))
+		// From Node: the same stream, and B reads it.
+		peer.do("emit", map[string]any{"nsp": n, "event": "n", "args": []any{"node" + n}})
+		require.Equal(t, "node"+n, recv(t, got[n]))
+		require.Contains(t, lastOf(t, r, streamOf[n]).Values["data"], "node"+n)
+	}
+	// Node's servers read the streams 0 to 3: Ferry reaches its clients
+	// there.
+	require.Equal(t, "n:ferry/admin", peer.nextStr("node-admin"))
+	require.Equal(t, "n:node/admin", peer.nextStr("node-admin"))
 }

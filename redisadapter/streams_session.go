@@ -249,26 +249,10 @@ func (a *streams) replay(ctx context.Context, st *ferry.SessionState, from strea
 	scanned := from // the newest entry read
 	bytes := 0
 	for {
-		r.mu.Lock()
-		last, known := parseStreamID(r.last)
-		if known && !last.less(from) && !scanned.less(last) {
-			// The reader delivered every entry up to last, and this
-			// restore read them all: what follows reaches the socket once
-			// it is in its rooms.
-			pkts := make([]*ferry.EncodedPacket, 0, len(missed))
-			for _, m := range missed {
-				if !last.less(m.id) {
-					pkts = append(pkts, m.pkt)
-				}
-			}
-			if admit(st, pkts) {
-				a.mem.AddAll(st.SID, st.Rooms)
-			}
-			r.mu.Unlock()
+		last, known, wait, done := a.admitIfCaughtUp(st, from, scanned, missed, admit)
+		if done {
 			return true, nil
 		}
-		wait := r.advanced
-		r.mu.Unlock()
 		if !known || last.less(from) {
 			// This server has not read as far as the client got.
 			select {
@@ -308,6 +292,32 @@ func (a *streams) replay(ctx context.Context, st *ferry.SessionState, from strea
 			}
 		}
 	}
+}
+
+// admitIfCaughtUp admits st's socket with the missed entries up to the
+// reader's newest, if the restore read every entry up to it (scanned), and
+// reports so. Otherwise it returns the reader's newest entry and a channel
+// closed when that moves.
+func (a *streams) admitIfCaughtUp(st *ferry.SessionState, from, scanned streamID, missed []replayed, admit func(*ferry.SessionState, []*ferry.EncodedPacket) bool) (last streamID, known bool, wait <-chan struct{}, done bool) {
+	r := a.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	last, known = parseStreamID(r.last)
+	if !known || last.less(from) || scanned.less(last) {
+		return last, known, r.advanced, false
+	}
+	// The reader delivered every entry up to last, and this restore read
+	// them all: what follows reaches the socket once it is in its rooms.
+	pkts := make([]*ferry.EncodedPacket, 0, len(missed))
+	for _, m := range missed {
+		if !last.less(m.id) {
+			pkts = append(pkts, m.pkt)
+		}
+	}
+	if admit(st, pkts) {
+		a.mem.AddAll(st.SID, st.Rooms)
+	}
+	return last, known, nil, true
 }
 
 // missedPacket returns the event of entry m if it is a broadcast of this

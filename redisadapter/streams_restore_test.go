@@ -94,6 +94,10 @@ func TestStreamsRestoreSession(t *testing.T) {
 	require.Equal(t, []string{"to-all@" + e3}, restore("p3", "not-an-offset").missed)
 	persist("p4", e2, nil)
 	require.False(t, restore("p4", "junk").ok, "neither an offset nor an alias")
+	// An offset from before the session (socket.io-client keeps its last
+	// offset across sessions): from the session's connect offset.
+	persist("p4", e2, nil)
+	require.Equal(t, []string{"to-all@" + e3}, restore("p4", start).missed)
 
 	// More missed than MaxMissedPackets: to-r1, to-all and these two.
 	emit(srv.Of("/").To("r1"), "more-1")

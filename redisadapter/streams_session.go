@@ -136,8 +136,9 @@ const restorePage = 1000
 // entries after it: the broadcasts to the session's rooms that are not
 // volatile. Beyond Node, it waits RestoreWait for a session not kept yet,
 // takes an empty offset as the session's ConnectOffset and an alias as its
-// offset, and admits the socket when this server's reader has delivered
-// exactly the entries replayed: the later ones reach the socket live.
+// offset, replays nothing from before the session's ConnectOffset, and
+// admits the socket when this server's reader has delivered exactly the
+// entries replayed: the later ones reach the socket live.
 func (a *streams) RestoreSession(ctx context.Context, pid, offset string, admit func(*ferry.SessionState, []*ferry.EncodedPacket) bool) (bool, error) {
 	if a.rec == nil {
 		return false, nil
@@ -162,6 +163,12 @@ func (a *streams) RestoreSession(ctx context.Context, pid, offset string, admit 
 	from, ok := parseStreamID(offset)
 	if !ok {
 		return false, nil
+	}
+	// Nothing from before the socket connected: socket.io-client keeps its
+	// last offset across a fresh session, and so may send one older than
+	// this session.
+	if joined, ok := parseStreamID(st.ConnectOffset); ok && from.less(joined) {
+		from = joined
 	}
 	if kept, err := a.offsetKept(ctx, from); !kept {
 		return false, wrapErr("restoring a session", err)

@@ -48,6 +48,9 @@ type streamReader struct {
 	stopped   bool                         // guarded by mu
 
 	side *sideQueue
+	// connID is the CLIENT ID of the reads' connection, 0 while unknown:
+	// with a client of one connection, what a stop unblocks.
+	connID atomic.Int64
 }
 
 // pendingBroadcast is one of this server's broadcasts, under recovery, on
@@ -166,6 +169,7 @@ func (r *streamReader) run() {
 			return
 		}
 		r.healthy.Store(false)
+		r.connID.Store(0) // the connection may be another after an error
 		r.h.f.readFailed(r.name, err)
 		t := time.NewTimer(wait)
 		select {
@@ -182,6 +186,13 @@ func (r *streamReader) run() {
 // entry delivered.
 func (r *streamReader) read() error {
 	c := r.client
+	if _, single := c.(*redis.Client); single && r.own && r.connID.Load() == 0 {
+		id, err := c.ClientID(r.ctx).Result()
+		if err != nil {
+			return err
+		}
+		r.connID.Store(id)
+	}
 	r.mu.Lock()
 	from := r.last
 	r.mu.Unlock()
@@ -427,15 +438,27 @@ func (r *streamReader) offset() string {
 	return r.last
 }
 
-// stop ends the reader, and its goroutines.
+// stop ends the reader, and its goroutines. A blocking read is unblocked
+// (CLIENT UNBLOCK), or else interrupted by closing the reader's client.
 func (r *streamReader) stop() {
 	r.cancel()
 	r.mu.Lock()
 	r.stopped = true
 	r.cond.Broadcast()
 	r.mu.Unlock()
+	if id := r.connID.Load(); id != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = r.h.f.client.ClientUnblock(ctx, id).Err()
+		cancel()
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-r.done:
+		case <-t.C: // the read had not started: closing interrupts it
+		}
+		t.Stop()
+	}
 	if r.own {
-		_ = r.client.Close() // interrupts a blocking read
+		_ = r.client.Close()
 	}
 	<-r.done
 	r.side.stop()

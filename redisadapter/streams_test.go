@@ -37,17 +37,51 @@ func streamsServer(t testing.TB, factory *redisadapter.Factory, codec parser.Cod
 
 func TestStreamsGoCluster(t *testing.T) {
 	r := startRedis(t)
-	for _, recover := range []bool{false, true} {
-		name := map[bool]string{false: "plain", true: "recovery"}[recover]
-		t.Run(name, func(t *testing.T) {
+	for _, mode := range []struct {
+		name             string
+		recover, sharded bool
+	}{
+		{"plain", false, false},
+		{"recovery", true, false},
+		{"recovery-sharded-pubsub", true, true},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
 			factory := func() *redisadapter.Factory {
-				return redisadapter.NewStreams(r.Client(t), &redisadapter.StreamsOptions{StreamName: "go-" + name, ChannelPrefix: "go-" + name})
+				return redisadapter.NewStreams(r.Client(t), &redisadapter.StreamsOptions{
+					StreamName: "go-" + mode.name, ChannelPrefix: "go-" + mode.name, UseShardedPubSub: mode.sharded,
+				})
 			}
-			a := streamsServer(t, factory(), nil, recover)
-			b := streamsServer(t, factory(), nil, recover)
+			a := streamsServer(t, factory(), nil, mode.recover)
+			b := streamsServer(t, factory(), nil, mode.recover)
+			if mode.sharded {
+				// Counted with SHARDNUMSUB: the sharded channel is the one
+				// subscribed.
+				waitShardSubscribers(t, r, "go-"+mode.name+"#/#", 2)
+			}
 			testGoClusterOf(t, r, newClusterOf(t, a, b), "")
 		})
 	}
+}
+
+// TestStreamsOnlyPlaintext writes binary data as JSON, as Node's
+// onlyPlaintext does: the other servers get it as the object
+// JSON.stringify makes of a Buffer.
+func TestStreamsOnlyPlaintext(t *testing.T) {
+	r := startRedis(t)
+	factory := func() *redisadapter.Factory {
+		return redisadapter.NewStreams(r.Client(t), &redisadapter.StreamsOptions{StreamName: "plain", OnlyPlaintext: true})
+	}
+	c := newClusterOf(t, streamsServer(t, factory(), nil, false), streamsServer(t, factory(), nil, false))
+	got := make(chan map[string]any, 1)
+	c.cb.On("bin", func(e *client.Event) {
+		var v map[string]any
+		_ = e.Args[0].Decode(&v)
+		got <- v
+	})
+	require.NoError(t, c.a.Emit("bin", []byte{1, 2, 3}))
+	e := lastOf(t, r, "plain")
+	require.Equal(t, `{"packet":{"type":2,"data":["bin",{"type":"Buffer","data":[1,2,3]}]},"opts":{"rooms":[],"except":[],"flags":{}}}`, e.Values["data"])
+	require.Equal(t, map[string]any{"type": "Buffer", "data": []any{int64(1), int64(2), int64(3)}}, recv(t, got))
 }
 
 // TestInteropStreams runs the mixed cluster's interop checks on the

@@ -113,4 +113,7 @@ func TestStreamsRestoreSession(t *testing.T) {
 	require.False(t, restore("p6", e2).ok)
 	persist("p7", "", nil)
 	require.True(t, restore("p7", e3).ok, "an offset still there")
+	require.Equal(t, "0-0", start, "the stream was empty when the server read its end")
+	persist("p8", "", nil)
+	require.False(t, restore("p8", start).ok, "from an empty stream, once an entry was deleted")
 }

@@ -4,7 +4,7 @@
 // everything on Ctrl-C.
 //
 //	scripts/cluster                     # from the repository root
-//	go -C examples run ./cluster        # the same
+//	go -C examples run ./cluster        # the same, but see below
 //
 // nginx listens on http://127.0.0.1:3100/, the chat servers on 3101, 3102
 // and 3103, and redis-server on 3110; -addr, -server-port, -redis-port and
@@ -24,6 +24,9 @@
 // prefixed with its name. On Ctrl-C (or SIGTERM) the chat servers shut down
 // gracefully first, then nginx, then Redis, and the command exits 0; if a
 // child exits by itself, the others are stopped and the command exits 1.
+// (Under go run, Ctrl-C also reaches the go command, which then exits 1
+// whatever the program returned: scripts/cluster builds the program and
+// runs it in its own place.)
 //
 // nginx pins each client to one server with ip_hash (long-polling needs
 // every request of a connection on the server that holds it), and names the

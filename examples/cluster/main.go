@@ -53,6 +53,9 @@ func run(args []string) int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// After the first signal, a second Ctrl-C ends the program at once
+	// (its children then get SIGTERM from the kernel, see detach).
+	context.AfterFunc(ctx, stop)
 
 	if len(args) > 0 && args[0] == "serve" {
 		cfg, err := parseServe(args[1:], os.Stderr)

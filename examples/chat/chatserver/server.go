@@ -46,8 +46,29 @@ type Server struct {
 	lastID  uint64             // guarded by mu: id of the newest message
 }
 
+// Options configures a chat Server. A nil *Options, or a zero field,
+// gives the default.
+type Options struct {
+	// Logger receives the chat's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Adapter builds the adapters of the chat's Ferry server (see
+	// ferry.Options.Adapter). A Redis adapter lets several chat servers
+	// share rooms: messages and the typing indicator then reach the room's
+	// members on every server, while presence and the room list stay each
+	// server's own. Default nil: Ferry's in-memory adapter, one server.
+	Adapter func(*ferry.Namespace) ferry.Adapter
+}
+
 // New returns a chat server logging to logger (nil means slog.Default()).
-func New(logger *slog.Logger) *Server {
+func New(logger *slog.Logger) *Server { return NewWithOptions(&Options{Logger: logger}) }
+
+// NewWithOptions returns a chat server configured by opts.
+func NewWithOptions(opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	logger := o.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -66,6 +87,7 @@ func New(logger *slog.Logger) *Server {
 	s.ferry = ferry.NewServer(&ferry.Options{
 		// Chat messages are small: refuse anything larger than 64 KiB.
 		MaxHTTPBufferSize: 64 << 10,
+		Adapter:           o.Adapter,
 		Logger:            logger,
 		// A page that loses its connection for a while (a train tunnel, a
 		// laptop lid, a flaky Wi-Fi) comes back as the same member and

@@ -50,6 +50,13 @@ type Namespace struct {
 	children   map[*Namespace]struct{}   // guarded by mu: for a dynamic parent
 
 	serverSide serverSideHandlers // OnServerSideEmit handlers
+
+	// roomHooks holds the OnJoinRoom and OnLeaveRoom handlers, nil while
+	// there is none (see room_events.go); stored with mu held.
+	roomHooks atomic.Pointer[roomHooks]
+	// roomMu serialises the room changes of a watched namespace, so that
+	// each is reported once.
+	roomMu sync.Mutex
 }
 
 // newNamespace makes a namespace and its adapter. It must not be called
@@ -157,14 +164,22 @@ func (n *Namespace) join(s *Socket) {
 	rooms, early, ok := s.connect()
 	if ok {
 		n.used.Store(true)
-		n.addAll(s, rooms)
+		if n.watched() {
+			n.changeRooms(s, func() { n.addAll(s, rooms) })
+		} else {
+			n.addAll(s, rooms)
+		}
 	}
 	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
 		// socket may have left before it was added: undo the adds, and
 		// neither answer the CONNECT nor run the handlers.
 		n.remove(s)
-		n.adapter.DelAll(s.id)
+		if n.watched() {
+			n.changeRooms(s, func() { n.adapter.DelAll(s.id) })
+		} else {
+			n.adapter.DelAll(s.id)
+		}
 		return
 	}
 	s.sendConnect()

@@ -44,7 +44,10 @@
 // that ends the socket: the read goroutine, a timer (ping timeout, connect
 // timeout), the goroutine calling Socket.Disconnect, Conn.Close or a
 // broadcast's DisconnectSockets, or the one calling Server.Close or
-// Shutdown. Conn's OnUpgrade callbacks run on the new WebSocket's reader.
+// Shutdown; when the connection fails while an emit is being queued (its
+// queue overflows, a write fails), a goroutine of their own. They never
+// run inside an Emit. Conn's OnUpgrade callbacks run on the new
+// WebSocket's reader.
 //
 // A panic in any of these handlers is recovered: it is logged at error
 // level with its stack, and the connection it ran for is closed, its
@@ -54,8 +57,15 @@
 // is not guarded.)
 //
 // Writes never block the caller: packets go to a bounded per-connection
-// queue (Options.MaxQueuedPackets) drained by the connection's single
-// writer. A client that lets its queue overflow is disconnected.
+// queue (Options.MaxQueuedPackets) drained by one writer at a time. A
+// client that lets its queue overflow is disconnected. What a handler
+// emits or acks is on the wire promptly, not when the handler returns: over
+// WebSocket the first packet a handler queues is written at once, by the
+// handler's own goroutine, in one system call that does not wait for the
+// socket; the rest, and packets from other goroutines, are written by a
+// writer goroutine that gathers what is queued into one system call
+// (replies to events a client sent together, consecutive broadcasts).
+// Over long-polling they go out with the pending GET.
 //
 // # Lifecycle
 //

@@ -65,8 +65,17 @@ type Options struct {
 	// that falls further behind is disconnected ("transport error").
 	// Default 65536.
 	MaxQueuedPackets int
+	// MaxPollHold caps how long a long-polling GET is held waiting for
+	// messages; it is then answered with a noop and the client polls again.
+	// Set it below the request timeout of any proxy or load balancer in
+	// front of the server (HAProxy's timeout server, say), which otherwise
+	// cuts the GET and the connection with it. Default 0: a GET is held up
+	// to PingInterval, as in socket.io; GETs cut again and again at one
+	// age are then reported in the log, naming this option.
+	MaxPollHold time.Duration
 	// WriteTimeout bounds each write to a client: a batch of WebSocket
-	// frames, or a long-polling response. A client that stops reading
+	// frames, or a long-polling response, 32 KiB at a time for a large
+	// message, so that a slow client still gets it whole. A client that stops reading
 	// while its TCP buffers are full is disconnected ("transport error")
 	// once it passes, instead of holding the connection's writer. Default
 	// 10s. socket.io has no such bound (a stalled client there is caught
@@ -157,6 +166,7 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		CompressionThreshold: o.CompressionThreshold,
 		PerMessageDeflate:    o.PerMessageDeflate,
 		MaxQueuedPackets:     o.MaxQueuedPackets,
+		MaxPollHold:          o.MaxPollHold,
 		WriteTimeout:         o.WriteTimeout,
 		OnConnection:         onConnection,
 		Logger:               o.Logger,

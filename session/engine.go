@@ -42,6 +42,8 @@ func NewEngine(opts *Options) *Engine {
 		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
 		CompressionThreshold: o.CompressionThreshold,
 		WriteTimeout:         o.WriteTimeout,
+		MaxPollHold:          o.MaxPollHold,
+		PingInterval:         o.PingInterval,
 		Logger:               o.Logger,
 	})
 	e.ws = websocket.NewConfig(&websocket.Options{

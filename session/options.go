@@ -58,10 +58,21 @@ type Options struct {
 	// session closes with ReasonQueueFull. Default 65536.
 	MaxQueuedPackets int
 	// WriteTimeout bounds each batch of WebSocket writes and the writing of
-	// each long-polling response. A client that stops reading is closed
+	// each long-polling response, 32 KiB at a time for large ones, so that
+	// a slow client taking a large message gets it whole. A client that stops reading is closed
 	// with ReasonTransportError once it passes. Default 10s; socket.io has
 	// no such bound.
 	WriteTimeout time.Duration
+	// MaxPollHold caps how long a long-polling GET is held waiting for
+	// packets: when it passes, the GET is answered with a noop packet and
+	// the client polls again at once. Set it below the request timeout of
+	// any proxy or load balancer between the clients and the server (such
+	// as HAProxy's timeout server), which otherwise cuts the GET and ends
+	// the session. Default 0: no cap, a GET is held until there is
+	// something to send, at the latest the next ping (PingInterval), as in
+	// socket.io. Without it, GETs cut again and again at one age are
+	// reported in the log, naming this option.
+	MaxPollHold time.Duration
 	// OnConnection is called with each new session, on the handshake
 	// request's goroutine, before the handshake response is written: set
 	// the session's callbacks there. Packets cannot arrive before it returns.

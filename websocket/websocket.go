@@ -29,7 +29,9 @@ type Options struct {
 	// MaxHTTPBufferSize is the largest message accepted, in bytes.
 	// Default 1e6, as socket.io's maxHttpBufferSize.
 	MaxHTTPBufferSize int64
-	// WriteTimeout bounds each batch of writes. Default 10s.
+	// WriteTimeout bounds each batch of writes, and each 32 KiB of a large
+	// frame: a peer that takes a large frame slowly gets it whole, one that
+	// stops reading fails the write. Default 10s.
 	WriteTimeout time.Duration
 	// CheckOrigin decides whether the Origin of an upgrade request is
 	// allowed. Default: same origin only (the Origin's host equals Host).
@@ -172,7 +174,7 @@ func (c *Conn) inputWaiting() bool {
 // has been answered (400 or 403 with a text message) and the error says why.
 // A request with b64=1 gets binary messages as base64 text frames.
 func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool, readSize: c.readSize}
+	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool, readSize: c.readSize, chunk: c.writeTimeout}
 	ws, err := c.upgrader.Upgrade(h, r, w.Header())
 	if err != nil {
 		return nil, err
@@ -254,6 +256,12 @@ func (t *Transport) Start() {
 
 // Name returns "websocket".
 func (t *Transport) Name() string { return transport.NameWebSocket }
+
+// LastProgress returns when bytes last moved on the connection: read from
+// the peer, or taken by it. It is the zero time if none has. A peer that is
+// still sending a large frame, or still taking one, is alive even if its
+// pong is late: it is queued behind those bytes.
+func (t *Transport) LastProgress() time.Time { return t.conn.batch.lastProgress() }
 
 // Done is closed once the transport has ended and the session has been
 // told.

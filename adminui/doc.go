@@ -24,11 +24,12 @@
 //
 // Differences from the npm package: sessions in the default MemoryStore
 // expire after a day; a UI action for a namespace that does not exist is
-// dropped instead of creating it; the sessions' uptime is the time since
+// dropped instead of creating it; the stats' uptime is the time since
 // Instrument; a socket's data is shown as it is when the socket connects
 // and when the UI asks for every socket, not at each change (Ferry's
 // Socket.SetData is not observed); connections are counted from their
-// first socket's connection, so those that join no namespace are not.
+// first socket's connection, so those that join no namespace are not;
+// packets and bytes are not counted.
 //
 // The UI uses the same parser as the server: choose "msgpack" in its
 // advanced options for a server with Ferry's default parser, "default" for

@@ -1,6 +1,7 @@
 package adminui
 
 import (
+	"sync"
 	"time"
 
 	"github.com/ferryio/ferry"
@@ -67,33 +68,51 @@ func (i *Instrumentation) onConnection(s *ferry.Socket) {
 		return
 	}
 	nsp := s.Namespace().Name()
-	i.emit("socket_connected", describe(s), time.Now())
+	// A connection handler that ran before this one may have disconnected
+	// the socket, and a disconnect handler added too late never runs: the
+	// UI is told of the socket only if it is still connected once the
+	// disconnect handler is in place, and then of its disconnection.
+	var mu sync.Mutex
+	announced, gone := false, false
+	s.OnDisconnect(func(s *ferry.Socket, reason ferry.DisconnectReason) {
+		mu.Lock()
+		defer mu.Unlock()
+		gone = true
+		if announced && !i.closed.Load() {
+			i.emit("socket_disconnected", nsp, s.ID(), reason.String(), time.Now())
+		}
+	})
+	mu.Lock()
+	if !gone && s.Connected() {
+		announced = true
+		i.emit("socket_connected", describe(s), time.Now())
+	}
+	mu.Unlock()
+	if !announced {
+		return
+	}
 	s.Conn().OnUpgrade(func(transport string) {
 		if !i.closed.Load() {
 			i.emit("socket_updated", map[string]any{"id": s.ID(), "nsp": nsp, "transport": transport})
 		}
 	})
-	if s.Namespace() != i.admin {
-		s.OnAny(func(e *ferry.Event) {
-			if i.closed.Load() {
-				return
-			}
-			args := make([]any, 0, 1+len(e.Args))
-			args = append(args, e.Name)
-			for _, a := range e.Args {
-				args = append(args, a)
-			}
-			i.emit("event_received", nsp, s.ID(), args, time.Now())
-		})
-		s.OnAnyOutgoing(func(event string, args []any) {
-			if !i.closed.Load() {
-				i.emit("event_sent", nsp, s.ID(), append([]any{event}, args...), time.Now())
-			}
-		})
+	if s.Namespace() == i.admin {
+		return // the UI's own events are not shown to it
 	}
-	s.OnDisconnect(func(s *ferry.Socket, reason ferry.DisconnectReason) {
+	s.OnAny(func(e *ferry.Event) {
+		if i.closed.Load() {
+			return
+		}
+		args := make([]any, 0, 1+len(e.Args))
+		args = append(args, e.Name)
+		for _, a := range e.Args {
+			args = append(args, a)
+		}
+		i.emit("event_received", nsp, s.ID(), args, time.Now())
+	})
+	s.OnAnyOutgoing(func(event string, args []any) {
 		if !i.closed.Load() {
-			i.emit("socket_disconnected", nsp, s.ID(), reason.String(), time.Now())
+			i.emit("event_sent", nsp, s.ID(), append([]any{event}, args...), time.Now())
 		}
 	})
 }

@@ -3,6 +3,7 @@ package adminui_test
 import (
 	"context"
 	"errors"
+	"net/http/httptest"
 	"regexp"
 	"testing"
 	"time"
@@ -98,6 +99,9 @@ func ping(t testing.TB, s *client.Socket, events <-chan *client.Event) []string 
 	t.Helper()
 	_, err := s.EmitWithAck(bounded(t), "ping")
 	require.NoError(t, err)
+	if events == nil {
+		return nil
+	}
 	var before []string
 	for {
 		select {
@@ -396,4 +400,57 @@ func TestClose(t *testing.T) {
 	require.NoError(t, err)
 	_, err = user.EmitWithAck(bounded(t), "rooms")
 	require.NoError(t, err)
+}
+
+// TestSocketDisconnectedBeforeAnnounced checks a socket that a connection
+// handler added before Instrument disconnects: the UI is not told of it,
+// since it would never be told of its disconnection.
+func TestSocketDisconnectedBeforeAnnounced(t *testing.T) {
+	srv := ferry.NewServer(&ferry.Options{Logger: quiet})
+	srv.OnConnection(func(s *ferry.Socket) {
+		var auth struct {
+			Kick bool `json:"kick"`
+		}
+		s.Handshake().DecodeAuth(&auth)
+		if auth.Kick {
+			s.Disconnect(false)
+		}
+	})
+	inst, err := adminui.Instrument(srv, &adminui.Options{NoAuth: true, Logger: quiet})
+	require.NoError(t, err)
+	handled := make(chan string, 4)
+	srv.OnConnection(func(s *ferry.Socket) { handled <- s.ID() }) // after the UI's handler
+	withPing(srv, "/admin")
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	t.Cleanup(func() { srv.Close() })
+	t.Cleanup(func() { inst.Close() })
+
+	admin, events, err := dial(t, hs.URL, "/admin", nil)
+	require.NoError(t, err)
+	next(t, events, "all_sockets")
+	dial(t, hs.URL, "/", map[string]any{"kick": true}) // connected, then at once disconnected
+	kickedID := recv(t, handled)
+	kept, _, err := dial(t, hs.URL, "/", nil)
+	require.NoError(t, err)
+	require.Equal(t, kept.ID(), recv(t, handled))
+	ping(t, admin, nil)
+
+	var connected []string
+	for {
+		select {
+		case e := <-events:
+			if e.Name == "socket_connected" {
+				var s describedSocket
+				require.NoError(t, e.Decode(&s))
+				connected = append(connected, s.ID)
+			}
+			require.NotEqual(t, "socket_disconnected", e.Name)
+			continue
+		default:
+		}
+		break
+	}
+	require.Equal(t, []string{kept.ID()}, connected[1:], "the admin socket, then only the socket that stayed")
+	require.NotContains(t, connected, kickedID)
 }

@@ -174,6 +174,13 @@ async function main() {
   const [described, connectedAt] = await rec.next("socket_connected", (a) => a[0].id === user.id);
   checkSocket(described, { id: user.id, nsp: "/", query: { foo: "bar" } });
   isTime(connectedAt, "socket_connected time");
+  // It upgrades to WebSocket (socket.io-client's default): the UI hears of
+  // it, unless the upgrade was over when the socket was described.
+  if (described.transport === "polling") {
+    const [updated] = await rec.next("socket_updated", (a) => a[0].id === userId);
+    assert.deepEqual(updated, { id: userId, nsp: "/", transport: "websocket" });
+  }
+  assert.equal(described.clientId, user.io.engine.id.slice(0, 12), "the start of the connection's id");
 
   // Its rawConnection is counted in the stats that follow.
   for (;;) {

@@ -135,6 +135,13 @@ try {
   await page.locator("tr", { hasText: daveId }).waitFor();
   await shot("sockets");
 
+  step("clients");
+  await page.locator('nav a[href="#/clients"]').click();
+  for (const c of [alice, bob, carol]) {
+    await page.locator(".v-data-table tr", { hasText: c.io.engine.id.slice(0, 12) }).waitFor();
+  }
+  await shot("clients");
+
   step("rooms of /");
   await page.locator('nav a[href="#/rooms"]').click();
   const lobby = page.locator("tr", { hasText: "lobby" });

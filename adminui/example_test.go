@@ -22,9 +22,9 @@ func ExampleInstrument() {
 	srv := ferry.NewServer(&ferry.Options{
 		CORS: &ferry.CORSOptions{AllowedOrigins: []string{"https://admin.socket.io"}, AllowCredentials: true},
 	})
-	// In production, keep only the hash: generate it once, for instance
-	// with `htpasswd -nbBC 10 "" changeit`, and read it from the
-	// configuration.
+	// In production, keep only the hash: generate it once with
+	// bcrypt.GenerateFromPassword (or the bcrypt npm package), and read it
+	// from the configuration.
 	hash, err := bcrypt.GenerateFromPassword([]byte("changeit"), bcrypt.DefaultCost)
 	if err != nil {
 		log.Fatal(err)

@@ -26,8 +26,8 @@ const (
 	// and small deployments.
 	Development Mode = iota
 	// Production sends only the periodic server stats, with their
-	// aggregated counts of connections, disconnections, packets and
-	// bytes: the UI shows the dashboard and the servers, but no socket,
+	// counts of clients and of connections and disconnections per
+	// second: the UI shows the dashboard and the servers, but no socket,
 	// room or event.
 	Production
 )

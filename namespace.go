@@ -164,22 +164,14 @@ func (n *Namespace) join(s *Socket) {
 	rooms, early, ok := s.connect()
 	if ok {
 		n.used.Store(true)
-		if n.watched() {
-			n.changeRooms(s, func() { n.addAll(s, rooms) })
-		} else {
-			n.addAll(s, rooms)
-		}
+		n.addAll(s, rooms)
 	}
 	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
 		// socket may have left before it was added: undo the adds, and
 		// neither answer the CONNECT nor run the handlers.
 		n.remove(s)
-		if n.watched() {
-			n.changeRooms(s, func() { n.adapter.DelAll(s.id) })
-		} else {
-			n.adapter.DelAll(s.id)
-		}
+		s.leaveAll()
 		return
 	}
 	s.sendConnect()
@@ -213,6 +205,15 @@ func (n *Namespace) connectionHandlers(into []func(*Socket)) []func(*Socket) {
 // it also records the offset of the newest event broadcast before: a
 // client that later sends no offset missed what came after it.
 func (n *Namespace) addAll(s *Socket, rooms []string) {
+	if n.watched() {
+		n.changeRooms(s, func() { n.addAllUnwatched(s, rooms) })
+		return
+	}
+	n.addAllUnwatched(s, rooms)
+}
+
+// addAllUnwatched is addAll without reporting the rooms joined.
+func (n *Namespace) addAllUnwatched(s *Socket, rooms []string) {
 	if s.rec == nil {
 		n.adapter.AddAll(s.id, rooms)
 		return

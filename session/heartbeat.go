@@ -76,7 +76,23 @@ func (s *Session) heartbeatFired() {
 	s.hb.rearmLocked(s.hb.due.Add(s.engine.opts.PingTimeout))
 	cur := s.current
 	s.mu.Unlock()
-	cur.Wake()
+	wakeOnTheSpot(cur)
+}
+
+// spotWaker is a transport that can write what is queued on the caller's
+// goroutine (websocket.Transport): a ping then costs no writer goroutine.
+type spotWaker interface {
+	WakeOnTheSpot()
+}
+
+// wakeOnTheSpot wakes t for a packet the caller queued, on the caller's
+// goroutine where t can write it there.
+func wakeOnTheSpot(t transport.Transport) {
+	if w, ok := t.(spotWaker); ok {
+		w.WakeOnTheSpot()
+		return
+	}
+	t.Wake()
 }
 
 // pongLocked records a pong: the next ping is PingInterval from now.

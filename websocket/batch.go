@@ -52,10 +52,21 @@ type batchConn struct {
 	readPool *sync.Pool
 	ahead    *[]byte
 	pending  []byte
+	// readErr is the error met reading ahead (see idle.go), for Read to
+	// return.
+	readErr error
+	// drained is set when the last read from the socket took all it held
+	// (less than the buffer).
+	drained bool
+	// idleDeadline is the read deadline set for a busy reader's wait
+	// between messages (see idle.go), or zero.
+	idleDeadline time.Time
 
 	// testHook, if set (by tests, before the connection is used), sees
-	// each read ('R', before it may wait) and each write to the network
-	// ('W', with the bytes), in order.
+	// each read that brought input or an error ('R'), each write to the
+	// network ('W', with the bytes, before it) and each read for a message
+	// in progress that met the deadline of a wait between messages ('D'),
+	// in order.
 	testHook func(op byte, p []byte)
 
 	// chunkTimeout is the write timeout each chunk of a large write gets
@@ -97,29 +108,38 @@ func (c *batchConn) applyDeadlineLocked() error {
 
 // Read implements net.Conn. gorilla/websocket reads through a small
 // buffer of its own, so Read is called when that is used up. Bytes already
-// read ahead are served first. Otherwise, on a raw connection, the read
-// goroutine waits holding no buffer and reads what arrived into a pooled
-// one, so that an idle connection holds no read buffer.
+// read ahead are served first, then an error met reading ahead. Otherwise,
+// on a raw connection, the read goroutine waits holding no buffer and reads
+// what arrived into a pooled one, so that an idle connection holds no read
+// buffer.
 func (c *batchConn) Read(p []byte) (int, error) {
 	if c.ahead != nil {
 		return c.consume(p), nil
 	}
-	if c.testHook != nil {
-		c.testHook('R', nil)
+	if c.readErr != nil {
+		return 0, c.readErr
 	}
 	if c.raw == nil || len(p) >= readAheadSize {
 		n, err := c.Conn.Read(p)
+		if c.idleDeadlineMet(err) {
+			n, err = c.Conn.Read(p)
+		}
+		c.hook('R')
 		if n > 0 {
 			c.moved()
+			c.drained = n < len(p)
 		}
 		return n, err
 	}
-	buf, n, err := c.readAhead()
+	buf, n, err := c.readAhead(true)
+	if c.idleDeadlineMet(err) {
+		buf, n, err = c.readAhead(true)
+	}
+	c.hook('R')
 	if err != nil {
 		return 0, err
 	}
-	c.moved()
-	c.ahead, c.pending = buf, (*buf)[:n]
+	c.took(buf, n)
 	return c.consume(p), nil
 }
 
@@ -174,14 +194,19 @@ func (c *batchConn) begin() {
 	c.mu.Lock()
 	c.batching = true
 	if c.buf == nil {
-		if b, ok := c.pool.Get().(*[]byte); ok {
-			c.buf = b
-		} else {
-			b := make([]byte, 0, 4096)
-			c.buf = &b
-		}
+		c.takeBufLocked()
 	}
 	c.mu.Unlock()
+}
+
+// takeBufLocked sets buf to an empty buffer from the pool.
+func (c *batchConn) takeBufLocked() {
+	if b, ok := c.pool.Get().(*[]byte); ok {
+		c.buf = b
+	} else {
+		b := make([]byte, 0, 4096)
+		c.buf = &b
+	}
 }
 
 // end writes what was gathered and stops gathering.
@@ -220,6 +245,29 @@ func (c *batchConn) endNow() (carried bool, err error) {
 	}
 	c.releaseLocked()
 	return false, nil
+}
+
+// writeSmall writes frame, a few bytes framed by the caller, as endNow
+// writes a batch: in one attempt that does not wait for the socket, what
+// is not written left as the carry, and carried reports so. It takes a
+// write buffer only for a carry. Only with a raw connection.
+func (c *batchConn) writeSmall(frame []byte) (carried bool, err error) {
+	c.mu.Lock()
+	if c.buf != nil {
+		// A carry waits: the frame goes out after it.
+		c.mu.Unlock()
+		c.begin()
+		c.Write(frame)
+		return c.endNow()
+	}
+	defer c.mu.Unlock()
+	n, err := c.writeNowLocked(frame)
+	if err != nil || n == len(frame) {
+		return false, err
+	}
+	c.takeBufLocked()
+	*c.buf = append(*c.buf, frame[n:]...)
+	return true, nil
 }
 
 // flushCarry writes the carry left by endNow, if any, waiting for the

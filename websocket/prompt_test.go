@@ -155,6 +155,19 @@ func TestCloseSendsCloseFrame(t *testing.T) {
 	require.NoError(t, s.waitClosed(t))
 }
 
+func TestCloseFrameAfterWriteDeadlinePassed(t *testing.T) {
+	// On a connection idle for longer than WriteTimeout, the deadline set
+	// for the last batch has passed. It bounds waiting for the socket, and
+	// does not stop the close frame, written without waiting.
+	s := newRecorder()
+	tr, conn := serve(t, nil, s, "")
+	require.NoError(t, tr.conn.batch.SetWriteDeadline(time.Now().Add(-time.Second)))
+	require.NoError(t, tr.Close())
+	err := readClose(t, conn)
+	assert.True(t, gorilla.IsCloseError(err, gorilla.CloseNoStatusReceived), "got %v", err)
+	require.NoError(t, s.waitClosed(t))
+}
+
 func TestProtocolViolationsSendCloseCode(t *testing.T) {
 	refuse := func(transport.Transport, transport.Packet) error {
 		return fmt.Errorf("ping from a client: %w", transport.ErrUnexpectedPacket)

@@ -12,8 +12,8 @@ import (
 func rawConn(net.Conn) syscall.RawConn { return nil }
 
 // readAhead is used only with a raw connection, which rawConn never
-// returns here; it reads through the connection.
-func (c *batchConn) readAhead() (*[]byte, int, error) {
+// returns here; it reads through the connection, waiting.
+func (c *batchConn) readAhead(bool) (*[]byte, int, error) {
 	buf := c.readPool.Get().(*[]byte)
 	n, err := c.Conn.Read(*buf)
 	if n == 0 {

@@ -9,8 +9,8 @@ import (
 	"syscall"
 )
 
-// rawConn returns the raw connection under conn, for readAhead and
-// writeNow, or nil when there is none (a TLS connection, say).
+// rawConn returns the raw connection under conn, for readAhead, writeNow
+// and the idle poller, or nil when there is none (a TLS connection, say).
 func rawConn(conn net.Conn) syscall.RawConn {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
@@ -23,10 +23,11 @@ func rawConn(conn net.Conn) syscall.RawConn {
 	return rc
 }
 
-// readAhead waits until the connection is readable, holding no buffer, then
-// reads what has arrived into a buffer from the read pool, which it returns
-// with the number of bytes read (at least one) or an error.
-func (c *batchConn) readAhead() (buf *[]byte, n int, err error) {
+// readAhead reads what has arrived into a buffer from the read pool, which
+// it returns with the number of bytes read (at least one) or an error.
+// With wait, it waits until the connection is readable, holding no buffer;
+// without, it returns a nil buffer and no error when nothing has arrived.
+func (c *batchConn) readAhead(wait bool) (buf *[]byte, n int, err error) {
 	var rerr error
 	err = c.raw.Read(func(fd uintptr) bool {
 		buf = c.readPool.Get().(*[]byte)
@@ -40,12 +41,14 @@ func (c *batchConn) readAhead() (buf *[]byte, n int, err error) {
 			// Nothing has arrived: wait without the buffer.
 			c.readPool.Put(buf)
 			buf = nil
-			return false
+			return !wait
 		}
 		return true
 	})
 	switch {
 	case err != nil:
+	case rerr == syscall.EAGAIN:
+		return nil, 0, nil
 	case rerr != nil:
 		err = &net.OpError{Op: "read", Net: c.LocalAddr().Network(), Source: c.LocalAddr(),
 			Addr: c.RemoteAddr(), Err: os.NewSyscallError("read", rerr)}
@@ -64,17 +67,19 @@ func (c *batchConn) readAhead() (buf *[]byte, n int, err error) {
 // writeNow makes one attempt to write b without waiting for the
 // connection to become writable, and returns how much was written: less
 // than len(b), possibly nothing, when the socket's send buffer is full.
+// The write deadline, which bounds waiting, does not apply: an attempt
+// that does not wait is made even once the last deadline set has passed.
+// Callers hold mu, which orders every write to the connection.
 func (c *batchConn) writeNow(b []byte) (int, error) {
 	var n int
 	var werr error
-	err := c.raw.Write(func(fd uintptr) bool {
+	err := c.raw.Control(func(fd uintptr) {
 		for {
 			n, werr = syscall.Write(int(fd), b)
 			if werr != syscall.EINTR {
 				break
 			}
 		}
-		return true // never wait: what is left is the caller's to write
 	})
 	switch {
 	case err != nil:
@@ -85,5 +90,5 @@ func (c *batchConn) writeNow(b []byte) (int, error) {
 		return 0, &net.OpError{Op: "write", Net: c.LocalAddr().Network(), Source: c.LocalAddr(),
 			Addr: c.RemoteAddr(), Err: os.NewSyscallError("write", werr)}
 	}
-	return n, nil
+	return max(n, 0), nil
 }

@@ -88,6 +88,9 @@ type Config struct {
 	deflate   bool
 	threshold int
 	level     int
+
+	// idle waits for input on the connections of parked readers (Linux).
+	idle *idlePoller
 }
 
 // NewConfig returns a Config for opts, which may be nil.
@@ -122,6 +125,7 @@ func NewConfig(opts *Options) *Config {
 			// Engine.IO servers decline permessage-deflate by default.
 			EnableCompression: o.Deflate != nil,
 		},
+		idle:         newIdlePoller(),
 		readSize:     o.ReadBufferSize,
 		maxMessage:   o.MaxHTTPBufferSize,
 		writeTimeout: o.WriteTimeout,
@@ -233,15 +237,24 @@ type Transport struct {
 	// inflated bounds what the read goroutine reads of one message, which
 	// a compressed frame's length does not; used by that goroutine only.
 	inflated io.LimitedReader
-	// life is guarded by mu. Its users are the reader and writer
+	// busy and parkedAt are used by the read goroutine only (one at a
+	// time; see parkIfIdle): busy is set while messages keep coming
+	// within busyWait of each other, and parkedAt is when the reader
+	// parked the connection, until the poller starts the next one.
+	busy     bool
+	parkedAt time.Time
+	// life is guarded by mu. Its users are the reader (a read goroutine,
+	// or the connection parked with the Config's poller) and writer
 	// goroutines, and callers of Wake writing on the spot; its reason is
 	// nil for Close or a last batch.
 	life lifecycle.Tracker
+	// park is guarded by the Config's poller's mu.
+	park parkState
 }
 
 // New binds conn to sess. Call Start to begin reading.
 func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
-	return &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{})}
+	return &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{}), busy: true}
 }
 
 // Start starts the read goroutine, which delivers packets to the session
@@ -299,6 +312,11 @@ func (t *Transport) end(reason error) {
 		t.conn.batch.writeFinal(frame)
 	}
 	t.conn.ws.Close()
+	if false && t.cfg.idle.unpark(t) {
+		// The reader was parked: it leaves now, and reports the end if it
+		// is the last user.
+		t.exit()
+	}
 	if report {
 		t.report(reason)
 	}
@@ -360,7 +378,18 @@ func (t *Transport) report(reason error) {
 // replies to packets a client sent together) then share writes. What the
 // socket does not take at once, and a broadcast, a large or a last batch
 // met on the spot, are left to a writer goroutine too.
-func (t *Transport) Wake() {
+func (t *Transport) Wake() { t.wake(false) }
+
+// WakeOnTheSpot is Wake for a caller that queued a packet of its own and
+// holds nothing the write could delay, such as the session's heartbeat
+// timer with a ping: if no writer is active, it writes what is queued on
+// the spot, whether or not the read goroutine is delivering a packet, in
+// one system call that does not wait for the socket. A lone ping then
+// costs no goroutine. It never blocks on the network.
+func (t *Transport) WakeOnTheSpot() { t.wake(true) }
+
+// wake is Wake, and WakeOnTheSpot with own.
+func (t *Transport) wake(own bool) {
 	t.mu.Lock()
 	if t.writing {
 		t.again = true
@@ -372,8 +401,9 @@ func (t *Transport) Wake() {
 		return
 	}
 	t.writing, t.again = true, false
-	onTheSpot := t.delivering && !t.pipelined && !t.spotTaken && t.conn.batch.raw != nil
-	if onTheSpot {
+	replying := t.delivering && !t.pipelined && !t.spotTaken
+	onTheSpot := (own || replying) && t.conn.batch.raw != nil
+	if onTheSpot && replying {
 		t.spotTaken = true
 	}
 	t.mu.Unlock()
@@ -383,6 +413,9 @@ func (t *Transport) Wake() {
 		go t.writeLoop()
 	}
 }
+
+// pingFrame is the frame of a heartbeat ping: "2" in a text frame.
+var pingFrame = []byte{0x81, 0x01, '2'}
 
 // maxOnTheSpot bounds the bytes a caller of Wake writes on the spot.
 const maxOnTheSpot = maxBatch / 2
@@ -399,7 +432,13 @@ func (t *Transport) writeOnTheSpot() {
 		return
 	}
 	if len(pkts) > 0 {
-		carried, err := t.writePackets(pkts, false, false)
+		var carried bool
+		var err error
+		if len(pkts) == 1 && pkts[0].Type == transport.Ping && len(pkts[0].Data) == 0 {
+			carried, err = t.conn.batch.writeSmall(pingFrame)
+		} else {
+			carried, err = t.writePackets(pkts, false, false)
+		}
 		if err != nil {
 			t.mu.Lock()
 			t.writing = false
@@ -685,10 +724,21 @@ func (t *Transport) readMessage() (int, []byte, error) {
 // not valid UTF-8, which RFC 6455 forbids (close status 1007).
 var errInvalidUTF8 = fmt.Errorf("websocket: text frame is not valid UTF-8: %w", transport.ErrInvalidPacket)
 
-// readLoop reads frames and delivers them to the session in order.
+// readLoop reads frames and delivers them to the session in order. When
+// no input is waiting between two messages, it parks the connection with
+// the Config's poller and returns; the poller calls it again once input
+// arrives (see idlePoller).
 func (t *Transport) readLoop() {
-	defer t.exit()
+	parked := false
+	defer func() {
+		if !parked {
+			t.exit()
+		}
+	}()
 	for {
+		if parked = t.parkIfIdle(); parked {
+			return
+		}
 		mt, data, err := t.readMessage()
 		if err != nil {
 			t.end(readError(err))

@@ -12,7 +12,8 @@
 //
 // With the argument "-deflate", WebSocket compression is on
 // (perMessageDeflate: true, socket.io's threshold of 1024 bytes and the
-// zlib defaults of the ws package).
+// zlib defaults of the ws package). "-ping-interval=MS" sets pingInterval
+// in milliseconds (default 25000).
 //
 // GET /stats returns {"rss","heap_used"} from process.memoryUsage(); with
 // ?gc=1 it first runs a full garbage collection (when node runs with
@@ -37,8 +38,11 @@ const http = createServer((req, res) => {
 // socket.io's defaults (both transports, upgrades, pingInterval 25s,
 // maxHttpBufferSize 1e6, no per-message deflate) except the parser and
 // the bundled client, which Ferry's server does not need either.
-const perMessageDeflate = process.argv.slice(2).includes("-deflate");
-const io = new Server(http, { parser, serveClient: false, perMessageDeflate });
+const args = process.argv.slice(2);
+const perMessageDeflate = args.includes("-deflate");
+const pingArg = args.find((a) => a.startsWith("-ping-interval="));
+const pingInterval = pingArg ? Number(pingArg.slice("-ping-interval=".length)) : 25000;
+const io = new Server(http, { parser, serveClient: false, perMessageDeflate, pingInterval });
 
 // Wall-clock time in microseconds, with sub-millisecond resolution.
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);

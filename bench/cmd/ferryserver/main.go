@@ -17,6 +17,9 @@
 // -deflate turns on WebSocket compression (Options.PerMessageDeflate,
 // threshold 1024), at -deflate-level (default flate.BestSpeed).
 //
+// -ping-interval sets Options.PingInterval (default socket.io's 25s), so
+// that fewer connections make as many heartbeats as more would at 25s.
+//
 // Profiling: -cpuprofile FILE profiles from start to stop, or with
 // -profile-on-signal from SIGUSR1 to SIGUSR2 (the load tool's
 // -signal-profile sends them around each measurement); -memprofile FILE
@@ -51,8 +54,12 @@ func main() {
 	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
 	deflate := flag.Bool("deflate", false, "WebSocket compression (permessage-deflate)")
 	deflateLevel := flag.Int("deflate-level", 0, "with -deflate: compress/flate level (0: Ferry's default, flate.BestSpeed)")
+	pingInterval := flag.Duration("ping-interval", 0, "Engine.IO ping interval (0: socket.io's default, 25s)")
 	flag.Parse()
-	opts := &ferry.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	opts := &ferry.Options{
+		Logger:       slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		PingInterval: *pingInterval,
+	}
 	if *deflate {
 		opts.PerMessageDeflate = &ferry.DeflateOptions{Level: *deflateLevel}
 	}

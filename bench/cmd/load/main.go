@@ -55,6 +55,7 @@ func run() error {
 	flag.IntVar(&p.ConnectN, "connect-n", p.ConnectN, "connect scenario: connections")
 	flag.IntVar(&p.ConnectConcurrency, "concurrency", p.ConnectConcurrency, "connections opened at a time")
 	flag.DurationVar(&p.Settle, "settle", p.Settle, "idle scenario: wait before reading memory")
+	flag.DurationVar(&p.IdleCPUWindow, "idle-cpu-window", p.IdleCPUWindow, "idle scenario: then measure the server's CPU (heartbeats) over this window; 0: not measured")
 	flag.IntVar(&p.EchoClients, "echo-clients", p.EchoClients, "echo scenario: clients")
 	flag.IntVar(&p.PollClients, "poll-clients", p.PollClients, "polling scenario: clients")
 	flag.DurationVar(&p.Warmup, "warmup", p.Warmup, "echo and polling: unmeasured warm-up")

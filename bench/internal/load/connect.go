@@ -1,6 +1,9 @@
 package load
 
-import "context"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // runConnect opens Params.ConnectN connections, ConnectConcurrency at a
 // time, and reports connections per second. Mode "websocket" opens
@@ -50,12 +53,13 @@ func runConnect(ctx context.Context, t *target, mode string) Result {
 func (t *target) settle(ctx context.Context) error { return wait(ctx, t.p.Settle) }
 
 // idleReaders reads each connection until it closes, answering Engine.IO
-// pings (the raw server sends none), so
-// that idle connections stay alive. Closing the connections ends them;
-// wait for them with the returned func.
-func idleReaders(conns []*wsConn) (waitAll func()) {
+// pings (the raw server sends none), so that idle connections stay alive;
+// pings, if not nil, counts the pings answered. Closing the connections
+// ends the readers; wait for them with the returned func.
+func idleReaders(conns []*wsConn, pings *atomic.Int64) (waitAll func()) {
 	done := make(chan struct{}, len(conns))
 	for _, c := range conns {
+		c.pings = pings
 		go func() {
 			defer func() { done <- struct{}{} }()
 			for {

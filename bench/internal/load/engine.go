@@ -42,6 +42,9 @@ func (ws *wsConn) readEngine() (binary bool, data []byte, err error) {
 			if err := ws.writeText("3"); err != nil {
 				return false, nil, err
 			}
+			if ws.pings != nil {
+				ws.pings.Add(1)
+			}
 		case "6":
 		case "1":
 			return false, nil, errClosedByServer

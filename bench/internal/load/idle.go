@@ -3,6 +3,9 @@ package load
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
+
+	"github.com/ferryio/ferry/bench/internal/procstat"
 )
 
 // warmupConns is how many connections the idle scenario opens and closes
@@ -11,6 +14,11 @@ import (
 // ones.
 const warmupConns = 50
 
+// fileMargin is the open files the idle scenario wants beyond one per
+// connection, in the load tool and in the server (which inherits its
+// limit): listeners, pipes, the runtime's own.
+const fileMargin = 256
+
 // runIdle opens n idle WebSocket connections and reports what each costs
 // the server: resident memory (VmRSS from /proc, after minus before, over
 // n), goroutines (Go servers) and heap (from /stats). The memory is read
@@ -18,6 +26,10 @@ const warmupConns = 50
 // collect garbage and return freed memory to the system (Go:
 // debug.FreeOSMemory; Node: gc(), with --expose-gc), which takes out where
 // the collector happened to be in its cycle.
+//
+// With Params.IdleCPUWindow, it then measures the server's CPU over that
+// window while the connections sit idle and answer the server's pings, and
+// reports it per ping answered: what heartbeats cost.
 func runIdle(ctx context.Context, t *target, n int) Result {
 	r := t.result("idle")
 	r.add("n", n)
@@ -28,6 +40,14 @@ func runIdle(ctx context.Context, t *target, n int) Result {
 }
 
 func (t *target) idle(ctx context.Context, n int, r *Result) error {
+	limit, err := procstat.FileLimit()
+	if err != nil {
+		return err
+	}
+	if need := uint64(n + fileMargin); limit < need {
+		return fmt.Errorf("%d connections need %d open files in the load tool and in the server, the limit is %d "+
+			"(its hard limit can be raised only with CAP_SYS_RESOURCE)", n, need, limit)
+	}
 	k := t.p.ConnectConcurrency
 	warm, err := openAll(ctx, warmupConns, k, t.open, (*wsConn).close)
 	if err != nil {
@@ -49,7 +69,8 @@ func (t *target) idle(ctx context.Context, n int, r *Result) error {
 	if err != nil {
 		return err
 	}
-	waitReaders := idleReaders(o.conns)
+	var pings atomic.Int64
+	waitReaders := idleReaders(o.conns, &pings)
 	defer func() {
 		closeWS(o.conns)
 		waitReaders()
@@ -75,6 +96,35 @@ func (t *target) idle(ctx context.Context, n int, r *Result) error {
 	}
 	if s0.Goroutines != nil && s1.Goroutines != nil {
 		r.add("goroutines_per_conn", float64(*s1.Goroutines-*s0.Goroutines)/float64(n))
+	}
+	if w := t.p.IdleCPUWindow; w > 0 {
+		return t.heartbeats(ctx, &pings, r)
+	}
+	return nil
+}
+
+// heartbeats measures the server's CPU over Params.IdleCPUWindow, with the
+// pings the connections answer in that window.
+func (t *target) heartbeats(ctx context.Context, pings *atomic.Int64, r *Result) error {
+	p0 := pings.Load()
+	m0, err := t.begin()
+	if err != nil {
+		return err
+	}
+	if err := wait(ctx, t.p.IdleCPUWindow); err != nil {
+		return err
+	}
+	m1, err := t.end()
+	if err != nil {
+		return err
+	}
+	n := pings.Load() - p0
+	r.add("idle_window_s", t.p.IdleCPUWindow.Seconds())
+	r.add("pings", n)
+	r.add("pings_per_s", float64(n)/m1.at.Sub(m0.at).Seconds())
+	r.addCPU(m0, m1, n, "pings")
+	if n > 0 {
+		r.add("server_cpu_us_per_ping", (m1.server-m0.server).Seconds()/float64(n)*1e6)
 	}
 	return nil
 }

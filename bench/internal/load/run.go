@@ -30,6 +30,10 @@ type Params struct {
 	// Settle is how long the idle scenario waits after connecting (and
 	// after its warm-up) before reading the server's memory.
 	Settle time.Duration
+	// IdleCPUWindow, if positive, is how long the idle scenario then
+	// measures the server's CPU while the connections sit idle, answering
+	// the server's pings: the cost of heartbeats. Default 0: not measured.
+	IdleCPUWindow time.Duration
 	// EchoClients run round trips for Duration after Warmup in the echo
 	// scenario; each of its variants keeps one of EchoWindows events in
 	// flight per client. PollClients do the same, one event at a time, in

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -45,6 +46,9 @@ type wsConn struct {
 	wbuf []byte // guarded by wmu: frame being written
 
 	dec messageDecoder // Socket.IO only
+
+	// pings, if set, counts the Engine.IO pings answered.
+	pings *atomic.Int64
 }
 
 // dialWS opens a WebSocket to ws://addr+path from the next source address.

@@ -34,6 +34,7 @@ type NAT struct {
 type natFlow struct {
 	client, server net.Conn
 	forgotten      atomic.Bool
+	closed         atomic.Bool // an end closed it while it was carried
 }
 
 // StartNAT starts the relay on a free port of 127.0.0.1 in front of
@@ -51,13 +52,13 @@ func StartNAT(t testing.TB, upstream string) (*NAT, string) {
 	return n, "http://" + l.Addr().String()
 }
 
-// Forget drops every current flow, and returns how many there were.
+// Forget drops every open flow, and returns how many there were.
 func (n *NAT) Forget() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	count := 0
 	for _, f := range n.flows {
-		if !f.forgotten.Swap(true) {
+		if !f.closed.Load() && !f.forgotten.Swap(true) {
 			count++
 		}
 	}
@@ -114,6 +115,7 @@ func (n *NAT) carry(f *natFlow, src, dst net.Conn, dropped *atomic.Int64) {
 		}
 		if err != nil {
 			if !f.forgotten.Load() || errors.Is(err, net.ErrClosed) {
+				f.closed.Store(true)
 				src.Close()
 				dst.Close()
 			}

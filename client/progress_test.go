@@ -159,6 +159,7 @@ func TestReadFrameSendsKeepalives(t *testing.T) {
 	// arriving, as a large one on a slow link would.
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
+	giveUp := time.After(5 * time.Second)
 	for waiting := true; waiting; {
 		select {
 		case <-pings:
@@ -167,7 +168,7 @@ func TestReadFrameSendsKeepalives(t *testing.T) {
 			_, err := w.Write(piece)
 			require.NoError(t, err)
 			sent = append(sent, piece...)
-		case <-time.After(5 * time.Second):
+		case <-giveUp:
 			t.Fatal("no keepalive while a message arrived for longer than the heartbeat allows")
 		}
 	}

@@ -1,5 +1,6 @@
 // Command ferryserver is the Ferry side of the benchmark: a Ferry server
 // (msgpack parser, socket.io's defaults) with the benchmark application.
+// With -parser json it uses the JSON parser instead.
 // It listens on 127.0.0.1 with an OS-picked port, prints the port as the
 // first line of stdout, and runs until SIGTERM or SIGINT.
 //
@@ -38,6 +39,7 @@ import (
 	"github.com/ferryio/ferry"
 	"github.com/ferryio/ferry/bench/internal/procstat"
 	"github.com/ferryio/ferry/bench/internal/serve"
+	"github.com/ferryio/ferry/parser"
 )
 
 func main() {
@@ -46,14 +48,25 @@ func main() {
 	onSignal := flag.Bool("profile-on-signal", false, "with -cpuprofile: profile from SIGUSR1 to SIGUSR2 only")
 	memprofile := flag.String("memprofile", "", "write a heap profile to this file when stopping")
 	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
+	parserName := flag.String("parser", "msgpack", "Socket.IO parser: msgpack or json")
 	flag.Parse()
-	if err := run(*addr, *cpuprofile, *onSignal, *memprofile, *withPprof); err != nil {
+	var codec parser.Codec
+	switch *parserName {
+	case "msgpack":
+		codec = parser.Msgpack()
+	case "json":
+		codec = parser.JSON()
+	default:
+		fmt.Fprintf(os.Stderr, "ferryserver: -parser %q: want msgpack or json\n", *parserName)
+		os.Exit(2)
+	}
+	if err := run(*addr, codec, *cpuprofile, *onSignal, *memprofile, *withPprof); err != nil {
 		fmt.Fprintln(os.Stderr, "ferryserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, cpuprofile string, onSignal bool, memprofile string, withPprof bool) error {
+func run(addr string, codec parser.Codec, cpuprofile string, onSignal bool, memprofile string, withPprof bool) error {
 	if cpuprofile != "" {
 		stop, err := profileCPU(cpuprofile, onSignal)
 		if err != nil {
@@ -62,7 +75,7 @@ func run(addr, cpuprofile string, onSignal bool, memprofile string, withPprof bo
 		defer stop()
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := ferry.NewServer(&ferry.Options{Logger: logger})
+	srv := ferry.NewServer(&ferry.Options{Logger: logger, Parser: codec})
 	defer srv.Close()
 	srv.OnConnection(func(s *ferry.Socket) { handle(srv, s, logger) })
 

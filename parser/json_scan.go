@@ -57,15 +57,19 @@ func jsonSkip(b []byte, i int) int {
 
 // jsonSkipString returns the offset just past the string starting at b[i].
 func jsonSkipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
+	for i++; ; {
+		if i = jsonPlainRun(b, i); i >= len(b) {
+			return len(b)
+		}
 		switch b[i] {
 		case '\\':
-			i++
+			i += 2
 		case '"':
 			return i + 1
+		default: // a control character, which valid JSON does not hold
+			i++
 		}
 	}
-	return len(b)
 }
 
 // jsonIter steps through the elements of an array or the members of an

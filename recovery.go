@@ -88,6 +88,17 @@ func (o *RecoveryOptions) withDefaults() *RecoveryOptions {
 	return &c
 }
 
+// Recovery returns the server's Options.ConnectionStateRecovery with its
+// defaults filled in (a copy), or nil when recovery is off. Adapters that
+// keep sessions for several servers read it.
+func (s *Server) Recovery() *RecoveryOptions {
+	if s.recovery == nil {
+		return nil
+	}
+	c := *s.recovery
+	return &c
+}
+
 // SessionState is what connection state recovery keeps of a socket that
 // disconnected, to restore it.
 type SessionState struct {
@@ -323,6 +334,12 @@ func (l *recoveryLog) take(pid, offset string) (*SessionState, []*EncodedPacket)
 	after, ok := l.parse(offset)
 	if !ok || after >= l.next {
 		return nil, nil
+	}
+	// Nothing from before the socket connected: socket.io-client keeps
+	// its last offset across a fresh session, and so may send one older
+	// than this session.
+	if joined, ok := l.parse(s.ConnectOffset); ok && after < joined {
+		after = joined
 	}
 	l.trimLocked(now)
 	// The entries after the offset must all still be here.

@@ -300,3 +300,37 @@ func TestRecoveryExactlyOnceUnderLoad(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 }
+
+func TestRecoveryOptionsWithDefaults(t *testing.T) {
+	require.Nil(t, ferry.NewServer(nil).Recovery())
+	srv := ferry.NewServer(&ferry.Options{ConnectionStateRecovery: &ferry.RecoveryOptions{MaxMissedPackets: 7}})
+	got := srv.Recovery()
+	require.NotNil(t, got)
+	require.Equal(t, 2*time.Minute, got.MaxDisconnectionDuration)
+	require.Equal(t, 7, got.MaxMissedPackets)
+	require.Equal(t, 1<<20, got.MaxMissedBytes)
+	got.MaxMissedPackets = 9
+	require.Equal(t, 7, srv.Recovery().MaxMissedPackets, "a copy")
+}
+
+func TestRecoveryEmptyOffsetIsFresh(t *testing.T) {
+	// The client's last event ended in "" without being an offset, and
+	// socket.io-client sends that as its offset: the server cannot know
+	// which event it was, so the client gets a fresh session rather than
+	// events it already has.
+	m := mode{name: "websocket", codec: parser.Msgpack()}
+	ts, joined := recoveryServer(t, m, nil)
+	r := ts.dialRaw(t, m.name)
+	_, reply := connectCollecting(t, r, nil)
+	s := recv(t, joined)
+	require.NoError(t, ts.To("room").Emit("news", "seen"))
+	readEvent(t, r)
+	require.NoError(t, s.Volatile().Emit("vol", ""))
+	readEvent(t, r)
+	require.NoError(t, s.Conn().Close())
+	require.NoError(t, ts.To("room").Emit("news", "missed"))
+	missed, reply2 := connectCollecting(t, ts.dialRaw(t, m.name), map[string]any{"pid": reply.PID, "offset": ""})
+	require.Empty(t, missed, "nothing replayed twice")
+	require.NotEqual(t, reply.SID, reply2.SID)
+	require.False(t, recv(t, joined).Recovered())
+}

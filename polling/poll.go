@@ -3,6 +3,7 @@ package polling
 import (
 	"bytes"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,15 @@ import (
 
 // closePayload is the body of a GET answered after the transport ended.
 var closePayload = []transport.Packet{{Type: transport.Close}}
+
+// noopPayload is the body of a GET answered because MaxPollHold passed.
+var noopPayload = []transport.Packet{{Type: transport.Noop}}
+
+// writeChunk is the most bytes of a response written at once: each chunk
+// gets WriteTimeout of its own, and records progress, so that a large
+// response to a slow but reading client is neither cut by the deadline
+// nor taken for a dead client by the heartbeat.
+const writeChunk = 32 << 10
 
 // poll handles a GET: it parks until the session has packets for this
 // transport, the transport ends, or the client goes away.
@@ -32,8 +42,18 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	t.parked = true
 	t.idleSince = time.Time{}
 	t.mu.Unlock()
+	// The client is back: it has the last response.
+	t.drainUntil.Store(0)
 	defer t.leave()
 	defer t.answered()
+	parkedAt := time.Now()
+	var hold <-chan time.Time
+	if d := t.cfg.maxPollHold; d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		hold = timer.C
+	}
+	held := false
 
 	// The GET stops counting as parked before its response is written: a
 	// large body reaches the client before this handler returns, and the
@@ -50,8 +70,19 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 			}
 			return
 		}
+		if held {
+			// MaxPollHold passed with nothing to send: a noop, and the
+			// client polls again before an intermediary's timeout.
+			t.unpark()
+			if err := t.write(w, r, noopPayload); err != nil {
+				t.end(err)
+			}
+			return
+		}
 		select {
 		case <-t.wake:
+		case <-hold:
+			held = true
 		case <-t.stop:
 			// Closed by the session: one last Take. Ended by an error: the
 			// session has nothing more for this client than a close packet.
@@ -66,6 +97,7 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 			return
 		case <-r.Context().Done():
 			t.unpark()
+			t.cfg.cuts.cut(time.Since(parkedAt))
 			t.end(ErrGetAborted)
 			return
 		}
@@ -86,14 +118,16 @@ func (t *Transport) unpark() {
 	t.mu.Unlock()
 }
 
-// write sends pkts as one payload, compressed when it is large enough and
-// the client accepts it, within WriteTimeout.
+// write sends pkts as one payload, within WriteTimeout. It is compressed
+// when it is large enough, the client accepts it, and a packet in it is
+// not marked NoCompress, as engine.io decides.
 func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
 	body := transport.EncodePayload(pkts)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	if th := t.cfg.compressionThreshold; th > 0 && len(body) >= th {
+	compressible := slices.ContainsFunc(pkts, func(p transport.Packet) bool { return !p.NoCompress })
+	if th := t.cfg.compressionThreshold; th > 0 && len(body) >= th && compressible {
 		if coding := acceptedCoding(r.Header.Get("Accept-Encoding")); coding != "" {
 			var buf bytes.Buffer
 			zw, release := t.cfg.compressor(coding, &buf)
@@ -106,12 +140,31 @@ func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transpo
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	n := len(body)
 	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
+	for len(body) > writeChunk {
+		if _, err := w.Write(body[:writeChunk]); err != nil {
+			return err
+		}
+		if err := t.cfg.flush(w); err != nil {
+			return err
+		}
+		t.moved()
+		body = body[writeChunk:]
+		t.cfg.startWrite(w)
+	}
 	if _, err := w.Write(body); err != nil {
 		return err
 	}
-	return t.cfg.flush(w)
+	if err := t.cfg.flush(w); err != nil {
+		return err
+	}
+	t.moved()
+	if n > writeChunk {
+		t.drainUntil.Store(time.Now().Add(time.Duration(n/writeChunk) * t.cfg.writeTimeout).UnixNano())
+	}
+	return nil
 }
 
 // acceptedCoding picks "gzip" or "deflate" from an Accept-Encoding header,

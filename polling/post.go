@@ -38,7 +38,7 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		t.end(ErrBinaryBody)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, t.cfg.maxBody))
+	body, err := io.ReadAll(&progressReader{r: http.MaxBytesReader(w, r.Body, t.cfg.maxBody), t: t})
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			t.cfg.writeError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
@@ -80,4 +80,19 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
+}
+
+// progressReader records progress on its transport each time bytes of a
+// POST body arrive.
+type progressReader struct {
+	r io.Reader
+	t *Transport
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.t.moved()
+	}
+	return n, err
 }

@@ -24,6 +24,7 @@ type Engine struct {
 	ws       *websocket.Config
 	registry registry
 	closed   atomic.Bool
+	obs      *Observer // Options.Observer with no nil fields, or nil
 
 	// testHookIdlePoll, if set (by tests, before serving), is called each
 	// time Take finds nothing for a long-poll, which is then about to park.
@@ -37,17 +38,20 @@ type Engine struct {
 // NewEngine returns an Engine configured by opts, which may be nil.
 func NewEngine(opts *Options) *Engine {
 	o := opts.withDefaults()
-	e := &Engine{opts: o, logger: o.Logger}
+	e := &Engine{opts: o, logger: o.Logger, obs: o.Observer.withNoops()}
 	e.polling = polling.NewConfig(&polling.Options{
 		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
 		CompressionThreshold: o.CompressionThreshold,
 		WriteTimeout:         o.WriteTimeout,
+		MaxPollHold:          o.MaxPollHold,
+		PingInterval:         o.PingInterval,
 		Logger:               o.Logger,
 	})
 	e.ws = websocket.NewConfig(&websocket.Options{
 		MaxHTTPBufferSize: o.MaxHTTPBufferSize,
 		WriteTimeout:      o.WriteTimeout,
 		CheckOrigin:       e.originAllowed,
+		Deflate:           o.PerMessageDeflate,
 		Logger:            o.Logger,
 	})
 	return e
@@ -133,6 +137,9 @@ func (e *Engine) allowed(w http.ResponseWriter, r *http.Request) bool {
 // refuse answers a refused request: the JSON error, or for a WebSocket
 // upgrade request a plain-text status, as the reference server does.
 func (e *Engine) refuse(w http.ResponseWriter, r *http.Request, status int, code transport.ErrorCode) {
+	if e.obs != nil {
+		e.obs.Refused(e.refusal(r, status, code))
+	}
 	if isWebSocketRequest(r) {
 		http.Error(w, code.String(), status)
 		return
@@ -153,7 +160,7 @@ func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
 	pt, ok := s.current.(*polling.Transport)
 	s.mu.Unlock()
 	if !ok {
-		polling.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		s.engine.refuse(w, r, http.StatusBadRequest, transport.CodeBadRequest)
 		return
 	}
 	pt.ServeHTTP(w, r)

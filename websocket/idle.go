@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"time"
@@ -25,14 +26,21 @@ const busyWait = 100 * time.Millisecond
 func (t *Transport) parkIfIdle() bool {
 	c := t.conn
 	b := c.batch
-	if t.cfg.idle == nil || c.reader == nil || b.raw == nil || c.inputWaiting() || b.readErr != nil {
+	if t.cfg.idle == nil || c.reader == nil || b.raw == nil {
 		return false
 	}
-	if !t.parkedAt.IsZero() {
+	resumed := !t.parkedAt.IsZero()
+	if resumed {
 		// Just started by the poller: busy if input came soon after the
 		// connection was parked.
+		t.takeReaderBuffer()
 		t.busy = time.Since(t.parkedAt) < busyWait
 		t.parkedAt = time.Time{}
+	}
+	if c.inputWaiting() || b.readErr != nil {
+		return false
+	}
+	if resumed {
 		if b.readNow() {
 			return false
 		}
@@ -48,11 +56,37 @@ func (t *Transport) parkIfIdle() bool {
 	// connection is registered stands in for another read.
 	b.drained = false
 	t.parkedAt = time.Now()
+	t.releaseReaderBuffer()
 	if t.cfg.idle.park(t) {
 		return true
 	}
+	t.takeReaderBuffer()
 	t.parkedAt = time.Time{}
 	return false
+}
+
+// releaseReaderBuffer gives the buffer of the connection's buffered reader,
+// empty between two messages, to the Config's pool: a parked connection
+// holds none. The reader is left zero, and must not be read from until
+// takeReaderBuffer.
+func (t *Transport) releaseReaderBuffer() {
+	r := t.conn.reader
+	spare := new(bufio.Reader)
+	*spare = *r
+	*r = bufio.Reader{}
+	t.cfg.readers.Put(spare)
+}
+
+// takeReaderBuffer gives the connection's buffered reader a buffer again,
+// from the Config's pool or a new one.
+func (t *Transport) takeReaderBuffer() {
+	r := t.conn.reader
+	if spare, ok := t.cfg.readers.Get().(*bufio.Reader); ok {
+		*r = *spare
+	} else {
+		*r = *bufio.NewReaderSize(t.conn.batch, t.cfg.readSize)
+	}
+	r.Reset(t.conn.batch)
 }
 
 // hook calls the test hook, if set, for op.

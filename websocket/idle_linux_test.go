@@ -25,6 +25,19 @@ func parked(tr *Transport) bool {
 	return tr.park.slot != 0
 }
 
+// parkedReaderSize returns the size of the buffer held by the buffered
+// reader of tr, which must be parked: read under the poller's lock, which
+// the poller takes before it starts the next reader.
+func parkedReaderSize(tr *Transport) int {
+	p := tr.cfg.idle
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if tr.park.slot == 0 {
+		return -1
+	}
+	return tr.conn.reader.Size()
+}
+
 // waitParked waits until tr's reader has gone quiet and parked the
 // connection: busyWait after the last message at most, and some margin.
 func waitParked(t *testing.T, tr *Transport) {
@@ -79,6 +92,7 @@ func TestIdleConnectionParksAndResumes(t *testing.T) {
 	tr, conn := serve(t, nil, s, "")
 	for i, msg := range []string{"4a", "4b", "4c"} {
 		waitParked(t, tr)
+		assert.Zero(t, parkedReaderSize(tr), "a parked connection's reader holds no buffer")
 		require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte(msg)))
 		assert.Equal(t, msg[1:], string(delivered(t, s).Data), "message %d", i)
 	}

@@ -76,10 +76,13 @@ type DeflateOptions struct {
 // Config holds the settings shared by the WebSocket transports of one
 // engine. Build it once with NewConfig; it is safe for concurrent use.
 type Config struct {
-	upgrader     gorilla.Upgrader
-	batchPool    sync.Pool // write buffers of batchConn
-	readPool     sync.Pool // read-ahead buffers of batchConn
-	readSize     int       // size of each connection's buffered reader
+	upgrader  gorilla.Upgrader
+	batchPool sync.Pool // write buffers of batchConn
+	readPool  sync.Pool // read-ahead buffers of batchConn
+	// readers holds the buffers of parked connections' buffered readers,
+	// each in a *bufio.Reader of readSize (see releaseReaderBuffer).
+	readers      sync.Pool
+	readSize     int // size of each connection's buffered reader
 	maxMessage   int64
 	writeTimeout time.Duration
 	logger       *slog.Logger
@@ -312,7 +315,7 @@ func (t *Transport) end(reason error) {
 		t.conn.batch.writeFinal(frame)
 	}
 	t.conn.ws.Close()
-	if false && t.cfg.idle.unpark(t) {
+	if t.cfg.idle.unpark(t) {
 		// The reader was parked: it leaves now, and reports the end if it
 		// is the last user.
 		t.exit()

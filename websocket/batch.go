@@ -55,12 +55,9 @@ type batchConn struct {
 	// readErr is the error met reading ahead (see idle.go), for Read to
 	// return.
 	readErr error
-	// drained is set when the last read from the socket took all it held
-	// (less than the buffer).
-	drained bool
 	// idleDeadline is the read deadline set for a busy reader's wait
-	// between messages (see idle.go), or zero.
-	idleDeadline time.Time
+	// between messages (see idle.go), in Unix nanoseconds, or 0.
+	idleDeadline int64
 
 	// testHook, if set (by tests, before the connection is used), sees
 	// each read that brought input or an error ('R'), each write to the
@@ -80,7 +77,11 @@ type batchConn struct {
 	queued atomic.Int64
 
 	mu       sync.Mutex
-	batching bool      // guarded by mu
+	batching bool // guarded by mu
+	// drained, on the read side (used by the read goroutine only, not
+	// guarded by mu; placed here for the struct's size), is set when the
+	// last read from the socket took all it held (less than the buffer).
+	drained  bool
 	buf      *[]byte   // guarded by mu: the pending bytes while batching, or the carry
 	deadline time.Time // guarded by mu: the write deadline asked for
 	applied  time.Time // guarded by mu: the write deadline set on Conn

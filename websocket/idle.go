@@ -29,13 +29,13 @@ func (t *Transport) parkIfIdle() bool {
 	if t.cfg.idle == nil || c.reader == nil || b.raw == nil {
 		return false
 	}
-	resumed := !t.parkedAt.IsZero()
+	resumed := t.parkedAt != 0
 	if resumed {
 		// Just started by the poller: busy if input came soon after the
 		// connection was parked.
 		t.takeReaderBuffer()
-		t.busy = time.Since(t.parkedAt) < busyWait
-		t.parkedAt = time.Time{}
+		t.busy = time.Duration(time.Now().UnixNano()-t.parkedAt) < busyWait
+		t.parkedAt = 0
 	}
 	if c.inputWaiting() || b.readErr != nil {
 		return false
@@ -55,13 +55,13 @@ func (t *Transport) parkIfIdle() bool {
 	// The socket held nothing at the last read: epoll's check when the
 	// connection is registered stands in for another read.
 	b.drained = false
-	t.parkedAt = time.Now()
+	t.parkedAt = time.Now().UnixNano()
 	t.releaseReaderBuffer()
 	if t.cfg.idle.park(t) {
 		return true
 	}
 	t.takeReaderBuffer()
-	t.parkedAt = time.Time{}
+	t.parkedAt = 0
 	return false
 }
 
@@ -131,9 +131,10 @@ func (c *batchConn) readNow() bool {
 // reset the connection's timer for each message. A read made for a message
 // in progress that meets it clears it (idleDeadlineMet).
 func (c *batchConn) waitInput(d time.Duration) bool {
-	if now := time.Now(); c.idleDeadline.Sub(now) < d/2 {
-		c.idleDeadline = now.Add(d)
-		if err := c.Conn.SetReadDeadline(c.idleDeadline); err != nil {
+	if now := time.Now(); time.Duration(c.idleDeadline-now.UnixNano()) < d/2 {
+		deadline := now.Add(d)
+		c.idleDeadline = deadline.UnixNano()
+		if err := c.Conn.SetReadDeadline(deadline); err != nil {
 			c.readErr = err
 			return true
 		}
@@ -154,10 +155,10 @@ func (c *batchConn) waitInput(d time.Duration) bool {
 // idleDeadlineMet reports whether err is the deadline set by waitInput,
 // which it then clears: the read that met it should wait on.
 func (c *batchConn) idleDeadlineMet(err error) bool {
-	if c.idleDeadline.IsZero() || !errors.Is(err, os.ErrDeadlineExceeded) {
+	if c.idleDeadline == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
 		return false
 	}
 	c.hook('D')
-	c.idleDeadline = time.Time{}
+	c.idleDeadline = 0
 	return c.Conn.SetReadDeadline(time.Time{}) == nil
 }

@@ -207,9 +207,14 @@ type Transport struct {
 	cfg  *Config
 	conn *Conn
 	sess transport.Session
-	done chan struct{} // closed after TransportClosed returned
 
 	mu sync.Mutex
+	// done is guarded by mu: the channel Done returned, closed after
+	// TransportClosed returned; made by the first call of Done, so that a
+	// transport nobody waits for holds none.
+	done chan struct{}
+	// reported is guarded by mu: TransportClosed returned.
+	reported bool
 	// writing is guarded by mu: a writer is active, either a writer
 	// goroutine or a caller of Wake writing on the spot. There is at most
 	// one at a time.
@@ -243,9 +248,10 @@ type Transport struct {
 	// busy and parkedAt are used by the read goroutine only (one at a
 	// time; see parkIfIdle): busy is set while messages keep coming
 	// within busyWait of each other, and parkedAt is when the reader
-	// parked the connection, until the poller starts the next one.
+	// parked the connection (Unix nanoseconds), until the poller starts
+	// the next one, or 0.
 	busy     bool
-	parkedAt time.Time
+	parkedAt int64
 	// life is guarded by mu. Its users are the reader (a read goroutine,
 	// or the connection parked with the Config's poller) and writer
 	// goroutines, and callers of Wake writing on the spot; its reason is
@@ -257,7 +263,7 @@ type Transport struct {
 
 // New binds conn to sess. Call Start to begin reading.
 func New(cfg *Config, conn *Conn, sess transport.Session) *Transport {
-	return &Transport{cfg: cfg, conn: conn, sess: sess, done: make(chan struct{}), busy: true}
+	return &Transport{cfg: cfg, conn: conn, sess: sess, busy: true}
 }
 
 // Start starts the read goroutine, which delivers packets to the session
@@ -281,7 +287,17 @@ func (t *Transport) LastProgress() time.Time { return t.conn.batch.lastProgress(
 
 // Done is closed once the transport has ended and the session has been
 // told.
-func (t *Transport) Done() <-chan struct{} { return t.done }
+func (t *Transport) Done() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.done == nil {
+		t.done = make(chan struct{})
+		if t.reported {
+			close(t.done)
+		}
+	}
+	return t.done
+}
 
 // Close writes a close frame if that can be done without waiting (and no
 // writer is in the middle of a batch), then closes the connection, which
@@ -365,7 +381,12 @@ func (t *Transport) exit() {
 // report tells the session why the transport ended, then closes Done.
 func (t *Transport) report(reason error) {
 	t.sess.TransportClosed(t, reason)
-	close(t.done)
+	t.mu.Lock()
+	t.reported = true
+	if t.done != nil {
+		close(t.done)
+	}
+	t.mu.Unlock()
 }
 
 // Wake makes sure the queued packets get written. It never blocks on the

@@ -360,3 +360,32 @@ func TestHeartbeatOverNetwork(t *testing.T) {
 		})
 	}
 }
+
+// TestHeartbeatIdleWebSocket: a WebSocket client that goes silent is dropped
+// on ping timeout, and one that answers is closed by Engine.Close, though
+// its connection has been idle for longer than the WebSocket reader waits
+// for input in its goroutine (on Linux it has parked the connection with
+// the transport's poller by then; goleak checks that the poller ends).
+func TestHeartbeatIdleWebSocket(t *testing.T) {
+	const interval, timeout = 300 * time.Millisecond, 300 * time.Millisecond
+	t.Run("timeout", func(t *testing.T) {
+		ts := newTestServer(t, &Options{PingInterval: interval, PingTimeout: timeout})
+		c := ts.connect(t, modeWebSocket)
+		require.Equal(t, transport.Ping, c.recv(t).Type)
+		ce := waitClosed(t, c.sess)
+		assert.Equal(t, ReasonPingTimeout, ce.Reason)
+		requireClosedConn(t, c.ws)
+		assert.Equal(t, 0, ts.engine.Count())
+	})
+	t.Run("engine close", func(t *testing.T) {
+		ts := newTestServer(t, &Options{PingInterval: interval, PingTimeout: timeout})
+		c := ts.connect(t, modeWebSocket)
+		require.Equal(t, transport.Ping, c.recv(t).Type)
+		c.send(t, transport.Packet{Type: transport.Pong})
+		require.Equal(t, transport.Ping, c.recv(t).Type, "the pong was heard")
+		require.NoError(t, ts.engine.Close())
+		ce := waitClosed(t, c.sess)
+		assert.Equal(t, ReasonServerShuttingDown, ce.Reason)
+		requireClosedConn(t, c.ws)
+	})
+}

@@ -19,9 +19,17 @@
 // cache. The size limit applies to what a compressed message inflates to
 // (1009 past it); one that does not inflate gets 1007.
 //
-// Concurrency: one goroutine reads, for the life of the connection, and hands
-// packets to the session in order. Writes are made by one writer at a time,
-// one system call per batch of frames:
+// Concurrency: one goroutine at a time reads, and hands packets to the
+// session in order. On Linux, a reader that finds no input between two
+// messages (after waiting up to 100 ms in its goroutine while messages keep
+// coming) parks the connection with an epoll instance shared by the
+// Config's connections and ends: an idle connection holds no goroutine, no
+// stack and no read buffer. One poll goroutine, running while connections
+// are parked, starts a new reader when input arrives or the peer hangs up;
+// Close takes a parked connection back from it at once. Elsewhere, and for
+// connections without a raw socket (TLS), the reader waits in its
+// goroutine. Writes are made by one writer at a time, one system call per
+// batch of frames:
 //
 //   - When no writer is active, the caller of Wake (a handler replying, an
 //     application emitting, a heartbeat timer) writes what is queued on the
@@ -41,6 +49,8 @@
 //     no write buffer.
 //   - On Unix systems the reader waits for input holding no buffer, then
 //     reads into a pooled one that it gives back once the bytes are handled.
+//     A heartbeat ping is written by the session's timer on the spot, in
+//     one system call that does not wait, and costs no goroutine.
 //
 // Ends: Close and a last batch send a close frame with no status, as the
 // reference server does; a peer that breaks the protocol gets one with a

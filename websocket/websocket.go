@@ -37,13 +37,13 @@ type Options struct {
 	// allowed. Default: same origin only (the Origin's host equals Host).
 	CheckOrigin func(r *http.Request) bool
 	// ReadBufferSize is the size of the per-connection buffered reader that
-	// frames are parsed from, held for the life of the connection. Default
-	// and minimum 288 (gorilla/websocket reads through a reader it is given
-	// only if it holds more than 256 bytes). On Unix systems input is read
-	// from the socket into pooled 4 KiB buffers, held only while their
-	// bytes are being handled, so an idle connection holds no more than
-	// this; elsewhere reads go through it, and a larger size (1024, 4096)
-	// saves system calls.
+	// frames are parsed from. Default and minimum 288 (gorilla/websocket
+	// reads through a reader it is given only if it holds more than 256
+	// bytes). On Unix systems input is read from the socket into pooled
+	// 4 KiB buffers, held only while their bytes are being handled, so an
+	// idle connection holds no more than this, and on Linux a parked one
+	// (see the package doc) not even this; elsewhere reads go through it,
+	// and a larger size (1024, 4096) saves system calls.
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled write buffers. Default 4096.
 	WriteBufferSize int

@@ -29,7 +29,7 @@ func TestTableRatiosAndTargets(t *testing.T) {
 		line(t, "ferry", "echo", "window", 8, "msgs_per_server_cpu_s", 7000.0),
 		line(t, "ferry", "echo-json", "window", 1, "server_cpu_s_per_100k_msgs", 1.2),
 		line(t, "node", "echo-json", "window", 1, "server_cpu_s_per_100k_msgs", 1.9),
-		line(t, "ferry", "idle", "n", 10000, "rss_per_conn_bytes", 10.0*1024),
+		line(t, "ferry", "idle", "n", 10000, "rss_per_conn_bytes", 7.5*1024),
 		line(t, "ferry", "fanout", "clients", 10000, "deliveries_per_s", 100.0, "p99_ms", 50.0),
 		line(t, "node", "fanout", "clients", 10000, "deliveries_per_s", 50.0, "p99_ms", 40.0),
 		line(t, "node", "polling", "error", "boom"),
@@ -50,7 +50,7 @@ func TestTableRatiosAndTargets(t *testing.T) {
 	assert.Contains(t, rowOf("echo: msgs per server CPU s"), fmt.Sprintf("%.2f×", 3000.0/1000))
 	assert.Contains(t, rowOf("echo: msgs per server CPU s"), fmt.Sprintf("%.2f×", 3000.0/6000))
 	assert.Contains(t, rowOf("echo 8 in flight: msgs per server CPU s"), "7000")
-	assert.Contains(t, rowOf("idle 10k: server RSS KiB/conn"), "10.0")
+	assert.Contains(t, rowOf("idle 10k: server RSS KiB/conn"), "7.5")
 	assert.Contains(t, rowOf("polling: msgs/s"), "error")
 	assert.Contains(t, rowOf("echo JSON: server CPU s/100k msgs"), "1.9")
 	assert.Contains(t, rowOf("echo: server CPU per msg, JSON/msgpack"), "1.2")
@@ -61,7 +61,8 @@ func TestTableRatiosAndTargets(t *testing.T) {
 	assert.Contains(t, text, "target MISSED fanout to 10000 sockets deliveries/s ≥ 4× Node: 2.00×")
 	assert.Contains(t, text, "target MISSED fanout p99 lower than Node")
 	assert.Contains(t, text, "target MISSED echo JSON server CPU per msg within 1.15× of msgpack: ferry 1.20× (node 0.95×)")
-	assert.Contains(t, text, "target MET    idle WebSocket ≤ 12 KiB")
+	assert.Contains(t, text, "target MET    idle WebSocket ≤ 8 KiB server RSS/conn at 10k")
+	assert.Contains(t, text, "target n/a    idle WebSocket ≤ 8 KiB server RSS/conn at 100k")
 	assert.Contains(t, text, "target n/a    polling echo")
 	assert.Contains(t, text, "error: node polling: boom")
 }

@@ -378,7 +378,9 @@ func TestHeartbeatIdleWebSocket(t *testing.T) {
 		assert.Equal(t, 0, ts.engine.Count())
 	})
 	t.Run("engine close", func(t *testing.T) {
-		ts := newTestServer(t, &Options{PingInterval: interval, PingTimeout: timeout})
+		// The ping timeout is long: the engine closes first, however late
+		// this goroutine runs.
+		ts := newTestServer(t, &Options{PingInterval: interval, PingTimeout: waitFor})
 		c := ts.connect(t, modeWebSocket)
 		require.Equal(t, transport.Ping, c.recv(t).Type)
 		c.send(t, transport.Packet{Type: transport.Pong})

@@ -81,10 +81,29 @@ type batchConn struct {
 	// drained, on the read side (used by the read goroutine only, not
 	// guarded by mu; placed here for the struct's size), is set when the
 	// last read from the socket took all it held (less than the buffer).
-	drained  bool
-	buf      *[]byte   // guarded by mu: the pending bytes while batching, or the carry
-	deadline time.Time // guarded by mu: the write deadline asked for
-	applied  time.Time // guarded by mu: the write deadline set on Conn
+	drained bool
+	buf     *[]byte // guarded by mu: the pending bytes while batching, or the carry
+	// deadline and applied are guarded by mu: the write deadline asked
+	// for, and the one set on Conn, in Unix nanoseconds (see unixNano).
+	deadline int64
+	applied  int64
+}
+
+// unixNano returns t in Unix nanoseconds, and the zero time (no deadline)
+// as 0.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+// fromUnixNano is the inverse of unixNano.
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // SetWriteDeadline implements net.Conn. gorilla/websocket sets the
@@ -93,7 +112,7 @@ type batchConn struct {
 func (c *batchConn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.deadline = t
+	c.deadline = unixNano(t)
 	if c.batching {
 		return nil
 	}
@@ -101,11 +120,11 @@ func (c *batchConn) SetWriteDeadline(t time.Time) error {
 }
 
 func (c *batchConn) applyDeadlineLocked() error {
-	if c.deadline.Equal(c.applied) {
+	if c.deadline == c.applied {
 		return nil
 	}
 	c.applied = c.deadline
-	return c.Conn.SetWriteDeadline(c.deadline)
+	return c.Conn.SetWriteDeadline(fromUnixNano(c.deadline))
 }
 
 // Read implements net.Conn. gorilla/websocket reads through a small
@@ -356,8 +375,9 @@ func (c *batchConn) writeConn(p []byte) (int, error) {
 		p = p[writeChunk:]
 		// The deadline set here is not the one asked for: applied records
 		// it, so that the next batch sets its own.
-		c.applied = time.Now().Add(c.chunkTimeout)
-		if err := c.Conn.SetWriteDeadline(c.applied); err != nil {
+		chunkDeadline := time.Now().Add(c.chunkTimeout)
+		c.applied = chunkDeadline.UnixNano()
+		if err := c.Conn.SetWriteDeadline(chunkDeadline); err != nil {
 			return written, err
 		}
 	}
@@ -401,7 +421,7 @@ func (c *batchConn) writeFinal(frame []byte) {
 	}
 	// No raw connection: a write bounded by a short deadline instead.
 	c.Conn.SetWriteDeadline(time.Now().Add(finalWriteWait))
-	c.applied = time.Time{}
+	c.applied = 0
 	c.writeConn(out)
 }
 

@@ -232,13 +232,14 @@ type Transport struct {
 	// input for another packet when it started delivering the current one,
 	// or, between two deliveries, when it started the last.
 	pipelined bool
-	// stash and stashLast are guarded by mu: packets a caller of Wake took
-	// but left to a writer goroutine to write.
-	stash     []transport.Packet
-	stashLast bool
 	// closeSent is guarded by mu: a close frame has been written, or is
 	// being written as the end of the last batch.
 	closeSent bool
+	// stash and stashLast are guarded by mu: packets a caller of Wake took
+	// but left to a writer goroutine to write. (The flags of the struct
+	// are side by side, for its size.)
+	stashLast bool
+	stash     []transport.Packet
 	// deadline is the write deadline set on the connection; used only by
 	// the writer of the moment (handed over under mu).
 	deadline time.Time

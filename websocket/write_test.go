@@ -331,3 +331,40 @@ func TestBroadcastBurstBounded(t *testing.T) {
 	defer s.mu.Unlock()
 	require.GreaterOrEqual(t, s.takes, 1+maxCoalesceRounds, "the writer kept taking while the burst lasted")
 }
+
+func TestWakeOnTheSpotWritesPing(t *testing.T) {
+	// The session's heartbeat timer queues a ping and calls WakeOnTheSpot:
+	// the ping is written on the caller's goroutine before the call
+	// returns, in one write, and no writer is left active; the same while
+	// the read goroutine is delivering a packet (and has not written on
+	// the spot yet).
+	inDeliver, release := make(chan struct{}), make(chan struct{})
+	s := &scripted{onDeliver: func(transport.Packet) {
+		inDeliver <- struct{}{}
+		<-release
+	}}
+	tr, log, conn := serveLogged(t, s)
+	ping := func() {
+		t.Helper()
+		log.reset()
+		s.mu.Lock()
+		s.queue = append(s.queue, transport.Packet{Type: transport.Ping})
+		s.mu.Unlock()
+		tr.WakeOnTheSpot()
+		_, writes := log.log()
+		require.Len(t, writes, 1, "written before WakeOnTheSpot returned")
+		assert.Equal(t, []string{"2"}, frames(t, writes[0]))
+		tr.mu.Lock()
+		assert.False(t, tr.writing, "no writer left active")
+		tr.mu.Unlock()
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		assert.Equal(t, "2", string(data))
+	}
+	ping()
+
+	require.NoError(t, conn.WriteMessage(gorilla.TextMessage, []byte("4hi")))
+	<-inDeliver
+	ping()
+	close(release)
+}

@@ -2,6 +2,8 @@ package polling
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,20 +15,76 @@ import (
 // closePayload is the body of a GET answered after the transport ended.
 var closePayload = []transport.Packet{{Type: transport.Close}}
 
-// poll handles a GET: it parks until the session has packets for this
-// transport, the transport ends, or the client goes away.
+// Responder answers one long-polling request of a session's client: with
+// the HTTP response itself (Config.NewResponder), or, for a request that
+// reached another server of a cluster, with a message to that server,
+// which writes the response there (see package session).
+type Responder interface {
+	// Payload answers a GET with pkts, as one payload. A non-nil error
+	// means the client did not receive it.
+	Payload(pkts []transport.Packet) error
+	// OK answers a POST whose packets were all delivered.
+	OK()
+	// Error answers with an Engine.IO error: status, and the JSON body of
+	// code.
+	Error(status int, code transport.ErrorCode)
+}
+
+// NewResponder returns the Responder that writes the response to r on w,
+// each answer within WriteTimeout: payloads compressed when they are large
+// enough and the client accepts it.
+func (c *Config) NewResponder(w http.ResponseWriter, r *http.Request) Responder {
+	return &httpResponder{cfg: c, w: w, r: r}
+}
+
+// httpResponder answers a request with its HTTP response.
+type httpResponder struct {
+	cfg *Config
+	w   http.ResponseWriter
+	r   *http.Request
+}
+
+func (h *httpResponder) Payload(pkts []transport.Packet) error {
+	return h.cfg.writePayload(h.w, h.r, pkts)
+}
+
+func (h *httpResponder) OK() {
+	hd := h.w.Header()
+	hd.Set("Content-Type", "text/html")
+	hd.Set("Content-Length", "2")
+	h.cfg.startWrite(h.w)
+	h.w.WriteHeader(http.StatusOK)
+	io.WriteString(h.w, "ok")
+}
+
+func (h *httpResponder) Error(status int, code transport.ErrorCode) {
+	h.cfg.writeError(h.w, status, code)
+}
+
+// poll handles a GET.
 func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
+	t.Poll(r.Context(), t.cfg.NewResponder(w, r))
+}
+
+// Poll serves a GET of the client: it parks until the session has packets
+// for this transport, the transport ends, or ctx is done (the client went
+// away, which ends the transport with ErrGetAborted), and answers through
+// res. ServeHTTP serves its GETs with it; in a cluster, the server holding
+// the session serves with it the GETs that reached another server. The
+// rules are the same for both: one GET parked at a time, and a GET that
+// res fails to answer ends the transport with res's error.
+func (t *Transport) Poll(ctx context.Context, res Responder) {
 	t.mu.Lock()
 	if t.parked {
 		t.mu.Unlock()
-		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		res.Error(http.StatusBadRequest, transport.CodeBadRequest)
 		// The parked GET is answered with a close packet.
 		t.end(ErrOverlappingGet)
 		return
 	}
 	if !t.enterLocked() {
 		t.mu.Unlock()
-		t.write(w, r, closePayload)
+		res.Payload(closePayload)
 		return
 	}
 	t.parked = true
@@ -41,7 +99,7 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 	for {
 		if pkts, last := t.sess.Take(t); len(pkts) > 0 {
 			t.unpark()
-			err := t.write(w, r, pkts)
+			err := res.Payload(pkts)
 			switch {
 			case err != nil:
 				t.end(err)
@@ -62,9 +120,9 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			t.unpark()
-			t.write(w, r, pkts)
+			res.Payload(pkts)
 			return
-		case <-r.Context().Done():
+		case <-ctx.Done():
 			t.unpark()
 			t.end(ErrGetAborted)
 			return
@@ -86,17 +144,17 @@ func (t *Transport) unpark() {
 	t.mu.Unlock()
 }
 
-// write sends pkts as one payload, compressed when it is large enough and
-// the client accepts it, within WriteTimeout.
-func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
+// writePayload sends pkts as one payload, compressed when it is large
+// enough and the client accepts it, within WriteTimeout.
+func (c *Config) writePayload(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
 	body := transport.EncodePayload(pkts)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	if th := t.cfg.compressionThreshold; th > 0 && len(body) >= th {
+	if th := c.compressionThreshold; th > 0 && len(body) >= th {
 		if coding := acceptedCoding(r.Header.Get("Accept-Encoding")); coding != "" {
 			var buf bytes.Buffer
-			zw, release := t.cfg.compressor(coding, &buf)
+			zw, release := c.compressor(coding, &buf)
 			zw.Write(body)
 			zw.Close()
 			release()
@@ -106,12 +164,12 @@ func (t *Transport) write(w http.ResponseWriter, r *http.Request, pkts []transpo
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	t.cfg.startWrite(w)
+	c.startWrite(w)
 	w.WriteHeader(http.StatusOK)
 	if _, err := w.Write(body); err != nil {
 		return err
 	}
-	return t.cfg.flush(w)
+	return c.flush(w)
 }
 
 // acceptedCoding picks "gzip" or "deflate" from an Accept-Encoding header,

@@ -16,9 +16,10 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	if !t.beginPost(res) {
 		return
 	}
-	defer t.endPost()
 	body, err := t.cfg.ReadPost(w, r)
-	t.deliverPost(body, err, res)
+	answer := t.deliverPost(body, err, res)
+	t.endPost()
+	answer()
 }
 
 // ReadPost reads the body of a POST of a session's client, at most
@@ -46,8 +47,9 @@ func (t *Transport) Post(body []byte, readErr error, res Responder) {
 	if !t.beginPost(res) {
 		return
 	}
-	defer t.endPost()
-	t.deliverPost(body, readErr, res)
+	answer := t.deliverPost(body, readErr, res)
+	t.endPost()
+	answer()
 }
 
 // beginPost registers a POST in flight, or answers it with an error and
@@ -79,16 +81,21 @@ func (t *Transport) endPost() {
 	t.leave()
 }
 
-// deliverPost delivers the packets of a POST's body and answers it.
-func (t *Transport) deliverPost(body []byte, readErr error, res Responder) {
+// deliverPost delivers the packets of a POST's body, and returns the
+// function that answers it: the caller answers once the POST no longer
+// counts as in flight, so that the client's next POST, which the answer
+// lets it send, cannot be taken for an overlapping one.
+func (t *Transport) deliverPost(body []byte, readErr error, res Responder) (answer func()) {
+	fail := func(status int) func() {
+		return func() { res.Error(status, transport.CodeBadRequest) }
+	}
 	if readErr != nil {
 		status := http.StatusBadRequest
 		if errors.Is(readErr, ErrPayloadTooLarge) {
 			status = http.StatusRequestEntityTooLarge
 		}
-		res.Error(status, transport.CodeBadRequest)
 		t.end(readErr)
-		return
+		return fail(status)
 	}
 	pkts, decodeErr := transport.DecodePayload(body)
 	for _, p := range pkts {
@@ -96,24 +103,21 @@ func (t *Transport) deliverPost(body []byte, readErr error, res Responder) {
 		// closed it, or moved to a WebSocket), nor after the session
 		// refused a packet.
 		if _, ended := t.endReason(); ended {
-			res.Error(http.StatusBadRequest, transport.CodeBadRequest)
-			return
+			return fail(http.StatusBadRequest)
 		}
 		if err := t.sess.Deliver(t, p); err != nil {
-			res.Error(http.StatusBadRequest, transport.CodeBadRequest)
 			if errors.Is(err, transport.ErrUnexpectedPacket) {
 				// The packet broke the protocol: the transport ends, and
 				// tells the session why. Otherwise the session is closing
 				// and ends it.
 				t.end(err)
 			}
-			return
+			return fail(http.StatusBadRequest)
 		}
 	}
 	if decodeErr != nil {
-		res.Error(http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(decodeErr)
-		return
+		return fail(http.StatusBadRequest)
 	}
-	res.OK()
+	return res.OK
 }

@@ -56,6 +56,12 @@ type Options struct {
 	// with ReasonTransportError once it passes. Default 10s; socket.io has
 	// no such bound.
 	WriteTimeout time.Duration
+	// Relay, if set, lets the engines of a cluster serve each other's
+	// sessions, so that any engine may receive any request of a session
+	// (no sticky sessions); see RelayOptions. Default nil: a request
+	// carrying the id of a session this engine does not hold is refused
+	// (400, code 1).
+	Relay *RelayOptions
 	// OnConnection is called with each new session, on the handshake
 	// request's goroutine, before the handshake response is written: set
 	// the session's callbacks there. Packets cannot arrive before it returns.

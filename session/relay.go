@@ -119,6 +119,11 @@ type relayer struct {
 	pending map[uint64]*pendingRequest  // guarded by mu: requests this engine relays, by id
 	bridges map[uint64]*bridge          // guarded by mu: WebSockets this engine relays, by id
 	served  map[servedKey]servedRequest // guarded by mu: requests and WebSockets relayed to this engine
+
+	// testHookOpen, if set (by tests, before serving), serves each
+	// relayed WebSocket in place of the session it names: the transport
+	// is bound to the session it returns, and started, without a probe.
+	testHookOpen func(rt *remoteWS) transport.Session
 }
 
 // servedKey names a request or WebSocket another engine relays to this

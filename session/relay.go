@@ -109,8 +109,9 @@ type relayer struct {
 	node    string
 	timeout time.Duration
 	logger  *slog.Logger
-	stop    chan struct{} // closed by close: ends the watch goroutine
-	watched chan struct{} // closed when the watch goroutine has ended
+	stop    chan struct{}  // closed by close: ends the watch goroutine
+	watched chan struct{}  // closed when the watch goroutine has ended
+	polls   sync.WaitGroup // GETs relayed to this engine being served
 
 	mu      sync.Mutex
 	closed  bool                        // guarded by mu
@@ -234,16 +235,17 @@ func (rl *relayer) receive(b []byte) {
 		return
 	}
 	rl.mu.Lock()
-	if rl.closed {
-		rl.mu.Unlock()
-		return
-	}
 	l := rl.linkLocked(m.From)
 	l.heard = time.Now()
 	l.gone = m.Kind == kindBye
 	var lost []linkUser
-	gap := l.recvSeq != 0 && m.Seq != l.recvSeq+1
-	if gap || m.Kind == kindReset || m.Kind == kindBye {
+	// A count that starts again at 1 means the other engine forgot this
+	// one (it had nothing in flight with it for a long time): what this
+	// one still has in flight with it is orphaned. Any other break in the
+	// count means messages were lost, the first one included.
+	restart := m.Seq == 1 && l.recvSeq != 0
+	gap := m.Seq != l.recvSeq+1 && m.Seq != 1
+	if gap || restart || m.Kind == kindReset || m.Kind == kindBye {
 		lost = rl.dropUsersLocked(l)
 	}
 	l.recvSeq = m.Seq
@@ -255,13 +257,9 @@ func (rl *relayer) receive(b []byte) {
 		return
 	}
 	if gap {
+		// The other engine ends what it has in flight with this one too.
 		rl.logger.Warn("relay: messages lost; what was in flight with the node ends", "node", m.From, "in_flight", len(lost))
-		if m.Seq != 1 {
-			// The other engine still knows of what it had in flight
-			// with this one. (A count starting again means it kept
-			// nothing.)
-			rl.send(m.From, &relayMsg{Kind: kindReset})
-		}
+		rl.send(m.From, &relayMsg{Kind: kindReset})
 	}
 	for _, u := range lost {
 		u.linkLost(errRelayGap)
@@ -392,6 +390,12 @@ func (rl *relayer) close() {
 		return
 	}
 	rl.closed = true
+	rl.mu.Unlock()
+	// The GETs relayed here were answered when their sessions closed:
+	// their answers are written, or their relaying engines found gone by
+	// the watch, before this engine says it closed.
+	rl.polls.Wait()
+	rl.mu.Lock()
 	var lost []linkUser
 	var peers []string
 	now := time.Now()

@@ -117,6 +117,9 @@ func (rl *relayer) serve(m *relayMsg, sr servedRequest) bool {
 	}
 	rl.served[servedKey{m.From, m.ID}] = sr
 	rl.useLocked(m.From, sr)
+	if _, ok := sr.(*servedPoll); ok {
+		rl.polls.Add(1)
+	}
 	return true
 }
 
@@ -148,6 +151,7 @@ func (rl *relayer) servePoll(m *relayMsg) {
 		return
 	}
 	go func() {
+		defer rl.polls.Done()
 		defer rl.unserve(m, sp)
 		defer cancel()
 		pt := s.pollingTransport()

@@ -1,0 +1,203 @@
+package session
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ferryio/ferry/polling"
+	"github.com/ferryio/ferry/transport"
+)
+
+// shortRelay is the relay timeout of the fault tests.
+const shortRelay = 300 * time.Millisecond
+
+// relayBound bounds how long after shortRelay a silence must be noticed:
+// a check every shortRelay/4, and slack for a loaded machine.
+const relayBound = shortRelay + 2*time.Second
+
+func TestRelayOwnerSilent(t *testing.T) {
+	t.Parallel()
+	servers, net := newCluster(t, &Options{Relay: &RelayOptions{Timeout: shortRelay}}, 2)
+	a, b := servers[0], servers[1]
+	pc := a.connect(t, modePolling)
+	a.via = b
+	net.cut("N000")
+	// The owner is gone without a word: the relaying engine answers as for
+	// an unknown session once it has heard nothing for the timeout.
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		start := time.Now()
+		r := a.request(t, method, "EIO=4&transport=polling&sid="+pc.sid, "4x")
+		took := time.Since(start)
+		requireError(t, r, http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
+		assert.GreaterOrEqual(t, took, shortRelay, method)
+		assert.Less(t, took, relayBound, method)
+	}
+	start := time.Now()
+	_, resp, err := a.dial(t, "EIO=4&transport=websocket&sid="+pc.sid, nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Less(t, time.Since(start), relayBound)
+}
+
+func TestRelayOwnerClosed(t *testing.T) {
+	t.Parallel()
+	// A timeout no test waits for: an engine that closes says so.
+	servers, _ := newCluster(t, &Options{Relay: &RelayOptions{Timeout: time.Hour}}, 2)
+	a, b := servers[0], servers[1]
+	pc := a.connect(t, modePolling)
+	a.via = b
+	parked := pc.parkGET(t)
+	require.NoError(t, a.engine.Close())
+	// The parked GET gets what a closing engine sends to its own clients.
+	r := <-parked
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, "1", r.body)
+	requireError(t, pc.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
+	_, resp, err := a.dial(t, "EIO=4&transport=websocket&sid="+pc.sid, nil)
+	require.Error(t, err)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+func TestRelayRelaySilent(t *testing.T) {
+	t.Parallel()
+	opts := &Options{Relay: &RelayOptions{Timeout: shortRelay}}
+	t.Run("parked GET", func(t *testing.T) {
+		t.Parallel()
+		servers, net := newCluster(t, opts, 2)
+		a := servers[0]
+		a.via = servers[1]
+		c := a.connect(t, modePolling)
+		parked := c.parkGET(t)
+		start := time.Now()
+		net.cut("N001")
+		// The owner ends the transport as if the client had vanished.
+		ce := waitClosed(t, c.sess)
+		assert.Equal(t, ReasonTransportError, ce.Reason)
+		require.ErrorIs(t, ce, polling.ErrGetAborted)
+		assert.Less(t, time.Since(start), relayBound)
+		a.via = nil
+		<-parked
+	})
+	t.Run("WebSocket", func(t *testing.T) {
+		t.Parallel()
+		servers, net := newCluster(t, opts, 2)
+		a := servers[0]
+		a.via = servers[1]
+		c := a.connect(t, modeUpgrade)
+		start := time.Now()
+		net.cut("N001")
+		ce := waitClosed(t, c.sess)
+		assert.Equal(t, ReasonTransportError, ce.Reason)
+		require.ErrorIs(t, ce, errRelayLost)
+		assert.Less(t, time.Since(start), relayBound)
+	})
+}
+
+func TestRelayMessagesLost(t *testing.T) {
+	t.Parallel()
+	t.Run("WebSocket", func(t *testing.T) {
+		t.Parallel()
+		ts, net := newRelayedCluster(t, nil)
+		c := ts.connect(t, modeUpgrade)
+		dropped := make(chan struct{})
+		net.setDrop(func(from, to string, m *relayMsg) bool {
+			if m.Kind == kindDown && string(m.Pkts[0].Data) == "x" {
+				close(dropped)
+				return true
+			}
+			return false
+		})
+		require.NoError(t, c.sess.Send(transport.TextPacket("x")))
+		<-dropped
+		require.NoError(t, c.sess.Send(transport.TextPacket("y")))
+		// The relaying engine sees the gap: the WebSocket closes before
+		// anything after it is written, and the owner learns it.
+		for _, p := range c.recvUntilClosed(t) {
+			assert.NotEqual(t, "4y", string(transport.EncodePacket(p)), "a packet after a lost one was written")
+		}
+		ce := waitClosed(t, c.sess)
+		assert.Equal(t, ReasonTransportError, ce.Reason)
+		require.ErrorIs(t, ce, errRelayGap)
+	})
+	t.Run("GET", func(t *testing.T) {
+		t.Parallel()
+		ts, net := newRelayedCluster(t, &Options{Relay: &RelayOptions{Timeout: shortRelay}})
+		c := ts.connect(t, modePolling)
+		net.setDrop(func(from, to string, m *relayMsg) bool { return m.Kind == kindPollAnswer })
+		parked := c.parkGET(t)
+		require.NoError(t, c.sess.Send(transport.TextPacket("x")))
+		// The answer is lost; the owner's next message shows the gap.
+		r := <-parked
+		requireError(t, r, http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
+		ce := waitClosed(t, c.sess)
+		assert.Equal(t, ReasonTransportError, ce.Reason)
+		require.ErrorIs(t, ce, errRelayGap)
+	})
+}
+
+// newRelayedCluster is newRelayedTestServer, with the network.
+func newRelayedCluster(t *testing.T, opts *Options) (*testServer, *memNet) {
+	servers, net := newCluster(t, opts, 2)
+	servers[0].via = servers[1]
+	return servers[0], net
+}
+
+func TestRelayFlowControlUp(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	got := make(chan string, 3*relayWindow)
+	ts, _ := newRelayedCluster(t, &Options{OnConnection: func(s *Session) {
+		s.OnMessage(func(p transport.Packet) {
+			<-release
+			got <- string(p.Data)
+		})
+	}})
+	c := ts.connect(t, modeUpgrade)
+	const n = 3 * relayWindow
+	for i := range n {
+		writeText(t, c.ws, fmt.Sprint("4", i))
+	}
+	// The relaying engine stops reading once relayWindow packets are
+	// unacknowledged: the owner holds no more than that.
+	b := ts.via.engine.relay.onlyBridge(t)
+	require.Eventually(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.upSent-b.upAcked == relayWindow
+	}, waitFor, time.Millisecond)
+	rt := c.sess.current.(*remoteWS)
+	queued := func() int {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		return len(rt.in)
+	}
+	require.Eventually(t, func() bool { return queued() > relayWindow-4 }, waitFor, time.Millisecond,
+		"the packets in flight do not reach the owner")
+	assert.Less(t, queued(), relayWindow)
+	close(release)
+	for i := range n {
+		select {
+		case data := <-got:
+			require.Equal(t, fmt.Sprint(i), data)
+		case <-time.After(waitFor):
+			t.Fatalf("message %d did not arrive", i)
+		}
+	}
+}
+
+// onlyBridge returns the one WebSocket rl relays.
+func (rl *relayer) onlyBridge(t *testing.T) *bridge {
+	t.Helper()
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	require.Len(t, rl.bridges, 1)
+	for _, b := range rl.bridges {
+		return b
+	}
+	return nil
+}

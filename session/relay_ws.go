@@ -514,10 +514,13 @@ func (t *remoteWS) readLoop(started func()) {
 	}
 }
 
-// writeLoop sends what the session queues to the bridge, while fewer than
-// relayWindow packets sent are unacknowledged.
+// writeLoop sends what the session queues to the bridge, keeping at most
+// relayWindow packets sent and unacknowledged: it holds back what a batch
+// brings beyond that until acks come.
 func (t *remoteWS) writeLoop() {
 	defer t.leave()
+	var held []transport.Packet // taken, not yet sent
+	var heldLast bool           // held ends with the session's last packets
 	for {
 		select {
 		case <-t.wake:
@@ -527,16 +530,24 @@ func (t *remoteWS) writeLoop() {
 		for {
 			t.mu.Lock()
 			_, ended := t.life.EndedLocked()
-			full := t.downSent-t.downAcked >= relayWindow
+			room := relayWindow - int(t.downSent-t.downAcked)
 			t.mu.Unlock()
-			if ended || full {
+			if ended || room <= 0 {
 				// A full window: an ack wakes the writer.
 				break
 			}
-			pkts, last := t.sess.Take(t)
-			if len(pkts) == 0 {
-				break
+			if len(held) == 0 {
+				held, heldLast = t.sess.Take(t)
+				if len(held) == 0 {
+					break
+				}
 			}
+			pkts := held
+			if len(pkts) > room {
+				pkts = pkts[:room:room]
+			}
+			held = held[len(pkts):]
+			last := heldLast && len(held) == 0
 			t.mu.Lock()
 			t.downSent += uint64(len(pkts))
 			t.ackSent = t.delivered
@@ -544,9 +555,6 @@ func (t *remoteWS) writeLoop() {
 			t.mu.Unlock()
 			t.rl.send(t.node, &relayMsg{Kind: kindDown, ID: t.id, Pkts: pkts, Last: last, Ack: ack})
 			if last {
-				t.mu.Lock()
-				t.fromPeer = true
-				t.mu.Unlock()
 				t.end(nil, true)
 				return
 			}

@@ -1,0 +1,346 @@
+package redisadapter_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/internal/nginxtest"
+	"github.com/ferryio/ferry/parser"
+	"github.com/ferryio/ferry/redisadapter"
+)
+
+// This file is the cluster harness of the relay tests: Ferry servers in
+// child processes (the test binary, see runRelayChild), each with a Redis
+// adapter and a Redis relay, behind nginx or a Go round-robin proxy.
+
+// relayChildEnv, when set to a relayChildConfig in JSON, makes the test
+// binary run one Ferry server of a relay cluster instead of the tests.
+const relayChildEnv = "REDISADAPTER_RELAY_CHILD"
+
+// relayChildConfig configures a child server.
+type relayChildConfig struct {
+	Redis        string        // address of redis-server
+	PingInterval time.Duration // 0: Ferry's default
+	PingTimeout  time.Duration
+	RelayTimeout time.Duration
+	// Ticks, if set, makes the server broadcast "tick" n (n = 0, 1, ...)
+	// to every socket of "/" on every server at this interval.
+	Ticks time.Duration
+	// Recovery turns connection state recovery on. It needs an adapter
+	// that keeps sessions across servers: see streamsAdapter.
+	Recovery bool
+}
+
+// streamsAdapter returns the adapter factory that keeps the sessions and
+// broadcasts of a cluster in Redis, so that a client of a server that died
+// recovers, on another, what it missed; ok is false while redisadapter has
+// none. It is the hook of the recovery check of TestRelayClusterServerKilled:
+// once redisadapter.NewStreams exists, return its Adapter method here.
+func streamsAdapter(rdb *redis.Client) (adapter func(*ferry.Namespace) ferry.Adapter, ok bool) {
+	return nil, false
+}
+
+// runRelayChild serves a Ferry server of a relay cluster on a free
+// loopback port, prints its URL, and runs until it is killed, told to stop
+// (SIGTERM), or its stdin closes. Its namespace "/" echoes each "msg"
+// event to its sender; /relay-stats answers its relay's Stats in JSON.
+func runRelayChild(config string) int {
+	var cfg relayChildConfig
+	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, PoolSize: 64})
+	defer rdb.Close()
+	relay := redisadapter.NewRelay(rdb, nil)
+	opts := &ferry.Options{
+		Parser:       parser.JSON(),
+		PingInterval: cfg.PingInterval,
+		PingTimeout:  cfg.PingTimeout,
+		Adapter:      redisadapter.New(rdb, nil).Adapter,
+		Relay:        &ferry.RelayOptions{Bus: relay, Timeout: cfg.RelayTimeout},
+	}
+	if cfg.Recovery {
+		adapter, ok := streamsAdapter(rdb)
+		if !ok {
+			fmt.Fprintln(os.Stderr, "no adapter keeps sessions across servers: see streamsAdapter")
+			return 1
+		}
+		opts.Adapter = adapter
+		opts.ConnectionStateRecovery = &ferry.RecoveryOptions{}
+	}
+	srv := ferry.NewServer(opts)
+	srv.OnConnection(func(s *ferry.Socket) {
+		s.On("msg", func(e *ferry.Event) {
+			var n int
+			if e.Decode(&n) == nil {
+				_ = s.Emit("msg", n)
+			}
+		})
+	})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", srv)
+	mux.HandleFunc("/relay-stats", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(relay.Stats())
+	})
+	hs := &http.Server{Handler: mux}
+	go func() { _ = hs.Serve(l) }()
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM)
+	if cfg.Ticks > 0 {
+		go func() {
+			tick := time.NewTicker(cfg.Ticks)
+			defer tick.Stop()
+			for n := 0; ; n++ {
+				select {
+				case <-tick.C:
+					_ = srv.Emit("tick", n)
+				case <-stop:
+					stop <- syscall.SIGTERM
+					return
+				}
+			}
+		}()
+	}
+	fmt.Printf("http://%s\n", l.Addr())
+	go func() {
+		buf := make([]byte, 1)
+		_, _ = os.Stdin.Read(buf)
+		stop <- syscall.SIGTERM
+	}()
+	<-stop
+	_ = srv.Close()
+	_ = hs.Close()
+	return 0
+}
+
+// relayChild is a server of a relay cluster in a child process.
+type relayChild struct {
+	cmd   *exec.Cmd
+	url   string
+	mu    sync.Mutex
+	ended bool // guarded by mu
+}
+
+// startRelayChild starts a child server on r with cfg (its Redis field
+// set here), stopped at the test's end.
+func startRelayChild(t *testing.T, r *redisServer, cfg relayChildConfig) *relayChild {
+	t.Helper()
+	cfg.Redis = r.Addr()
+	b, err := json.Marshal(cfg)
+	require.NoError(t, err)
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), relayChildEnv+"="+string(b))
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	c := &relayChild{cmd: cmd}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		for sc.Scan() {
+		}
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		c.wait()
+	})
+	c.url = recv(t, line)
+	require.True(t, strings.HasPrefix(c.url, "http://"), "child said %q", c.url)
+	return c
+}
+
+// Kill kills the child at once (SIGKILL) and waits for it.
+func (c *relayChild) Kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	c.ended = true
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
+// wait waits for the child to stop after its stdin closed, killing it if
+// it takes more than a few seconds.
+func (c *relayChild) wait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	c.ended = true
+	done := make(chan struct{})
+	go func() {
+		_ = c.cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// clusterClients is the summary relay-clients.mjs prints.
+type clusterClients struct {
+	Clients      int            `json:"clients"`
+	Connected    int            `json:"connected"`    // clients that connected at least once
+	Finished     int            `json:"finished"`     // clients that got the echo of their last message
+	Upgraded     int            `json:"upgraded"`     // clients on WebSocket at the end
+	UnknownSID   int            `json:"unknownSid"`   // "Session ID unknown" answers seen
+	Lost         int            `json:"lost"`         // echoes never received
+	Duplicated   int            `json:"duplicated"`   // echoes received twice
+	Reordered    int            `json:"reordered"`    // echoes received before an earlier one
+	Disconnects  map[string]int `json:"disconnects"`  // reasons of disconnections
+	Reconnected  int            `json:"reconnected"`  // clients that connected more than once
+	TickGaps     int            `json:"tickGaps"`     // ticks missed between the first and the last received
+	TickDup      int            `json:"tickDup"`      // ticks received twice, or before an earlier one
+	ConnectError int            `json:"connectError"` // connect_error events
+	Errors       []string       `json:"errors"`       // a sample of what went wrong
+	Millis       int            `json:"millis"`       // duration of the run
+}
+
+// runClusterClients runs relay-clients.mjs against url with env, calling
+// onConnected (if set) once every client is connected, and returns its
+// summary.
+func runClusterClients(t *testing.T, url string, timeout time.Duration, onConnected func(), env ...string) clusterClients {
+	t.Helper()
+	dir, err := filepath.Abs("internal/node")
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "relay-clients.mjs"))
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "URL="+url), env...)
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	var sum *clusterClients
+	sc := bufio.NewScanner(stdout)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var line struct {
+			Type string `json:"type"`
+			clusterClients
+		}
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "%s", sc.Text())
+		switch line.Type {
+		case "connected":
+			if onConnected != nil {
+				onConnected()
+			}
+		case "summary":
+			s := line.clusterClients
+			sum = &s
+		}
+	}
+	err = cmd.Wait()
+	require.NoError(t, ctx.Err(), "relay-clients.mjs did not finish within %v", timeout)
+	require.NoError(t, err)
+	require.NotNil(t, sum, "no summary")
+	t.Logf("%s: %+v", strings.Join(env, " "), *sum)
+	return *sum
+}
+
+// relayStats returns the relay Stats of the child.
+func (c *relayChild) relayStats(t *testing.T) redisadapter.Stats {
+	t.Helper()
+	req, err := http.NewRequestWithContext(bounded(t), http.MethodGet, c.url+"/relay-stats", nil)
+	require.NoError(t, err)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var st redisadapter.Stats
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&st))
+	return st
+}
+
+// clusterConfig is the configuration of the servers of the cluster tests:
+// short heartbeats, so that pings and pongs cross the relays during the
+// runs, and a short relay timeout, so that a dead server is noticed soon.
+var clusterConfig = relayChildConfig{
+	PingInterval: time.Second,
+	PingTimeout:  5 * time.Second,
+	RelayTimeout: 2 * time.Second,
+}
+
+// startCluster starts n child servers on r with cfg behind nginx, and
+// returns them with nginx's URL.
+func startCluster(t *testing.T, r *redisServer, n int, cfg relayChildConfig) ([]*relayChild, string) {
+	var children []*relayChild
+	var urls []string
+	for range n {
+		c := startRelayChild(t, r, cfg)
+		children = append(children, c)
+		urls = append(urls, c.url)
+	}
+	return children, nginxtest.StartBalancer(t, urls)
+}
+
+// clusterClientCount is the number of official clients of each mode.
+const clusterClientCount = 500
+
+// TestRelayCluster runs 500 official clients in each mode against three
+// servers behind nginx's plain round-robin: no request of a session is
+// refused, and every numbered message is echoed once, in order.
+func TestRelayCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1500 clients")
+	}
+	r := startRedis(t)
+	children, front := startCluster(t, r, 3, clusterConfig)
+	for _, mode := range []string{"polling", "websocket", "upgrade"} {
+		t.Run(mode, func(t *testing.T) {
+			sum := runClusterClients(t, front, 3*time.Minute, nil,
+				"MODE="+mode, fmt.Sprint("CLIENTS=", clusterClientCount))
+			require.Equal(t, clusterClientCount, sum.Connected, "%v", sum.Errors)
+			require.Zero(t, sum.UnknownSID, "%v", sum.Errors)
+			require.Zero(t, sum.ConnectError, "%v", sum.Errors)
+			require.Zero(t, sum.Lost, "%v", sum.Errors)
+			require.Zero(t, sum.Duplicated, "%v", sum.Errors)
+			require.Zero(t, sum.Reordered, "%v", sum.Errors)
+			require.Empty(t, sum.Disconnects, "%v", sum.Errors)
+			require.Equal(t, clusterClientCount, sum.Finished)
+			if mode != "polling" {
+				require.Equal(t, clusterClientCount, sum.Upgraded, "%v", sum.Errors)
+			}
+		})
+	}
+	// Every server relayed requests for the others.
+	for _, c := range children {
+		require.NotZero(t, c.relayStats(t).Published)
+	}
+}

@@ -99,4 +99,3 @@ func TestRelayNoStickySessions(t *testing.T) {
 	assert.NotZero(t, relayA.Stats().Published)
 	assert.NotZero(t, relayB.Stats().Published)
 }
-

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -60,7 +61,7 @@ func streamsAdapter(rdb *redis.Client) (adapter func(*ferry.Namespace) ferry.Ada
 // runRelayChild serves a Ferry server of a relay cluster on a free
 // loopback port, prints its URL, and runs until it is killed, told to stop
 // (SIGTERM), or its stdin closes. Its namespace "/" echoes each "msg"
-// event to its sender; /relay-stats answers its relay's Stats in JSON.
+// event to its sender, and acknowledges "final"; /relay-stats answers its relay's Stats in JSON.
 func runRelayChild(config string) int {
 	var cfg relayChildConfig
 	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
@@ -94,6 +95,7 @@ func runRelayChild(config string) int {
 				_ = s.Emit("msg", n)
 			}
 		})
+		s.On("final", func(e *ferry.Event) { _ = e.Ack() })
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -217,7 +219,7 @@ func (c *relayChild) wait() {
 type clusterClients struct {
 	Clients      int            `json:"clients"`
 	Connected    int            `json:"connected"`    // clients that connected at least once
-	Finished     int            `json:"finished"`     // clients that got the echo of their last message
+	Finished     int            `json:"finished"`     // clients that got the echo of their last message (with RECONNECT, the ack of "final")
 	Upgraded     int            `json:"upgraded"`     // clients on WebSocket at the end
 	UnknownSID   int            `json:"unknownSid"`   // "Session ID unknown" answers seen
 	Lost         int            `json:"lost"`         // echoes never received
@@ -232,47 +234,87 @@ type clusterClients struct {
 	Millis       int            `json:"millis"`       // duration of the run
 }
 
-// runClusterClients runs relay-clients.mjs against url with env, calling
-// onConnected (if set) once every client is connected, and returns its
-// summary.
-func runClusterClients(t *testing.T, url string, timeout time.Duration, onConnected func(), env ...string) clusterClients {
+// clientRun is a run of relay-clients.mjs.
+type clientRun struct {
+	env       []string
+	stdin     io.WriteCloser
+	connected chan struct{} // closed once every client has connected
+	done      chan struct{} // closed once the run has ended
+	sum       clusterClients
+	err       error
+}
+
+// startClusterClients starts relay-clients.mjs against url with env; the
+// run must end within timeout.
+func startClusterClients(t *testing.T, url string, timeout time.Duration, env ...string) *clientRun {
 	t.Helper()
 	dir, err := filepath.Abs("internal/node")
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(dir, "relay-clients.mjs"))
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "URL="+url), env...)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	var sum *clusterClients
-	sc := bufio.NewScanner(stdout)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var line struct {
-			Type string `json:"type"`
-			clusterClients
-		}
-		require.NoError(t, json.Unmarshal(sc.Bytes(), &line), "%s", sc.Text())
-		switch line.Type {
-		case "connected":
-			if onConnected != nil {
-				onConnected()
-			}
-		case "summary":
-			s := line.clusterClients
-			sum = &s
-		}
-	}
-	err = cmd.Wait()
-	require.NoError(t, ctx.Err(), "relay-clients.mjs did not finish within %v", timeout)
+	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
-	require.NotNil(t, sum, "no summary")
-	t.Logf("%s: %+v", strings.Join(env, " "), *sum)
-	return *sum
+	require.NoError(t, cmd.Start())
+	run := &clientRun{env: env, stdin: stdin, connected: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(run.done)
+		defer cancel()
+		var got bool
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			var line struct {
+				Type string `json:"type"`
+				clusterClients
+			}
+			if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+				run.err = fmt.Errorf("relay-clients.mjs wrote %q: %w", sc.Text(), err)
+				break
+			}
+			switch line.Type {
+			case "connected":
+				close(run.connected)
+			case "summary":
+				run.sum, got = line.clusterClients, true
+			}
+		}
+		err := cmd.Wait()
+		switch {
+		case run.err != nil:
+		case ctx.Err() != nil:
+			run.err = fmt.Errorf("relay-clients.mjs did not finish within %v", timeout)
+		case err != nil:
+			run.err = fmt.Errorf("relay-clients.mjs: %w", err)
+		case !got:
+			run.err = fmt.Errorf("relay-clients.mjs wrote no summary")
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-run.done
+	})
+	return run
+}
+
+// killed tells the clients that a server was killed: with RECONNECT, they
+// end their runs.
+func (run *clientRun) killed(t *testing.T) {
+	_, err := io.WriteString(run.stdin, "killed\n")
+	require.NoError(t, err)
+}
+
+// wait waits for the run to end and returns its summary.
+func (run *clientRun) wait(t *testing.T) clusterClients {
+	t.Helper()
+	<-run.done
+	require.NoError(t, run.err)
+	t.Logf("%s: %+v", strings.Join(run.env, " "), run.sum)
+	return run.sum
 }
 
 // relayStats returns the relay Stats of the child.
@@ -324,8 +366,8 @@ func TestRelayCluster(t *testing.T) {
 	children, front := startCluster(t, r, 3, clusterConfig)
 	for _, mode := range []string{"polling", "websocket", "upgrade"} {
 		t.Run(mode, func(t *testing.T) {
-			sum := runClusterClients(t, front, 3*time.Minute, nil,
-				"MODE="+mode, fmt.Sprint("CLIENTS=", clusterClientCount))
+			sum := startClusterClients(t, front, 3*time.Minute,
+				"MODE="+mode, fmt.Sprint("CLIENTS=", clusterClientCount)).wait(t)
 			require.Equal(t, clusterClientCount, sum.Connected, "%v", sum.Errors)
 			require.Zero(t, sum.UnknownSID, "%v", sum.Errors)
 			require.Zero(t, sum.ConnectError, "%v", sum.Errors)
@@ -342,5 +384,60 @@ func TestRelayCluster(t *testing.T) {
 	// Every server relayed requests for the others.
 	for _, c := range children {
 		require.NotZero(t, c.relayStats(t).Published)
+	}
+}
+
+// TestRelayClusterServerKilled kills one of three servers while official
+// clients in every mode exchange numbered messages through nginx, and one
+// of the others broadcasts numbered ticks: the clients of the dead server
+// (those it held, and those whose WebSocket it relayed) reconnect to the
+// others and finish their runs, with no message or tick repeated or out of
+// order. With connection state recovery (see streamsAdapter), they also
+// get every tick broadcast while they were away.
+func TestRelayClusterServerKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a cluster of child processes")
+	}
+	r := startRedis(t)
+	cfg := clusterConfig
+	_, cfg.Recovery = streamsAdapter(nil)
+	ticker := cfg
+	ticker.Ticks = 50 * time.Millisecond
+	var children []*relayChild
+	var urls []string
+	for _, c := range []relayChildConfig{ticker, cfg, cfg} {
+		child := startRelayChild(t, r, c)
+		children = append(children, child)
+		urls = append(urls, child.url)
+	}
+	front := nginxtest.StartBalancer(t, urls)
+	const clients = 150
+	var runs []*clientRun
+	for _, mode := range []string{"polling", "websocket", "upgrade"} {
+		runs = append(runs, startClusterClients(t, front, 3*time.Minute, "MODE="+mode,
+			fmt.Sprint("CLIENTS=", clients), "MESSAGES=60", "RECONNECT=1", "DEADLINE=60000"))
+	}
+	for _, run := range runs {
+		select {
+		case <-run.connected:
+		case <-run.done:
+			t.Fatalf("%v: %v", run.env, run.wait(t))
+		}
+	}
+	children[2].Kill()
+	for _, run := range runs {
+		run.killed(t)
+	}
+	for _, run := range runs {
+		sum := run.wait(t)
+		require.Equal(t, clients, sum.Connected, "%v", sum.Errors)
+		require.Equal(t, clients, sum.Finished, "every client ends its run with an exchange: %v", sum.Errors)
+		require.Zero(t, sum.Duplicated, "%v", sum.Errors)
+		require.Zero(t, sum.Reordered, "%v", sum.Errors)
+		require.Zero(t, sum.TickDup, "%v", sum.Errors)
+		if cfg.Recovery {
+			require.Zero(t, sum.TickGaps, "recovered clients get the ticks they missed: %v", sum.Errors)
+		}
+		require.NotZero(t, sum.Reconnected, "the dead server's clients reconnect")
 	}
 }

@@ -8,7 +8,10 @@
 //   CLIENTS    number of clients (default 500), started 2 ms apart
 //   MESSAGES   numbered "msg" events each client sends (default 20), one
 //              every INTERVAL ms (default 50); the server echoes each
-//   RECONNECT  1: clients reconnect after losing their connection
+//   RECONNECT  1: clients reconnect after losing their connection; once
+//              they have sent their messages and read "killed" on stdin,
+//              they end their run with an acknowledged "final" event, sent
+//              again until it is acknowledged
 //   DEADLINE   ms after which the run ends even if clients are not done
 //              (default 60000)
 //
@@ -17,6 +20,7 @@
 // in relay_cluster_test.go). Each client checks that the echoes arrive
 // once each and in order, and so do the "tick" events servers broadcast.
 
+import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
 
 const url = process.env.URL;
@@ -39,6 +43,15 @@ const sum = {
 };
 const started = Date.now();
 const sockets = [];
+// With RECONNECT, the test writes "killed" on stdin once it has killed a
+// server: the clients then end their runs.
+let killedNow;
+const killed = new Promise((resolve) => { killedNow = resolve; });
+if (reconnect) {
+  createInterface({ input: process.stdin }).on("line", (line) => {
+    if (line.trim() === "killed") killedNow();
+  });
+}
 let finishedAll;
 const allFinished = new Promise((resolve) => { finishedAll = resolve; });
 
@@ -87,6 +100,7 @@ function start(i) {
       timer = setInterval(() => {
         if (next < messages) {
           s.emit("msg", next++);
+          if (next === messages && reconnect) killed.then(sendFinal);
         } else {
           clearInterval(timer);
         }
@@ -94,6 +108,18 @@ function start(i) {
     }
     s.io.engine.on("upgradeError", (err) => sample(`client ${i}: upgrade error: ${err && err.message}`));
   });
+  // With RECONNECT, echoes may be lost with a connection: the run of a
+  // client ends with an acknowledged "final" event, sent again until it is
+  // acknowledged, through reconnections.
+  const sendFinal = () => {
+    s.timeout(3000).emit("final", (err) => {
+      if (err) {
+        sendFinal();
+      } else {
+        finish();
+      }
+    });
+  };
   s.on("msg", (n) => {
     if (echoes.has(n)) {
       sum.duplicated++;
@@ -106,7 +132,7 @@ function start(i) {
     }
     echoes.add(n);
     maxEcho = Math.max(maxEcho, n);
-    if (n === messages - 1) finish();
+    if (n === messages - 1 && !reconnect) finish();
   });
   s.on("tick", (n) => {
     if (ticks.has(n) || n < lastTick) {

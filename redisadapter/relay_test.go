@@ -19,8 +19,8 @@ import (
 
 // relayServer starts a Ferry server on r with the classic adapter and a
 // relay, whose "echo" handler answers each message with the same event,
-// and returns it with its relay.
-func relayServer(t *testing.T, r *redisServer, timeout time.Duration) (*ferryServer, *redisadapter.Relay) {
+// and "ack" handler acknowledges it, and returns it with its relay.
+func relayServer(t testing.TB, r *redisServer, timeout time.Duration) (*ferryServer, *redisadapter.Relay) {
 	t.Helper()
 	rdb := r.Client(t)
 	relay := redisadapter.NewRelay(rdb, nil)
@@ -35,6 +35,7 @@ func relayServer(t *testing.T, r *redisServer, timeout time.Duration) (*ferrySer
 				_ = s.Emit("echo", n)
 			}
 		})
+		s.On("ack", func(e *ferry.Event) { _ = e.Ack(e.Args) })
 	})
 	ts := httptest.NewServer(srv)
 	t.Cleanup(func() {

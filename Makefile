@@ -3,7 +3,7 @@
 # machine, then runs every test. Both work from a clean checkout.
 
 GO      ?= go
-MODULES := . examples bench redisadapter
+MODULES := . examples bench redisadapter internal/proxymatrix
 NPM_DIRS := internal/nodetest/node client-js bench/node redisadapter/internal/node
 
 .PHONY: chat test deps test-go test-js vet fuzz bench
@@ -15,7 +15,8 @@ chat:
 test: deps vet test-go test-js
 
 # System packages (nginx for proxy tests, Chromium for browser tests, Redis
-# for multi-node tests) and the pinned npm packages.
+# for multi-node tests, squid and HAProxy for the proxy matrix), the pinned
+# npm packages, and the toxiproxy server.
 deps:
 	./scripts/deps
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // Adapter keeps a namespace's rooms and carries what the namespace sends
@@ -82,6 +83,9 @@ type BroadcastOptions struct {
 	Local bool
 	// Volatile skips sockets that are not ready to receive.
 	Volatile bool
+	// NoCompress sends the packet without compression (socket.io's
+	// compress(false) flag): see Broadcast.Compress.
+	NoCompress bool
 }
 
 // AckReceiver receives what one part of an acknowledged broadcast brings:
@@ -115,6 +119,9 @@ type AckCollector struct {
 	sealed  bool   // guarded by mu: no more parts will be announced
 	closed  bool   // guarded by mu: done is closed
 	done    chan struct{}
+	// then, if set before any part is announced, runs once the collector
+	// is complete, outside mu (see Broadcast.EmitWithAckFunc).
+	then func()
 }
 
 func newAckCollector() *AckCollector { return &AckCollector{done: make(chan struct{})} }
@@ -132,39 +139,55 @@ func (c *AckCollector) Reached(n int) {
 	c.mu.Lock()
 	c.reports++
 	c.reached += n
-	c.checkLocked()
+	then := c.checkLocked()
 	c.mu.Unlock()
+	if then != nil {
+		then()
+	}
 }
 
 // Ack implements AckReceiver.
 func (c *AckCollector) Ack(a Args) {
 	c.mu.Lock()
 	c.acks = append(c.acks, a)
-	c.checkLocked()
+	then := c.checkLocked()
 	c.mu.Unlock()
+	if then != nil {
+		then()
+	}
 }
 
 // Lost implements AckReceiver.
 func (c *AckCollector) Lost() {
 	c.mu.Lock()
 	c.lost++
-	c.checkLocked()
+	then := c.checkLocked()
 	c.mu.Unlock()
+	if then != nil {
+		then()
+	}
 }
 
 // seal records that every part has been announced.
 func (c *AckCollector) seal() {
 	c.mu.Lock()
 	c.sealed = true
-	c.checkLocked()
+	then := c.checkLocked()
 	c.mu.Unlock()
+	if then != nil {
+		then()
+	}
 }
 
-func (c *AckCollector) checkLocked() {
+// checkLocked closes done once the collector is complete, and then
+// returns c.then, for the caller to run after releasing mu.
+func (c *AckCollector) checkLocked() (then func()) {
 	if !c.closed && c.sealed && c.reports >= c.parts && len(c.acks)+c.lost >= c.reached {
 		c.closed = true
 		close(c.done)
+		return c.then
 	}
+	return nil
 }
 
 // wait returns the acks once the collector is complete, or those received
@@ -174,6 +197,12 @@ func (c *AckCollector) wait(ctx context.Context, what string) ([]Args, error) {
 	case <-c.done:
 	case <-ctx.Done():
 	}
+	return c.result(ctx, what)
+}
+
+// result returns the acks received so far, with an error wrapping ctx's
+// unless the collector is complete.
+func (c *AckCollector) result(ctx context.Context, what string) ([]Args, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -199,7 +228,8 @@ type RemoteSocket struct {
 	// decoded into maps, slices and plain values).
 	Data any
 
-	nsp *Namespace
+	nsp     *Namespace
+	timeout time.Duration // see Timeout
 }
 
 // NewRemoteSocket returns a RemoteSocket of nsp, for adapters that fetch
@@ -208,16 +238,39 @@ func NewRemoteSocket(nsp *Namespace, id string, hs *Handshake, rooms []string, d
 	return &RemoteSocket{ID: id, Handshake: hs, Rooms: rooms, Data: data, nsp: nsp}
 }
 
-func (r *RemoteSocket) only() Broadcast { return r.nsp.broadcast().To(r.ID) }
+func (r *RemoteSocket) only() Broadcast { return r.nsp.broadcast().To(r.ID).Timeout(r.timeout) }
+
+// Timeout returns a copy of r whose EmitWithAck and EmitWithAckFunc stop
+// waiting after d, as a context deadline would: a convenience for passing
+// them context.WithTimeout(ctx, d).
+func (r *RemoteSocket) Timeout(d time.Duration) *RemoteSocket {
+	c := *r
+	c.timeout = d
+	return &c
+}
 
 // Emit sends an event to the socket.
 func (r *RemoteSocket) Emit(event string, args ...any) error { return r.only().Emit(event, args...) }
 
 // EmitWithAck sends an event to the socket and waits for its ack, until
-// ctx is done. It returns ErrDisconnected if the socket disconnects first
-// (on this server) or was gone.
+// ctx is done or the Timeout passes. It returns ctx's error (wrapped) if
+// the ack has not come by then, and ErrDisconnected if the socket
+// disconnects first (on this server) or was gone.
 func (r *RemoteSocket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	acks, err := r.only().EmitWithAck(ctx, event, args...)
+	return firstAck(acks, err)
+}
+
+// EmitWithAckFunc sends an event to the socket and returns at once; f
+// receives what EmitWithAck would return, exactly once, without a
+// goroutine waiting for it. It runs as Broadcast.EmitWithAckFunc's
+// callback does: before EmitWithAckFunc returns if the socket is gone.
+func (r *RemoteSocket) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(reply Args, err error)) error {
+	return r.only().EmitWithAckFunc(ctx, event, args, func(acks []Args, err error) { f(firstAck(acks, err)) })
+}
+
+// firstAck returns a one-socket broadcast's ack, or why there is none.
+func firstAck(acks []Args, err error) (Args, error) {
 	if len(acks) > 0 {
 		return acks[0], nil
 	}

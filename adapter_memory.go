@@ -274,6 +274,9 @@ func (a *MemoryAdapter) Broadcast(_ context.Context, pkt *EncodedPacket, opts Br
 	if err != nil {
 		return err
 	}
+	if opts.NoCompress {
+		frames = withoutCompression(frames)
+	}
 	// Counted in the server's burst: while any broadcast is being handed
 	// out, a WebSocket writer holding an earlier one waits for it, so that
 	// consecutive broadcasts leave in one write per connection.
@@ -284,6 +287,7 @@ func (a *MemoryAdapter) Broadcast(_ context.Context, pkt *EncodedPacket, opts Br
 		alias = trailingString(pkt.Packet.Args)
 	}
 	for _, s := range targets {
+		s.notifyOutgoing(pkt.Packet.Args, pkt.Offset)
 		s.sendOffset(frames, opts.Volatile, pkt.Offset, alias)
 	}
 	return nil
@@ -346,6 +350,9 @@ func (a *MemoryAdapter) DeliverWithAck(ctx context.Context, pkt *EncodedPacket, 
 		r.Reached(0)
 		return err
 	}
+	if opts.NoCompress {
+		frames = withoutCompression(frames)
+	}
 	alias := ""
 	if a.rec != nil {
 		alias = trailingString(pkt.Packet.Args)
@@ -353,6 +360,9 @@ func (a *MemoryAdapter) DeliverWithAck(ctx context.Context, pkt *EncodedPacket, 
 	d := &ackDelivery{id: id, r: r}
 	srv.burst.Begin()
 	targets := a.match(opts)
+	for _, s := range targets {
+		s.notifyOutgoing(pkt.Packet.Args, "") // before d.mu: the handlers may end a socket
+	}
 	d.mu.Lock() // acks that arrive while targets are added wait for Reached
 	for _, s := range targets {
 		if !s.expectAck(id, d.receive) {

@@ -29,6 +29,8 @@ const (
 	idleClientEnv  = "FERRY_BENCH_IDLE_CLIENT_URL" // set: this process is the client; the server's ws:// URL
 	idleSocketsEnv = "FERRY_BENCH_SOCKETS"         // number of sockets (default 2000)
 	idleProfileEnv = "FERRY_BENCH_HEAPPROFILE"     // file for a heap profile taken at the measurement
+	idleDeflateEnv = "FERRY_BENCH_DEFLATE"         // "1": WebSocket compression on (server and clients)
+	idleEchoEnv    = "FERRY_BENCH_ECHO"            // bytes of one echo each connection makes after joining
 )
 
 // BenchmarkIdleSockets measures what an idle Socket.IO connection costs
@@ -63,6 +65,12 @@ const (
 //
 // With FERRY_BENCH_HEAPPROFILE=file, a heap profile is written at the
 // measurement; add -memprofilerate=1 to record every allocation.
+//
+// WebSocket compression: FERRY_BENCH_DEFLATE=1 turns it on
+// (Options.PerMessageDeflate, and clients that offer it), and
+// FERRY_BENCH_ECHO=4096 has each connection echo one JSON-like string of
+// that many bytes after joining (compressed both ways when on), so that
+// what compression leaves behind on a connection that used it is counted.
 func BenchmarkIdleSockets(b *testing.B) {
 	n := 2000
 	if testing.Short() {
@@ -78,7 +86,11 @@ func BenchmarkIdleSockets(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	srv := ferry.NewServer(&ferry.Options{PingInterval: time.Hour, PingTimeout: time.Hour, Logger: quiet})
+	opts := &ferry.Options{PingInterval: time.Hour, PingTimeout: time.Hour, Logger: quiet}
+	if os.Getenv(idleDeflateEnv) == "1" {
+		opts.PerMessageDeflate = &ferry.DeflateOptions{}
+	}
+	srv := ferry.NewServer(opts)
 	var mu sync.Mutex
 	handled := 0
 	allHandled := make(chan struct{})
@@ -230,16 +242,31 @@ func runIdleClient() int {
 	if err == nil {
 		err = fdlimit.Raise(n + 256)
 	}
-	var connect []byte
+	var connect, echo []byte
 	if err == nil {
 		connect, err = encodeConnect()
+	}
+	if v := os.Getenv(idleEchoEnv); v != "" && err == nil {
+		var size int
+		if size, err = strconv.Atoi(v); err == nil {
+			echo, err = encodeEcho(size)
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "idle client:", err)
 		return 2
 	}
-	d := gorilla.Dialer{HandshakeTimeout: within, ReadBufferSize: 256, WriteBufferSize: 256}
-	dial := func() (io.Closer, error) { return dialJoin(d, url, connect) }
+	d := gorilla.Dialer{HandshakeTimeout: within, ReadBufferSize: 256, WriteBufferSize: 256,
+		EnableCompression: os.Getenv(idleDeflateEnv) == "1"}
+	dial := func() (io.Closer, error) {
+		conn, err := dialJoin(d, url, connect)
+		if err == nil && echo != nil {
+			if err = echoOnce(conn, echo); err != nil {
+				conn.Close()
+			}
+		}
+		return conn, err
+	}
 	if err := connhold.Hold(n, dial, os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "idle client:", err)
 		return 1
@@ -257,6 +284,38 @@ func encodeConnect() ([]byte, error) {
 		return nil, fmt.Errorf("CONNECT encodes to %d frames", len(frames))
 	}
 	return frames[0].Data, nil
+}
+
+// encodeEcho returns the msgpack frame of an "echo" event, ack id 1,
+// carrying a JSON-like string of size bytes.
+func encodeEcho(size int) ([]byte, error) {
+	var b strings.Builder
+	for i := 0; b.Len() < size; i++ {
+		fmt.Fprintf(&b, `{"id":%d,"user":"user-%d","text":"hello there","tags":["a","b"]},`, i, i%7)
+	}
+	frames, err := parser.Msgpack().Encode(&parser.Packet{Type: parser.Event, Namespace: "/", ID: 1, HasID: true,
+		Args: []any{"echo", b.String()[:size]}})
+	if err != nil {
+		return nil, err
+	}
+	if len(frames) != 1 || !frames[0].Binary {
+		return nil, fmt.Errorf("echo encodes to %d frames", len(frames))
+	}
+	return frames[0].Data, nil
+}
+
+// echoOnce sends echo and reads the ack.
+func echoOnce(conn *gorilla.Conn, echo []byte) error {
+	conn.SetReadDeadline(time.Now().Add(within))
+	defer conn.SetReadDeadline(time.Time{})
+	if err := conn.WriteMessage(gorilla.BinaryMessage, echo); err != nil {
+		return err
+	}
+	mt, data, err := conn.ReadMessage()
+	if err == nil && (mt != gorilla.BinaryMessage || len(data) < len(echo)-8) {
+		err = fmt.Errorf("echo: a %d-byte reply", len(data))
+	}
+	return err
 }
 
 // dialJoin opens a WebSocket-only connection, reads the open packet, joins

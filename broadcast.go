@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -14,7 +16,7 @@ import (
 
 // Broadcast selects sockets of a namespace to emit to or act on, on every
 // server the namespace's adapter reaches. It is an immutable value: To,
-// Except, Local, Volatile and Timeout return modified copies, so a
+// Except, Local, Volatile, Compress and Timeout return modified copies, so a
 // Broadcast may be kept and reused.
 //
 // With no rooms selected it targets every socket of the namespace; with
@@ -47,9 +49,16 @@ func (b Broadcast) Local() Broadcast { b.opts.Local = true; return b }
 // Volatile returns a copy that skips sockets not ready to receive.
 func (b Broadcast) Volatile() Broadcast { b.opts.Volatile = true; return b }
 
-// Timeout returns a copy whose EmitWithAck stops waiting after d, as a
-// context deadline would: a convenience for
-// EmitWithAck(context.WithTimeout(ctx, d), ...).
+// Compress returns a copy whose events are compressed, when the transport
+// compresses (WebSocket with Options.PerMessageDeflate, long-polling
+// responses), only if compress is true, the default: socket.io's compress
+// flag. An event sent with Compress(false) leaves in an uncompressed
+// WebSocket frame.
+func (b Broadcast) Compress(compress bool) Broadcast { b.opts.NoCompress = !compress; return b }
+
+// Timeout returns a copy whose EmitWithAck and EmitWithAckFunc stop
+// waiting after d, as a context deadline would: a convenience for passing
+// them context.WithTimeout(ctx, d).
 func (b Broadcast) Timeout(d time.Duration) Broadcast { b.timeout = d; return b }
 
 // Emit sends an event to the selected sockets. It is encoded once, and on
@@ -81,24 +90,106 @@ func (b Broadcast) Emit(event string, args ...any) error {
 // forwards their acks; a cluster adapter stops waiting for a server that
 // does not answer after its own request timeout.
 func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	type result struct {
+		acks []Args
+		err  error
+	}
+	reply := make(chan result, 1)
+	if err := b.EmitWithAckFunc(ctx, event, args, func(acks []Args, err error) { reply <- result{acks, err} }); err != nil {
+		return nil, err
+	}
+	r := <-reply
+	return r.acks, r.err
+}
+
+// EmitWithAckFunc sends an event to the selected sockets as EmitWithAck
+// does, but returns at once: f receives what EmitWithAck would return (the
+// acks, and an error if some are missing at the deadline or an adapter
+// failed), exactly once, when every socket reached has acked or
+// disconnected, or when ctx is done or the Timeout passes. Nothing waits
+// meanwhile: no goroutine is started, and a deadline is a timer.
+//
+// f runs on the goroutine that completes the broadcast: that of the last
+// client's ack (its connection's read goroutine, on which it must not
+// block), of the last socket's end, or of the deadline's timer; or on the
+// caller's, before EmitWithAckFunc returns, when no socket is reached. A
+// panic in f is recovered and logged.
+//
+// It returns an error, and never runs f, only for a reserved event name.
+func (b Broadcast) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(acks []Args, err error)) error {
 	if parser.IsReserved(event) {
-		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
+	cancel := context.CancelFunc(func() {})
 	if b.timeout > 0 {
-		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
-		defer cancel()
 	}
-	acks := newAckCollector()
+	w := &broadcastWait{
+		acks:   newAckCollector(),
+		what:   fmt.Sprintf("acks for %q", event),
+		f:      f,
+		cancel: cancel,
+		logger: b.nsp.server.logger,
+	}
+	w.acks.then = func() { w.deliver(ctx) }
 	var errs []error
 	for _, nsp := range b.nsp.targets() {
-		if err := nsp.adapter.BroadcastWithAck(ctx, newEventPacket(event, args), b.opts, acks); err != nil {
+		if err := nsp.adapter.BroadcastWithAck(ctx, newEventPacket(event, args), b.opts, w.acks); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	acks.seal()
-	got, err := acks.wait(ctx, fmt.Sprintf("acks for %q", event))
-	return got, errors.Join(append(errs, err)...)
+	// Set before the collector is sealed, which it must be before it can
+	// complete: deliver reads it after.
+	w.errs = errors.Join(errs...)
+	w.acks.seal()
+	stop := context.AfterFunc(ctx, func() { w.deliver(ctx) })
+	w.mu.Lock()
+	if w.done {
+		w.mu.Unlock()
+		stop()
+	} else {
+		w.stop = stop
+		w.mu.Unlock()
+	}
+	return nil
+}
+
+// broadcastWait is an EmitWithAckFunc waiting for its acks: the collector
+// completing and the deadline race to deliver them, once.
+type broadcastWait struct {
+	acks   *AckCollector
+	what   string
+	f      func([]Args, error)
+	errs   error // the adapters' errors; set before the collector is sealed
+	cancel context.CancelFunc
+	logger *slog.Logger
+
+	mu   sync.Mutex
+	done bool        // guarded by mu: delivered
+	stop func() bool // guarded by mu: stops the deadline's AfterFunc
+}
+
+// deliver hands f the acks so far, unless that was done already.
+func (w *broadcastWait) deliver(ctx context.Context) {
+	w.mu.Lock()
+	if w.done {
+		w.mu.Unlock()
+		return
+	}
+	w.done = true
+	stop := w.stop
+	w.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	got, err := w.acks.result(ctx, w.what)
+	w.cancel()
+	defer func() {
+		if v := recover(); v != nil {
+			w.logger.Error("panic in an ack callback", "panic", v, "stack", string(debug.Stack()))
+		}
+	}()
+	w.f(got, errors.Join(w.errs, err))
 }
 
 // FetchSockets returns the selected sockets, on every server.
@@ -160,6 +251,17 @@ type EncodedPacket struct {
 	once   sync.Once
 	err    error
 	engine []transport.Packet
+}
+
+// withoutCompression returns a copy of pkts marked NoCompress. The copies
+// share the originals' frame caches: a broadcast's prepared WebSocket frame
+// holds both forms.
+func withoutCompression(pkts []transport.Packet) []transport.Packet {
+	out := slices.Clone(pkts)
+	for i := range out {
+		out[i].NoCompress = true
+	}
+	return out
 }
 
 // newEventPacket returns the packet of event with args, the name first, in

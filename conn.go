@@ -370,8 +370,9 @@ func (c *Conn) recover(nsp *Namespace, auth parser.Raw) bool {
 }
 
 // recoveryAuth returns the private id and offset a CONNECT's auth carries
-// for recovery; ok is false when it carries no private id. The offset may
-// be absent: the client got no event before it lost its connection.
+// for recovery; ok is false when it carries no private id, or an empty
+// offset. The offset may be absent: the client got no event before it lost
+// its connection.
 func recoveryAuth(auth parser.Raw) (pid, offset string, ok bool) {
 	if auth == nil {
 		return "", "", false
@@ -384,7 +385,15 @@ func recoveryAuth(auth parser.Raw) (pid, offset string, ok bool) {
 		return "", "", false
 	}
 	pid, ok = a.PID.(string)
-	offset, _ = a.Offset.(string)
+	offset, hasOffset := a.Offset.(string)
+	if hasOffset && offset == "" {
+		// socket.io-client sends the last string argument it saw: an
+		// empty one came from an event without an offset, which the
+		// server cannot tell apart from the others ending in "" (it keeps
+		// no alias for ""). Recovering from the client's connect would
+		// repeat what it got: it gets a fresh session instead.
+		return "", "", false
+	}
 	return pid, offset, ok && pid != ""
 }
 

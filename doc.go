@@ -37,13 +37,17 @@
 // handlers, OnAny and event handlers, and the disconnect handlers of a
 // socket the client leaves. A handler that blocks delays only its own
 // connection. A handler must not wait for an ack from its own client on
-// that goroutine: call EmitWithAck from a new goroutine instead.
+// that goroutine: ask with EmitWithAckFunc, whose callback runs when the
+// ack is read, or call EmitWithAck from a new goroutine.
 //
 // Disconnect handlers, and Conn's OnClose callbacks, run on the goroutine
 // that ends the socket: the read goroutine, a timer (ping timeout, connect
 // timeout), the goroutine calling Socket.Disconnect, Conn.Close or a
 // broadcast's DisconnectSockets, or the one calling Server.Close or
-// Shutdown. Conn's OnUpgrade callbacks run on the new WebSocket's reader.
+// Shutdown; when the connection fails while an emit is being queued (its
+// queue overflows, a write fails), a goroutine of their own. They never
+// run inside an Emit. Conn's OnUpgrade callbacks run on the new
+// WebSocket's reader.
 //
 // A panic in any of these handlers is recovered: it is logged at error
 // level with its stack, and the connection it ran for is closed, its
@@ -53,8 +57,15 @@
 // is not guarded.)
 //
 // Writes never block the caller: packets go to a bounded per-connection
-// queue (Options.MaxQueuedPackets) drained by the connection's single
-// writer. A client that lets its queue overflow is disconnected.
+// queue (Options.MaxQueuedPackets) drained by one writer at a time. A
+// client that lets its queue overflow is disconnected. What a handler
+// emits or acks is on the wire promptly, not when the handler returns: over
+// WebSocket the first packet a handler queues is written at once, by the
+// handler's own goroutine, in one system call that does not wait for the
+// socket; the rest, and packets from other goroutines, are written by a
+// writer goroutine that gathers what is queued into one system call
+// (replies to events a client sent together, consecutive broadcasts).
+// Over long-polling they go out with the pending GET.
 //
 // # Lifecycle
 //

@@ -3,6 +3,7 @@ package ferry
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -68,9 +69,10 @@ func (e *Event) Ack(args ...any) error {
 // for an ack, the event is acknowledged with no arguments after the handler
 // succeeds. An argument that does not decode is logged as a warning, with
 // the event name and the socket id, and the event is dropped (no ack); a
-// handler error is logged as a warning too, and the event is not acked.
-func Handle[T any](s *Socket, event string, h func(s *Socket, v T) error) {
-	s.On(event, func(e *Event) {
+// handler error is logged as a warning too, and the event is not acked. It
+// returns a function that removes the handler, as Socket.On does.
+func Handle[T any](s *Socket, event string, h func(s *Socket, v T) error) (off func()) {
+	return s.On(event, func(e *Event) {
 		var v T
 		if err := e.Decode(&v); err != nil {
 			s.nsp.server.logger.Warn("dropping event: argument does not decode", "event", event, "socket", s.id, "err", err)
@@ -101,8 +103,10 @@ const invalidArgument = "invalid argument"
 //   - a handler error is acked with {"error": err.Error()}: the handler's
 //     errors are meant for the client. For the server it is routine (a
 //     refused input), so it is logged at debug level only.
-func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, error)) {
-	s.On(event, func(e *Event) {
+//
+// It returns a function that removes the handler, as Socket.On does.
+func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, error)) (off func()) {
+	return s.On(event, func(e *Event) {
 		var v T
 		if err := e.Decode(&v); err != nil {
 			s.nsp.server.logger.Warn("acking an error: argument does not decode", "event", event, "socket", s.id, "err", err)
@@ -119,19 +123,26 @@ func HandleAck[T, R any](s *Socket, event string, h func(s *Socket, v T) (R, err
 	})
 }
 
-// Emitter emits to one socket with options set: Volatile, Timeout. It is a
-// value; each method returns a modified copy.
+// Emitter emits to one socket with options set: Volatile, Compress,
+// Timeout. It is a value; each method returns a modified copy.
 type Emitter struct {
-	s        *Socket
-	volatile bool
-	timeout  time.Duration
+	s          *Socket
+	volatile   bool
+	noCompress bool
+	timeout    time.Duration
 }
 
 // Volatile returns a copy whose events are dropped when the client is not
 // ready to receive them.
 func (em Emitter) Volatile() Emitter { em.volatile = true; return em }
 
-// Timeout returns a copy whose EmitWithAck gives up after d.
+// Compress returns a copy whose events are compressed only if compress is
+// true, the default: socket.io's compress flag. See Broadcast.Compress.
+func (em Emitter) Compress(compress bool) Emitter { em.noCompress = !compress; return em }
+
+// Timeout returns a copy whose EmitWithAck and EmitWithAckFunc stop
+// waiting after d, as a context deadline would: a convenience for passing
+// them context.WithTimeout(ctx, d).
 func (em Emitter) Timeout(d time.Duration) Emitter { em.timeout = d; return em }
 
 // Emit sends an event to the socket's client.
@@ -139,70 +150,163 @@ func (em Emitter) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	if s := em.s; s.rec != nil && !em.volatile && s.Connected() {
+	s := em.s
+	if !em.volatile && s.keepsEvents() {
 		// As in socket.io: with recovery on, an event to one socket goes
 		// through the adapter to the socket's own room, which gives it an
-		// offset and keeps it for replay.
-		return s.nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), BroadcastOptions{Rooms: []string{s.id}})
+		// offset and keeps it for replay, also while the socket is away
+		// (and runs the OnAnyOutgoing handlers, as for any broadcast).
+		return s.nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), BroadcastOptions{Rooms: []string{s.id}, NoCompress: em.noCompress})
 	}
-	err := em.s.send(&parser.Packet{
+	all := eventArgs(event, args)
+	s.notifyOutgoing(all, "")
+	err := s.sendPacket(&parser.Packet{
 		Type:      parser.Event,
-		Namespace: em.s.nsp.name,
-		Args:      eventArgs(event, args),
-	}, em.volatile)
+		Namespace: s.nsp.name,
+		Args:      all,
+	}, em.volatile, em.noCompress)
 	if err == errDropped {
 		return nil // what volatile means
 	}
 	return err
 }
 
-// EmitWithAck sends an event and waits for the client's ack. It returns
-// ctx's error (wrapped) if ctx ends or the Timeout passes first,
+// EmitWithAck sends an event and waits for the client's ack, until ctx is
+// done or the Timeout passes. It returns ctx's error (wrapped:
+// context.DeadlineExceeded for a Timeout) if the ack has not come by then,
 // ErrDisconnected if the socket disconnects first, and, for a Volatile
 // Emitter, ErrDropped at once if the event was dropped.
+//
+// Called from one of the socket's own handlers, it would wait for an ack
+// that cannot be read until the handler returns: use EmitWithAckFunc
+// there, or a new goroutine.
 func (em Emitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	if parser.IsReserved(event) {
-		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
-	}
-	if em.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, em.timeout)
-		defer cancel()
-	}
-	s := em.s
-	id := s.nsp.ackIDs.Add(1) - 1
 	type result struct {
 		args Args
-		ok   bool
+		err  error
 	}
 	reply := make(chan result, 1)
-	if !s.expectAck(id, func(a Args, ok bool) { reply <- result{a, ok} }) {
-		return nil, ErrDisconnected
+	if err := em.EmitWithAckFunc(ctx, event, args, func(a Args, err error) { reply <- result{a, err} }); err != nil {
+		return nil, err
 	}
-	err := s.send(&parser.Packet{
+	r := <-reply
+	return r.args, r.err
+}
+
+// EmitWithAckFunc sends an event and returns at once; f receives the
+// client's ack later (socket.io's socket.emit(event, ...args, callback)).
+// f runs exactly once: with the ack's arguments, or with ctx's error
+// (wrapped: context.DeadlineExceeded for a Timeout) once ctx is done
+// first, or with ErrDisconnected if the socket disconnects first. Nothing
+// waits meanwhile: no goroutine is started, and a deadline is a timer.
+//
+// f runs on the goroutine that brings its outcome: the connection's read
+// goroutine for the ack (so f runs in turn with the socket's handlers, and
+// must not block), the one that ends the socket, or a timer's. A panic in
+// f is handled as one in a handler is (see the package documentation).
+// So a handler may ask its own client for an ack and return:
+//
+//	s.On("order", func(e *ferry.Event) {
+//		s.Timeout(5*time.Second).EmitWithAckFunc(context.Background(), "confirm", nil,
+//			func(reply ferry.Args, err error) { ... })
+//	})
+//
+// It returns an error, and never runs f, if the event cannot be sent: a
+// reserved name, a socket already disconnected (ErrDisconnected), a
+// Volatile event dropped (ErrDropped), an argument that does not encode.
+func (em Emitter) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(reply Args, err error)) error {
+	if parser.IsReserved(event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	cancel := context.CancelFunc(func() {})
+	if em.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, em.timeout)
+	}
+	s := em.s
+	w := &ackWait{s: s, event: event, f: f, cancel: cancel}
+	w.id = s.nsp.ackIDs.Add(1) - 1
+	if !s.expectAck(w.id, w.receive) {
+		cancel()
+		return ErrDisconnected
+	}
+	stop := context.AfterFunc(ctx, func() { w.expire(ctx) })
+	w.mu.Lock()
+	if w.done {
+		w.mu.Unlock()
+		stop()
+	} else {
+		w.stop = stop
+		w.mu.Unlock()
+	}
+	all := eventArgs(event, args)
+	s.notifyOutgoing(all, "")
+	err := s.sendPacket(&parser.Packet{
 		Type:      parser.Event,
 		Namespace: s.nsp.name,
-		ID:        id,
+		ID:        w.id,
 		HasID:     true,
-		Args:      eventArgs(event, args),
-	}, em.volatile)
+		Args:      all,
+	}, em.volatile, em.noCompress)
 	if err != nil {
-		s.dropAck(id)
+		if s.takeAck(w.id) == nil {
+			// The socket disconnected meanwhile, and f has heard of it.
+			return nil
+		}
+		w.release()
 		if err == errDropped {
 			err = ErrDropped
 		}
-		return nil, err
+		return err
 	}
-	select {
-	case r := <-reply:
-		if !r.ok {
-			return nil, ErrDisconnected
-		}
-		return r.args, nil
-	case <-ctx.Done():
-		s.dropAck(id)
-		return nil, fmt.Errorf("ferry: waiting for ack of %q: %w", event, ctx.Err())
+	return nil
+}
+
+// ackWait is an EmitWithAckFunc waiting for its outcome. Whichever takes
+// its id out of the socket's pending acks (the ack, the socket's end, the
+// deadline) delivers it.
+type ackWait struct {
+	s      *Socket
+	id     uint64
+	event  string
+	f      func(Args, error)
+	cancel context.CancelFunc // releases a Timeout's context
+
+	mu   sync.Mutex
+	done bool        // guarded by mu: the outcome is delivered
+	stop func() bool // guarded by mu: stops the deadline's AfterFunc
+}
+
+// receive is the socket's ack callback: the ack (ok), or the socket's end.
+func (w *ackWait) receive(args Args, ok bool) {
+	if ok {
+		w.deliver(args, nil)
+	} else {
+		w.deliver(nil, ErrDisconnected)
 	}
+}
+
+// expire delivers ctx's error, unless the outcome came first.
+func (w *ackWait) expire(ctx context.Context) {
+	if w.s.takeAck(w.id) != nil {
+		w.deliver(nil, fmt.Errorf("ferry: waiting for ack of %q: %w", w.event, ctx.Err()))
+	}
+}
+
+// release stops the deadline and frees the Timeout's context.
+func (w *ackWait) release() {
+	w.mu.Lock()
+	w.done = true
+	stop := w.stop
+	w.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	w.cancel()
+}
+
+func (w *ackWait) deliver(args Args, err error) {
+	w.release()
+	w.s.conn.guard(func() { w.f(args, err) })
 }
 
 // eventArgs returns an event packet's arguments, the name first, in one

@@ -205,7 +205,8 @@ func ExampleSocket_EmitWithAck() {
 	srv := ferry.NewServer(nil)
 	srv.OnConnection(func(s *ferry.Socket) {
 		// Handlers run on the connection's read goroutine, which must stay
-		// free to read the ack: wait for it in a goroutine of its own.
+		// free to read the ack: wait for it in a goroutine of its own, or
+		// ask with EmitWithAckFunc.
 		go func() {
 			reply, err := s.Timeout(5*time.Second).EmitWithAck(context.Background(), "question", "6 × 7?")
 			if err != nil {

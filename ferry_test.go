@@ -215,6 +215,14 @@ func (r reasons) watch(s *ferry.Socket) {
 	s.OnDisconnect(func(_ *ferry.Socket, why ferry.DisconnectReason) { r <- why.String() })
 }
 
+// middleware watches each socket as it joins, before its client is told it
+// is connected: unlike a connection handler's watch, none can disconnect
+// unwatched.
+func (r reasons) middleware(s *ferry.Socket) error {
+	r.watch(s)
+	return nil
+}
+
 // clientReasons returns a channel receiving the client socket's disconnect
 // reasons.
 func clientReasons(s *client.Socket) <-chan client.DisconnectReason {

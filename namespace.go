@@ -44,10 +44,10 @@ type Namespace struct {
 	used atomic.Bool
 
 	mu         sync.RWMutex
-	sockets    map[string]*Socket      // guarded by mu: by socket id
-	middleware []Middleware            // guarded by mu
-	onConnect  []func(*Socket)         // guarded by mu
-	children   map[*Namespace]struct{} // guarded by mu: for a dynamic parent
+	sockets    map[string]*Socket        // guarded by mu: by socket id
+	middleware []Middleware              // guarded by mu
+	onConnect  []listener[func(*Socket)] // guarded by mu: copy-on-write (see listeners.go)
+	children   map[*Namespace]struct{}   // guarded by mu: for a dynamic parent
 
 	serverSide serverSideHandlers // OnServerSideEmit handlers
 }
@@ -86,11 +86,18 @@ func (n *Namespace) Use(m Middleware) {
 
 // OnConnection adds a handler run for each socket that joins, after the
 // middleware accepted it and the client was told it is connected. On a
-// dynamic parent, it applies to every child.
-func (n *Namespace) OnConnection(h func(*Socket)) {
+// dynamic parent, it applies to every child. It returns a function that
+// removes the handler, for the sockets that join from then on.
+func (n *Namespace) OnConnection(h func(*Socket)) (off func()) {
+	l := listener[func(*Socket)]{h, n.server.newListenerID(false)}
 	n.mu.Lock()
-	n.onConnect = append(n.onConnect, h)
+	n.onConnect = append(n.onConnect, l)
 	n.mu.Unlock()
+	return func() {
+		n.mu.Lock()
+		n.onConnect, _ = without(n.onConnect, l.id)
+		n.mu.Unlock()
+	}
 }
 
 func (n *Namespace) addChild(c *Namespace) {
@@ -174,11 +181,15 @@ func (n *Namespace) join(s *Socket) {
 func (n *Namespace) connectionHandlers(into []func(*Socket)) []func(*Socket) {
 	if n.parent != nil {
 		n.parent.mu.RLock()
-		into = append(into, n.parent.onConnect...)
+		for _, h := range n.parent.onConnect {
+			into = append(into, h.f)
+		}
 		n.parent.mu.RUnlock()
 	}
 	n.mu.RLock()
-	into = append(into, n.onConnect...)
+	for _, h := range n.onConnect {
+		into = append(into, h.f)
+	}
 	n.mu.RUnlock()
 	return into
 }
@@ -292,6 +303,18 @@ func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) 
 	return n.broadcast().EmitWithAck(ctx, event, args...)
 }
 
+// EmitWithAckFunc sends an event to every socket in the namespace and
+// hands their acks to f; see Broadcast.EmitWithAckFunc.
+func (n *Namespace) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(acks []Args, err error)) error {
+	return n.broadcast().EmitWithAckFunc(ctx, event, args, f)
+}
+
+// SocketCount returns the number of sockets in the namespace, on every
+// server; see Broadcast.SocketCount.
+func (n *Namespace) SocketCount(ctx context.Context) (int, error) {
+	return n.broadcast().SocketCount(ctx)
+}
+
 // To selects the sockets in any of rooms.
 func (n *Namespace) To(rooms ...string) Broadcast { return n.broadcast().To(rooms...) }
 
@@ -310,6 +333,10 @@ func (n *Namespace) Timeout(d time.Duration) Broadcast { return n.broadcast().Ti
 
 // Volatile makes a broadcast skip sockets that are not ready to receive it.
 func (n *Namespace) Volatile() Broadcast { return n.broadcast().Volatile() }
+
+// Compress returns a Broadcast over the whole namespace whose events are
+// compressed only if compress is true; see Broadcast.Compress.
+func (n *Namespace) Compress(compress bool) Broadcast { return n.broadcast().Compress(compress) }
 
 // FetchSockets returns the namespace's sockets; see Broadcast.FetchSockets.
 func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {

@@ -16,6 +16,13 @@ type CORSOptions = session.CORSOptions
 // connections; see Options.Relay.
 type RelayOptions = session.RelayOptions
 
+// DeflateOptions configures WebSocket compression; see
+// Options.PerMessageDeflate. Threshold is the size, in bytes of an encoded
+// Engine.IO packet, from which messages are compressed (default 1024, as
+// socket.io's perMessageDeflate.threshold; negative compresses all); Level
+// is the compress/flate level (default flate.BestSpeed).
+type DeflateOptions = session.DeflateOptions
+
 // Options configures a Server. A nil *Options, or any zero field, gives
 // socket.io's defaults.
 type Options struct {
@@ -51,10 +58,33 @@ type Options struct {
 	// CompressionThreshold is the smallest long-polling response compressed
 	// when the client accepts it, in bytes. Default 1024; negative disables.
 	CompressionThreshold int
+	// PerMessageDeflate, if set, turns on WebSocket compression
+	// (permessage-deflate, socket.io's perMessageDeflate) for clients that
+	// offer it, as browsers and socket.io-client in Node do: messages from
+	// its Threshold up are compressed, unless emitted with Compress(false).
+	// It costs CPU on both ends for fewer bytes on the wire; an idle
+	// connection holds no compressor. Default nil: off, as in socket.io.
+	PerMessageDeflate *DeflateOptions
 	// MaxQueuedPackets bounds each connection's outbound queue; a client
 	// that falls further behind is disconnected ("transport error").
 	// Default 65536.
 	MaxQueuedPackets int
+	// MaxPollHold caps how long a long-polling GET is held waiting for
+	// messages; it is then answered with a noop and the client polls again.
+	// Set it below the request timeout of any proxy or load balancer in
+	// front of the server (HAProxy's timeout server, say), which otherwise
+	// cuts the GET and the connection with it. Default 0: a GET is held up
+	// to PingInterval, as in socket.io; GETs cut again and again at one
+	// age are then reported in the log, naming this option.
+	MaxPollHold time.Duration
+	// WriteTimeout bounds each write to a client: a batch of WebSocket
+	// frames, or a long-polling response, 32 KiB at a time for a large
+	// message, so that a slow client still gets it whole. A client that stops reading
+	// while its TCP buffers are full is disconnected ("transport error")
+	// once it passes, instead of holding the connection's writer. Default
+	// 10s. socket.io has no such bound (a stalled client there is caught
+	// by the heartbeat only).
+	WriteTimeout time.Duration
 	// Parser encodes Socket.IO packets. Default parser.Msgpack(), matching
 	// socket.io-msgpack-parser; parser.JSON() matches socket.io's default
 	// parser. Every client must use the same one: a client found to use the
@@ -150,8 +180,11 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		CORS:                 o.CORS,
 		Cookie:               o.Cookie,
 		CompressionThreshold: o.CompressionThreshold,
+		PerMessageDeflate:    o.PerMessageDeflate,
 		MaxQueuedPackets:     o.MaxQueuedPackets,
 		Relay:                o.Relay,
+		MaxPollHold:          o.MaxPollHold,
+		WriteTimeout:         o.WriteTimeout,
 		OnConnection:         onConnection,
 		Logger:               o.Logger,
 	}

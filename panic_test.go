@@ -143,7 +143,7 @@ func TestHandlerPanic(t *testing.T) {
 				s.OnDisconnecting(func(*ferry.Socket, ferry.DisconnectReason) { panic("disconnecting handler") })
 			})
 			other := make(reasons, 1)
-			ps.Of("/other").OnConnection(other.watch)
+			ps.Of("/other").Use(other.middleware)
 			by := ps.bystander(t)
 			c := ps.dial(t, nil)
 			main := c.Socket("/", nil)

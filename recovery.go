@@ -324,6 +324,12 @@ func (l *recoveryLog) take(pid, offset string) (*SessionState, []*EncodedPacket)
 	if !ok || after >= l.next {
 		return nil, nil
 	}
+	// Nothing from before the socket connected: socket.io-client keeps
+	// its last offset across a fresh session, and so may send one older
+	// than this session.
+	if joined, ok := l.parse(s.ConnectOffset); ok && after < joined {
+		after = joined
+	}
 	l.trimLocked(now)
 	// The entries after the offset must all still be here.
 	first := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].seq > after })

@@ -300,3 +300,25 @@ func TestRecoveryExactlyOnceUnderLoad(t *testing.T) {
 		require.Equal(t, want, got)
 	})
 }
+
+func TestRecoveryEmptyOffsetIsFresh(t *testing.T) {
+	// The client's last event ended in "" without being an offset, and
+	// socket.io-client sends that as its offset: the server cannot know
+	// which event it was, so the client gets a fresh session rather than
+	// events it already has.
+	m := mode{name: "websocket", codec: parser.Msgpack()}
+	ts, joined := recoveryServer(t, m, nil)
+	r := ts.dialRaw(t, m.name)
+	_, reply := connectCollecting(t, r, nil)
+	s := recv(t, joined)
+	require.NoError(t, ts.To("room").Emit("news", "seen"))
+	readEvent(t, r)
+	require.NoError(t, s.Volatile().Emit("vol", ""))
+	readEvent(t, r)
+	require.NoError(t, s.Conn().Close())
+	require.NoError(t, ts.To("room").Emit("news", "missed"))
+	missed, reply2 := connectCollecting(t, ts.dialRaw(t, m.name), map[string]any{"pid": reply.PID, "offset": ""})
+	require.Empty(t, missed, "nothing replayed twice")
+	require.NotEqual(t, reply.SID, reply2.SID)
+	require.False(t, recv(t, joined).Recovered())
+}

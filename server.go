@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ferryio/ferry/internal/jsclient"
 	"github.com/ferryio/ferry/parser"
@@ -37,6 +38,10 @@ type Server struct {
 	// mismatchWarnings limits the warnings about clients using another
 	// parser (see Conn.onMismatch).
 	mismatchWarnings rateLimit
+	// listenerIDs numbers the handlers added, so that each can be removed
+	// (see listeners.go).
+	listenerIDs atomic.Uint64
+	main        *Namespace // "/", which is never removed
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace // guarded by mu
@@ -62,7 +67,8 @@ func NewServer(opts *Options) *Server {
 	if !o.DisableClient {
 		s.client = newClientHandler()
 	}
-	s.namespaces["/"] = newNamespace(s, "/", nil, nil)
+	s.main = newNamespace(s, "/", nil, nil)
+	s.namespaces["/"] = s.main
 	return s
 }
 
@@ -198,20 +204,105 @@ func (s *Server) dropIfIdle(nsp *Namespace) {
 	}
 }
 
-// OnConnection adds a connection handler to the main namespace.
-func (s *Server) OnConnection(h func(*Socket)) { s.Of("/").OnConnection(h) }
+// OnConnection adds a connection handler to the main namespace; see
+// Namespace.OnConnection.
+func (s *Server) OnConnection(h func(*Socket)) (off func()) { return s.main.OnConnection(h) }
 
 // Use adds a middleware to the main namespace.
-func (s *Server) Use(m Middleware) { s.Of("/").Use(m) }
+func (s *Server) Use(m Middleware) { s.main.Use(m) }
 
 // Emit sends an event to every socket in the main namespace.
-func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
+func (s *Server) Emit(event string, args ...any) error { return s.main.Emit(event, args...) }
+
+// EmitWithAck sends an event to every socket in the main namespace and
+// collects their acks; see Broadcast.EmitWithAck.
+func (s *Server) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return s.main.EmitWithAck(ctx, event, args...)
+}
+
+// EmitWithAckFunc sends an event to every socket in the main namespace and
+// hands their acks to f; see Broadcast.EmitWithAckFunc.
+func (s *Server) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(acks []Args, err error)) error {
+	return s.main.EmitWithAckFunc(ctx, event, args, f)
+}
 
 // To selects sockets of the main namespace in any of rooms.
-func (s *Server) To(rooms ...string) Broadcast { return s.Of("/").To(rooms...) }
+func (s *Server) To(rooms ...string) Broadcast { return s.main.To(rooms...) }
+
+// In is the same as To.
+func (s *Server) In(rooms ...string) Broadcast { return s.main.To(rooms...) }
+
+// Compress returns a Broadcast over the main namespace whose events are
+// compressed only if compress is true; see Broadcast.Compress.
+func (s *Server) Compress(compress bool) Broadcast { return s.Of("/").Compress(compress) }
 
 // Except selects sockets of the main namespace in none of rooms.
-func (s *Server) Except(rooms ...string) Broadcast { return s.Of("/").Except(rooms...) }
+func (s *Server) Except(rooms ...string) Broadcast { return s.main.Except(rooms...) }
+
+// Local selects the sockets of the main namespace connected to this
+// server.
+func (s *Server) Local() Broadcast { return s.main.Local() }
+
+// Volatile selects every socket of the main namespace, skipping those not
+// ready to receive; see Broadcast.Volatile.
+func (s *Server) Volatile() Broadcast { return s.main.Volatile() }
+
+// Timeout selects every socket of the main namespace, for an EmitWithAck
+// that stops waiting after d; see Broadcast.Timeout.
+func (s *Server) Timeout(d time.Duration) Broadcast { return s.main.Timeout(d) }
+
+// FetchSockets returns the sockets of the main namespace, on every server;
+// see Broadcast.FetchSockets.
+func (s *Server) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return s.main.FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket of the main namespace join rooms, on
+// every server.
+func (s *Server) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return s.main.SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave makes every socket of the main namespace leave rooms, on
+// every server.
+func (s *Server) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return s.main.SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets disconnects every socket of the main namespace, on
+// every server; with close, their connections are closed too.
+func (s *Server) DisconnectSockets(ctx context.Context, close bool) error {
+	return s.main.DisconnectSockets(ctx, close)
+}
+
+// SocketCount returns the number of sockets in the main namespace, on
+// every server; see Broadcast.SocketCount.
+func (s *Server) SocketCount(ctx context.Context) (int, error) { return s.main.SocketCount(ctx) }
+
+// ServerSideEmit sends an event to the main namespace's server-side
+// handlers on the other servers; see Namespace.ServerSideEmit.
+func (s *Server) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	return s.main.ServerSideEmit(ctx, event, args...)
+}
+
+// ServerSideEmitWithAck is ServerSideEmit that waits for the other
+// servers' acks; see Namespace.ServerSideEmitWithAck.
+func (s *Server) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return s.main.ServerSideEmitWithAck(ctx, event, args...)
+}
+
+// OnServerSideEmit adds a handler for an event other servers send to the
+// main namespace with ServerSideEmit; see Namespace.OnServerSideEmit.
+func (s *Server) OnServerSideEmit(event string, h func(e *Event)) (off func()) {
+	return s.main.OnServerSideEmit(event, h)
+}
+
+// ConnCount returns the number of clients connected to this server
+// (socket.io's io.engine.clientsCount): their Engine.IO connections, each
+// counted once however many namespaces it joined, including those that
+// have joined none yet. A connection closing gracefully counts until its
+// last packets are written.
+func (s *Server) ConnCount() int { return s.engine.Count() }
 
 // Close disconnects every socket with ReasonServerShuttingDown and closes
 // every connection at once. New connections are refused. It returns

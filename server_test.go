@@ -16,8 +16,8 @@ func TestServerClose(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		ts := m.serve(t, nil)
 		gone := make(reasons, 4)
-		ts.OnConnection(gone.watch)
-		ts.Of("/admin").OnConnection(gone.watch)
+		ts.Use(gone.middleware)
+		ts.Of("/admin").Use(gone.middleware)
 		c := ts.dial(t, nil)
 		main, admin := c.Socket("/", nil), c.Socket("/admin", nil)
 		mainGone, adminGone := clientReasons(main), clientReasons(admin)
@@ -64,7 +64,7 @@ func TestServerShutdown(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		ts := m.serve(t, nil)
 		gone := make(reasons, 2)
-		ts.OnConnection(gone.watch)
+		ts.Use(gone.middleware)
 		cs := ts.connect(t, "/", nil)
 		seq := events(cs, "seq")
 		clientGone := clientReasons(cs)
@@ -102,7 +102,7 @@ func TestMaxQueuedPackets(t *testing.T) {
 		const max = 16
 		ts := m.serve(t, &ferry.Options{MaxQueuedPackets: max})
 		gone := make(reasons, 2)
-		ts.OnConnection(gone.watch)
+		ts.Use(gone.middleware)
 		healthy := ts.connect(t, "/", nil)
 		slow := ts.dialRaw(t, m.name)
 		var ok map[string]string

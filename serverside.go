@@ -37,19 +37,50 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 }
 
 // OnServerSideEmit adds a handler for the named event sent by another
-// server with ServerSideEmit. The handler's Event has no Socket; if the
-// sender asked for an ack, Event.Ack answers it. Handlers run on the
-// adapter's goroutine, one event at a time.
-func (n *Namespace) OnServerSideEmit(event string, h func(e *Event)) {
+// server with ServerSideEmit (socket.io's nsp.on(event) for server-side
+// events). The handler's Event has no Socket; if the sender asked for an
+// ack, Event.Ack answers it. Handlers run on the adapter's goroutine, one
+// event at a time. It returns a function that removes the handler.
+func (n *Namespace) OnServerSideEmit(event string, h func(e *Event)) (off func()) {
+	l := eventListener{event, listener[func(*Event)]{h, n.server.newListenerID(false)}}
 	n.serverSide.mu.Lock()
-	n.serverSide.handlers = append(n.serverSide.handlers, eventHandler{event, h})
+	n.serverSide.handlers = append(n.serverSide.handlers, l)
 	n.serverSide.mu.Unlock()
+	return func() {
+		n.serverSide.mu.Lock()
+		n.serverSide.handlers, _ = without(n.serverSide.handlers, l.id)
+		n.serverSide.mu.Unlock()
+	}
+}
+
+// OffServerSideEmit removes every handler of the named server-side event.
+// To remove one, call the function OnServerSideEmit returned.
+func (n *Namespace) OffServerSideEmit(event string) {
+	n.serverSide.mu.Lock()
+	n.serverSide.handlers = withoutEvent(n.serverSide.handlers, event)
+	n.serverSide.mu.Unlock()
+}
+
+// ServerSideListeners returns the handlers of the named server-side event,
+// in the order they run.
+func (n *Namespace) ServerSideListeners(event string) []func(e *Event) {
+	n.serverSide.mu.Lock()
+	defer n.serverSide.mu.Unlock()
+	return eventFuncs(n.serverSide.handlers, event)
+}
+
+// ServerSideListenerCount returns the number of handlers of the named
+// server-side event.
+func (n *Namespace) ServerSideListenerCount(event string) int {
+	n.serverSide.mu.Lock()
+	defer n.serverSide.mu.Unlock()
+	return countEvent(n.serverSide.handlers, event)
 }
 
 // serverSideHandlers are a namespace's OnServerSideEmit handlers.
 type serverSideHandlers struct {
 	mu       sync.Mutex
-	handlers []eventHandler // guarded by mu: append-only
+	handlers []eventListener // guarded by mu: copy-on-write (see listeners.go)
 }
 
 // ReceiveServerSideEmit runs the namespace's OnServerSideEmit handlers for

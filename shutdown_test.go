@@ -28,7 +28,7 @@ func TestShutdownAbsentPollingClient(t *testing.T) {
 	m := mode{name: "polling", codec: defaultCodec()}
 	ts := m.serve(t, nil)
 	gone := make(reasons, 1)
-	ts.OnConnection(gone.watch)
+	ts.Use(gone.middleware)
 	r := ts.dialRaw(t, "polling")
 	r.join("/", nil) // and never polls again
 	require.NoError(t, ts.Of("/").Emit("unread"))
@@ -54,7 +54,7 @@ func TestShutdownDeadline(t *testing.T) {
 	m := mode{name: "websocket", codec: defaultCodec()}
 	ts := m.serve(t, nil)
 	gone := make(reasons, 1)
-	ts.OnConnection(gone.watch)
+	ts.Use(gone.middleware)
 	r := ts.dialRaw(t, "websocket")
 	var ok map[string]string
 	require.NoError(t, r.join("/", nil).Payload.Decode(&ok))
@@ -84,7 +84,7 @@ func TestShutdownManyClients(t *testing.T) {
 	const n = 1000
 	ts := mode{codec: defaultCodec()}.serve(t, nil)
 	serverGone := make(reasons, n)
-	ts.OnConnection(serverGone.watch)
+	ts.Use(serverGone.middleware)
 	socks := sockets(ts.Of("/"))
 
 	// One HTTP client for all: a long-poll holds a connection, and with it

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryio/ferry/internal/sid"
@@ -63,8 +64,17 @@ func (h *Handshake) DecodeAuth(v any) error {
 //
 // Event handlers for one connection run one at a time, in the order the
 // client sent the events, on that connection's read goroutine. A handler
-// that waits for the same client (EmitWithAck to it) must do so in a new
-// goroutine, or it waits for an ack that cannot be read until it returns.
+// that asks the same client for an ack uses EmitWithAckFunc, whose
+// callback runs when the ack is read; EmitWithAck there would wait for an
+// ack that cannot be read until the handler returns.
+//
+// Handlers are added with On, Once, OnAny, PrependAny, OnAnyOutgoing,
+// OnError, OnDisconnecting and OnDisconnect, each of which returns a
+// function that removes the handler (Go functions cannot be compared, so
+// there is no Off(event, handler)); Off, OffAny, OffAnyOutgoing and
+// RemoveAllListeners remove them in bulk. A handler removed while an event
+// is being dispatched still runs for that event, unless it was added with
+// Once. Use adds middleware for incoming events.
 type Socket struct {
 	id   string
 	nsp  *Namespace
@@ -82,14 +92,18 @@ type Socket struct {
 	cancelled bool // guarded by mu: the socket's context is done, or due to be once made
 	// ctx and cancel are guarded by mu: made by the first call to Context,
 	// as most sockets never need them.
-	ctx             context.Context
-	cancel          context.CancelFunc
-	handlers        []eventHandler                    // guarded by mu: append-only, in the order added
-	anyHandlers     []func(*Event)                    // guarded by mu: append-only
-	onDisconnecting []func(*Socket, DisconnectReason) // guarded by mu
-	onDisconnect    []func(*Socket, DisconnectReason) // guarded by mu
-	acks            map[uint64]ackFunc                // guarded by mu: pending acks by id
-	data            any                               // guarded by mu
+	ctx    context.Context
+	cancel context.CancelFunc
+	// handlers, onDisconnecting and onDisconnect are guarded by mu, and
+	// copy-on-write (see listeners.go): handlers in the order added.
+	handlers        []eventListener
+	onDisconnecting []listener[func(*Socket, DisconnectReason)]
+	onDisconnect    []listener[func(*Socket, DisconnectReason)]
+	// extra holds what few sockets use: set once, with mu held, by the
+	// first use of one of its features; nil on most sockets.
+	extra atomic.Pointer[socketExtra]
+	acks  map[uint64]ackFunc // guarded by mu: pending acks by id
+	data  any                // guarded by mu
 }
 
 // earlyActions are what the middleware asked of a socket before it
@@ -139,6 +153,10 @@ func newSocket(nsp *Namespace, c *Conn, auth parser.Raw) *Socket {
 type socketRecovery struct {
 	pid       string
 	recovered bool // the socket was restored; set before it is shared
+	// away is guarded by the socket's mu: the socket disconnected for a
+	// reason that allows recovery, so Socket.Emit still sends to its room
+	// through the adapter, which keeps the event for it.
+	away bool
 
 	// mu orders the sends that carry an offset, or a string that a client
 	// would take for one, so that each alias names the right offset.
@@ -180,6 +198,19 @@ func (s *Socket) connectRecovered() bool {
 	}
 	s.state = socketConnected
 	return true
+}
+
+// keepsEvents reports whether an event emitted to the socket goes through
+// the adapter to its own room, to be kept for replay: with recovery on,
+// while it is connected, and once it disconnected for a reason that allows
+// recovery.
+func (s *Socket) keepsEvents() bool {
+	if s.rec == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state == socketConnected || s.rec.away
 }
 
 // Recovered reports whether the socket was restored by connection state
@@ -375,60 +406,41 @@ func (s *Socket) Leave(room string) {
 	s.nsp.adapter.Del(s.id, room)
 }
 
-// eventHandler is a handler added with On. A socket has few, so they are
-// kept in one slice and searched by name.
-type eventHandler struct {
-	event string
-	f     func(*Event)
-}
-
-// On adds a handler for the named event from the client.
-func (s *Socket) On(event string, h func(e *Event)) {
-	s.mu.Lock()
-	s.handlers = append(s.handlers, eventHandler{event, h})
-	s.mu.Unlock()
-}
-
-// OnAny adds a handler run for every event from the client, before the
-// handlers for its name.
-func (s *Socket) OnAny(h func(e *Event)) {
-	s.mu.Lock()
-	s.anyHandlers = append(s.anyHandlers, h)
-	s.mu.Unlock()
-}
-
-// OnDisconnecting adds a handler run when the socket is about to
-// disconnect, while Rooms still returns its rooms.
-func (s *Socket) OnDisconnecting(h func(s *Socket, reason DisconnectReason)) {
-	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, h)
-	s.mu.Unlock()
-}
-
-// OnDisconnect adds a handler run once the socket has disconnected.
-func (s *Socket) OnDisconnect(h func(s *Socket, reason DisconnectReason)) {
-	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, h)
-	s.mu.Unlock()
-}
-
 // Emit sends an event to the client. Arguments may be any value the
 // server's parser encodes: nil, booleans, numbers, strings, []byte (binary),
-// slices, maps with string keys, and structs.
+// slices, maps with string keys, and structs. With connection state
+// recovery on, it also accepts an event for a socket that disconnected for
+// a reason that allows recovery, as socket.io does: the event is kept and
+// sent if the client recovers (see RecoveryOptions).
 func (s *Socket) Emit(event string, args ...any) error { return Emitter{s: s}.Emit(event, args...) }
 
 // EmitWithAck sends an event and waits for the client's ack, until ctx is
-// done or the socket disconnects.
+// done or the socket disconnects; see Emitter.EmitWithAck. A handler of
+// the socket's must not wait so for its own client: it would wait for an
+// ack that cannot be read until it returns. Use EmitWithAckFunc there.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return Emitter{s: s}.EmitWithAck(ctx, event, args...)
+}
+
+// EmitWithAckFunc sends an event and returns; f receives the client's ack,
+// or the error that ends the wait, without a goroutine waiting for it. See
+// Emitter.EmitWithAckFunc.
+func (s *Socket) EmitWithAckFunc(ctx context.Context, event string, args []any, f func(reply Args, err error)) error {
+	return Emitter{s: s}.EmitWithAckFunc(ctx, event, args, f)
 }
 
 // Volatile returns an Emitter whose events are dropped when the client is
 // not ready to receive them.
 func (s *Socket) Volatile() Emitter { return Emitter{s: s, volatile: true} }
 
-// Timeout returns an Emitter whose EmitWithAck gives up after d.
+// Timeout returns an Emitter whose EmitWithAck and EmitWithAckFunc stop
+// waiting after d: a convenience for a context.WithTimeout deadline.
 func (s *Socket) Timeout(d time.Duration) Emitter { return Emitter{s: s, timeout: d} }
+
+// Compress returns an Emitter whose events are compressed only if compress
+// is true, the default (socket.io's socket.compress); see
+// Broadcast.Compress.
+func (s *Socket) Compress(compress bool) Emitter { return Emitter{s: s, noCompress: !compress} }
 
 // Broadcast selects every socket of the namespace but this one.
 func (s *Socket) Broadcast() Broadcast { return s.nsp.broadcast().Except(s.id) }
@@ -491,21 +503,43 @@ func (s *Socket) onPacket(m *parser.Message) {
 	}
 }
 
+// onEvent runs the handlers for an event from the client, as socket.io
+// does: the OnAny handlers, then the middleware (Use), which may refuse the
+// event, then, if the socket is still connected, the handlers for the
+// event's name, which a middleware may have changed.
 func (s *Socket) onEvent(m *parser.Message) {
 	e := &Event{Name: m.Event, Args: Args(m.Args), socket: s, id: m.ID, wantsAck: m.HasID}
-	// The handler slices are only appended to, so the elements of these
-	// snapshots never change: a handler may add handlers, which run from
-	// the next event on.
+	// The handler lists are copy-on-write (see listeners.go), so these
+	// snapshots never change: a handler may add or remove handlers, which
+	// takes effect from the next event.
 	s.mu.Lock()
-	anyHandlers, handlers := s.anyHandlers, s.handlers
+	handlers := s.handlers
+	var anyHandlers []listener[func(*Event)]
+	var middleware []func(*Event) error
+	if x := s.extra.Load(); x != nil {
+		anyHandlers, middleware = x.any, x.middleware
+	}
 	s.mu.Unlock()
 	for _, h := range anyHandlers {
-		h(e)
+		h.f(e)
+	}
+	for _, m := range middleware {
+		if err := m(e); err != nil {
+			s.onError(e, err)
+			return
+		}
+	}
+	if len(anyHandlers)+len(middleware) > 0 && !s.Connected() {
+		return // disconnected by one of them
 	}
 	for _, h := range handlers {
-		if h.event == m.Event {
-			h.f(e)
+		if h.event != e.Name {
+			continue
 		}
+		if h.once() && !s.removeHandler(h.id) {
+			continue // removed meanwhile, or already run
+		}
+		h.f(e)
 	}
 }
 
@@ -544,6 +578,16 @@ func (s *Socket) dropAck(id uint64) {
 	s.mu.Unlock()
 }
 
+// takeAck removes the callback for ack id and returns it, or nil if it was
+// not there (the ack came, or the socket disconnected).
+func (s *Socket) takeAck(id uint64) ackFunc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f := s.acks[id]
+	delete(s.acks, id)
+	return f
+}
+
 // connect moves a joining socket to connected. It returns the rooms it
 // joins, its own and those joined while the middleware ran, and the packets
 // emitted meanwhile, to send after the CONNECT reply. It reports false if
@@ -568,11 +612,22 @@ func (s *Socket) connect() (rooms []string, packets []transport.Packet, ok bool)
 // it is held until the socket connects, or dropped if p is volatile (the
 // client is not ready for it).
 func (s *Socket) send(p *parser.Packet, volatile bool) error {
+	return s.sendPacket(p, volatile, false)
+}
+
+// sendPacket is send, with the packet marked not to be compressed if
+// noCompress.
+func (s *Socket) sendPacket(p *parser.Packet, volatile, noCompress bool) error {
 	frames, err := s.conn.server.codec.Encode(p)
 	if err != nil {
 		return err
 	}
 	pkts := toEnginePackets(frames, nil)
+	if noCompress {
+		for i := range pkts {
+			pkts[i].NoCompress = true
+		}
+	}
 	s.mu.Lock()
 	switch s.state {
 	case socketGone:
@@ -637,10 +692,13 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		return
 	}
 	s.state = socketGone
+	if s.rec != nil && recoverable(reason) {
+		_, s.rec.away = s.nsp.adapter.(RecoveryAdapter)
+	}
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
 	for _, h := range disconnecting {
-		s.conn.guard(func() { h(s, reason) })
+		s.conn.guard(func() { h.f(s, reason) })
 	}
 	if s.rec != nil && recoverable(reason) {
 		if ra, ok := s.nsp.adapter.(RecoveryAdapter); ok {
@@ -663,6 +721,6 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		f(nil, false)
 	}
 	for _, h := range disconnect {
-		s.conn.guard(func() { h(s, reason) })
+		s.conn.guard(func() { h.f(s, reason) })
 	}
 }

@@ -34,10 +34,21 @@
 // namespace with the same auth. Events emitted meanwhile are kept in the
 // Socket's send buffer and sent once it is connected again.
 // Acknowledgements of events that were already sent fail with a
-// *DisconnectError. A namespace disconnected by the server ("io server
-// disconnect") or by Socket.Disconnect ("io client disconnect") is not
-// rejoined, and when no Socket is active any more the Client closes its
-// session, as socket.io-client does.
+// *DisconnectError.
+//
+// Against a server with connection state recovery on (socket.io 4.6+'s
+// connectionStateRecovery, Ferry's Options.ConnectionStateRecovery), a
+// Socket sends the private id the server gave it and the offset of the
+// last event it received with every reconnection, as socket.io-client
+// does: a server that still holds its state restores it, with the same
+// socket id, and sends the events missed meanwhile before its CONNECT
+// reply. The Socket hands those to its handlers, in order, before
+// OnConnect runs, and Socket.Recovered reports true.
+//
+// A namespace disconnected by the server ("io server disconnect") or by
+// Socket.Disconnect ("io client disconnect") is not rejoined, and when no
+// Socket is active any more the Client closes its session, as
+// socket.io-client does.
 //
 // # Concurrency
 //

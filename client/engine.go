@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gorilla "github.com/gorilla/websocket"
@@ -62,6 +63,10 @@ type engine struct {
 	overflow     chan struct{} // closed by enqueue when the queue would exceed maxQueued
 
 	maxQueued int // Options.MaxQueuedPackets
+
+	// progress is when bytes last moved between the client and the server,
+	// in Unix nanoseconds: see heartbeat.
+	progress atomic.Int64
 
 	mu      sync.Mutex
 	queue   []transport.Packet // guarded by mu: packets not yet handed to a transport

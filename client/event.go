@@ -17,7 +17,9 @@ type EventHandler func(e *Event)
 type Event struct {
 	// Name is the event name (a numeric name is given in decimal).
 	Name string
-	// Args are the arguments after the name.
+	// Args are the arguments after the name. From a server with
+	// connection state recovery on, the events it may replay end with an
+	// extra argument, their offset (a string): see Socket.Recovered.
 	Args parser.Args
 
 	socket *Socket
@@ -81,17 +83,34 @@ func (s *Socket) OnAny(h EventHandler) {
 	s.mu.Unlock()
 }
 
-// onEvent queues an event that arrived over e for the handlers. Handlers
-// are looked up when it is dispatched, so a handler added by an earlier
-// handler sees it.
+// onEvent queues an event that arrived over e for the handlers. An event
+// that arrives before the CONNECT reply (with connection state recovery,
+// the server sends the missed events first) waits for it, as in
+// socket.io-client.
 func (s *Socket) onEvent(e *engine, msg *parser.Message) {
-	s.mu.Lock()
-	ok := s.eng == e && s.connected
-	s.mu.Unlock()
-	if !ok {
-		return
-	}
 	ev := &Event{Name: msg.Event, Args: msg.Args, socket: s, eng: e, id: msg.ID, hasID: msg.HasID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.eng != e:
+	case s.connected:
+		s.dispatchEventLocked(ev)
+	case s.active:
+		s.early = append(s.early, ev)
+	}
+}
+
+// dispatchEventLocked queues ev for the handlers. Handlers are looked up
+// when it is dispatched, so a handler added by an earlier handler sees it.
+// With a private id set, ev's trailing string becomes the offset sent on
+// the next reconnection: an event queued here is delivered even if the
+// connection is lost meanwhile, so the server must not send it again.
+func (s *Socket) dispatchEventLocked(ev *Event) {
+	if s.pid != "" {
+		if offset, ok := trailingString(ev.Args); ok {
+			s.lastOffset, s.hasOffset = offset, true
+		}
+	}
 	s.c.disp.push(func() {
 		s.mu.Lock()
 		hs := slices.Concat(s.anyHandlers, s.handlers[ev.Name])

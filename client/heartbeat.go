@@ -11,6 +11,11 @@ import "time"
 // It also ends the session with ReasonQueueFull once enqueue reports an
 // overflow, so that the session closes at once even while the writer is
 // blocked on the network.
+//
+// Silence is counted from the last bytes that moved between client and
+// server, if they are later than the last ping: a large message still
+// arriving from the server holds its ping back, and one the client is
+// still sending holds back its pong, and with it the server's next ping.
 func (e *engine) heartbeat() {
 	silence := e.pingInterval + e.pingTimeout
 	t := time.NewTimer(silence)
@@ -20,6 +25,10 @@ func (e *engine) heartbeat() {
 		case <-e.ping:
 			t.Reset(silence)
 		case <-t.C:
+			if last := e.lastProgress(); !last.IsZero() && time.Since(last) < silence {
+				t.Reset(time.Until(last.Add(silence)))
+				continue
+			}
 			e.terminate(ReasonPingTimeout, nil)
 			return
 		case <-e.overflow:

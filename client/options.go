@@ -106,8 +106,10 @@ type Options struct {
 type SocketOptions struct {
 	// Auth is the payload of the namespace CONNECT packet (the server's
 	// socket.handshake.auth): a map with string keys or a struct. It is
-	// sent again, unchanged, on every reconnection. Default nil: no
-	// payload.
+	// sent again on every reconnection; once a server with connection
+	// state recovery gave the socket a private id, the reconnections send
+	// it merged over {"pid": ..., "offset": ...} (see Socket.Recovered).
+	// Default nil: no payload.
 	Auth any
 }
 

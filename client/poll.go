@@ -57,7 +57,7 @@ func (e *engine) poll() ([]transport.Packet, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("client: poll: %w", httpError(resp))
 	}
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(&progressReader{r: resp.Body, e: e})
 	if err != nil {
 		return nil, fmt.Errorf("client: poll: %w", err)
 	}

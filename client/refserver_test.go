@@ -23,6 +23,7 @@ type serverConfig struct {
 	pingInterval int    // ms
 	pingTimeout  int    // ms
 	maxPayload   int    // bytes
+	recovery     int    // ms: connection state recovery's maxDisconnectionDuration; 0: off
 }
 
 func (c serverConfig) env() []string {
@@ -35,6 +36,9 @@ func (c serverConfig) env() []string {
 	}
 	if c.maxPayload > 0 {
 		env = append(env, "MAX_PAYLOAD="+strconv.Itoa(c.maxPayload))
+	}
+	if c.recovery > 0 {
+		env = append(env, "RECOVERY="+strconv.Itoa(c.recovery))
 	}
 	return env
 }

@@ -35,6 +35,12 @@ type Socket struct {
 	lastErr             error                     // guarded by mu: why the socket stopped being active
 	changed             chan struct{}             // guarded by mu: closed and replaced on each state change
 	connectPkts         []transport.Packet        // guarded by mu: the encoded CONNECT, auth included
+	authObject          map[string]any            // guarded by mu: the auth payload as an object, for the recovery fields (nil without auth)
+	pid                 string                    // guarded by mu: the private id of the last CONNECT reply (connection state recovery), "" if none
+	lastOffset          string                    // guarded by mu: the trailing string of the newest event queued for the handlers while pid was set
+	hasOffset           bool                      // guarded by mu: lastOffset was set by an event
+	recovered           bool                      // guarded by mu: the last CONNECT reply carried the pid sent with it
+	early               []*Event                  // guarded by mu: events that arrived on eng before the CONNECT reply
 	disconnectPkts      []transport.Packet        // guarded by mu: the encoded DISCONNECT
 	buffer              []outbound                // guarded by mu: events emitted while not connected
 	buffered            int                       // guarded by mu: packets in buffer, bounded by Options.MaxQueuedPackets
@@ -65,7 +71,8 @@ func newSocket(c *Client, namespace string, opts *SocketOptions) *Socket {
 func (s *Socket) Namespace() string { return s.namespace }
 
 // ID returns the Socket.IO id the server gave this socket when it joined
-// the namespace (a new one on each connection), or "" while not connected.
+// the namespace (a new one on each connection, unless the connection
+// restored the previous one: see Recovered), or "" while not connected.
 func (s *Socket) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +188,11 @@ func (s *Socket) prepareLocked() error {
 	if err != nil {
 		return fmt.Errorf("client: encode disconnect for namespace %q: %w", s.namespace, err)
 	}
-	s.connectPkts, s.disconnectPkts = conn, disc
+	obj, err := s.decodeAuthLocked(conn)
+	if err != nil {
+		return fmt.Errorf("client: auth for namespace %q: %w", s.namespace, err)
+	}
+	s.connectPkts, s.disconnectPkts, s.authObject = conn, disc, obj
 	return nil
 }
 
@@ -217,6 +228,7 @@ func (s *Socket) Disconnect() {
 // dropped and every pending acknowledgement fails with err.
 func (s *Socket) stopLocked(err error) {
 	s.active = false
+	s.early = nil
 	s.lastErr = err
 	s.buffer, s.buffered = nil, 0
 	s.failAcksLocked(err, false)
@@ -231,25 +243,31 @@ func (s *Socket) sendConnect(e *engine) {
 	if !s.active || s.connected || s.eng == e || s.connectPkts == nil {
 		return
 	}
-	if e.enqueue(s.connectPkts...) == nil {
+	s.early = nil
+	if e.enqueue(s.connectPacketsLocked()...) == nil {
 		s.eng = e
 	}
 }
 
-// onConnect handles the server's CONNECT reply {"sid": ...}: the socket is
-// connected, its buffered events are sent, and OnConnect runs.
+// onConnect handles the server's CONNECT reply {"sid": ..., "pid": ...}:
+// the socket is connected, the events that arrived before the reply go to
+// the handlers, its buffered events are sent, and OnConnect runs, in that
+// order, as in socket.io-client.
 func (s *Socket) onConnect(e *engine, msg *parser.Message) {
 	var reply map[string]any
 	if msg.Payload != nil {
 		_ = msg.Payload.Decode(&reply)
 	}
 	sid, _ := reply["sid"].(string)
+	pid, _ := reply["pid"].(string)
 
 	s.mu.Lock()
 	if s.eng != e || s.connected {
 		s.mu.Unlock()
 		return
 	}
+	early := s.early
+	s.early = nil
 	if !s.active {
 		// Disconnect was called while the CONNECT was in flight.
 		s.eng = nil
@@ -268,6 +286,10 @@ func (s *Socket) onConnect(e *engine, msg *parser.Message) {
 	}
 	s.connected = true
 	s.sid = sid
+	s.setPIDLocked(pid)
+	for _, ev := range early {
+		s.dispatchEventLocked(ev)
+	}
 	s.flushLocked(e)
 	s.changedLocked()
 	s.c.disp.push(func() {
@@ -302,7 +324,7 @@ func (s *Socket) onConnectError(e *engine, msg *parser.Message) {
 		s.mu.Unlock()
 		return
 	}
-	s.eng = nil
+	s.eng, s.early = nil, nil
 	if !s.active {
 		s.mu.Unlock()
 		return
@@ -339,7 +361,7 @@ func (s *Socket) engineLost(e *engine, reason DisconnectReason, err error, stop 
 	derr := &DisconnectError{Reason: reason, Err: err}
 	if s.eng == e {
 		was := s.connected
-		s.eng, s.connected, s.sid = nil, false, ""
+		s.eng, s.connected, s.sid, s.early = nil, false, "", nil
 		s.failAcksLocked(derr, true)
 		if was {
 			s.dispatchDisconnectLocked(reason)

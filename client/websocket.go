@@ -13,7 +13,7 @@ import (
 // close", as the official client reports a closed WebSocket.
 func (e *engine) readLoop(ws *gorilla.Conn) {
 	for {
-		mt, data, err := ws.ReadMessage()
+		mt, data, err := e.readFrame(ws)
 		if err != nil {
 			e.terminate(ReasonTransportClose, err)
 			return

@@ -52,30 +52,13 @@ func (e *engine) writeLoop() {
 		if kind == transportPolling {
 			err = e.post(batch)
 		} else {
-			err = writeFrames(ws, batch)
+			err = e.writeFrames(ws, batch)
 		}
 		if err != nil {
 			e.terminate(ReasonTransportError, err)
 			return
 		}
 	}
-}
-
-// writeFrames writes each packet as one WebSocket frame: binary messages as
-// binary frames holding the raw bytes, everything else as text frames.
-func writeFrames(ws *gorilla.Conn, pkts []transport.Packet) error {
-	for _, p := range pkts {
-		var err error
-		if p.Binary {
-			err = ws.WriteMessage(gorilla.BinaryMessage, p.Data)
-		} else {
-			err = ws.WriteMessage(gorilla.TextMessage, transport.EncodePacket(p))
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // finishClose ends an orderly close once the queue is flushed: a close

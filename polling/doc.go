@@ -18,6 +18,14 @@
 // the session is on long-polling. POST handlers deliver packets to the
 // session synchronously and in order, so the session sees client packets in
 // the order the client sent them. Every response is written within
-// Options.WriteTimeout: a client that stops reading fails its GET, and the
-// transport ends with an error, rather than holding the handler.
+// Options.WriteTimeout per 32 KiB chunk: a client that stops reading fails
+// its GET, and the transport ends with an error, rather than holding the
+// handler, while a slow one taking a large response gets it whole.
+//
+// Intermediaries: a GET is held until there is something to send, which a
+// proxy or load balancer with a shorter request timeout cuts, ending the
+// session. Options.MaxPollHold caps the hold (the GET is answered with a
+// noop); without it, GETs cut again and again at one age are reported in
+// the log. Transport.LastProgress tells the session heartbeat that a client
+// is still sending a large POST or taking a large response.
 package polling

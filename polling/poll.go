@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,15 @@ import (
 
 // closePayload is the body of a GET answered after the transport ended.
 var closePayload = []transport.Packet{{Type: transport.Close}}
+
+// noopPayload is the body of a GET answered because MaxPollHold passed.
+var noopPayload = []transport.Packet{{Type: transport.Noop}}
+
+// writeChunk is the most bytes of a response written at once: each chunk
+// gets WriteTimeout of its own, and records progress, so that a large
+// response to a slow but reading client is neither cut by the deadline
+// nor taken for a dead client by the heartbeat.
+const writeChunk = 32 << 10
 
 // Responder answers one long-polling request of a session's client: with
 // the HTTP response itself (Config.NewResponder), or, for a request that
@@ -31,8 +41,8 @@ type Responder interface {
 }
 
 // NewResponder returns the Responder that writes the response to r on w,
-// each answer within WriteTimeout: payloads compressed when they are large
-// enough and the client accepts it.
+// as a transport of this config does: payloads within WriteTimeout per
+// 32 KiB, compressed when they are large enough and the client accepts it.
 func (c *Config) NewResponder(w http.ResponseWriter, r *http.Request) Responder {
 	return &httpResponder{cfg: c, w: w, r: r}
 }
@@ -42,10 +52,11 @@ type httpResponder struct {
 	cfg *Config
 	w   http.ResponseWriter
 	r   *http.Request
+	t   *Transport // the transport whose progress the writes record, or nil
 }
 
 func (h *httpResponder) Payload(pkts []transport.Packet) error {
-	return h.cfg.writePayload(h.w, h.r, pkts)
+	return h.cfg.write(h.w, h.r, pkts, h.t)
 }
 
 func (h *httpResponder) OK() {
@@ -63,16 +74,17 @@ func (h *httpResponder) Error(status int, code transport.ErrorCode) {
 
 // poll handles a GET.
 func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
-	t.Poll(r.Context(), t.cfg.NewResponder(w, r))
+	t.Poll(r.Context(), &httpResponder{cfg: t.cfg, w: w, r: r, t: t})
 }
 
 // Poll serves a GET of the client: it parks until the session has packets
-// for this transport, the transport ends, or ctx is done (the client went
-// away, which ends the transport with ErrGetAborted), and answers through
-// res. ServeHTTP serves its GETs with it; in a cluster, the server holding
-// the session serves with it the GETs that reached another server. The
-// rules are the same for both: one GET parked at a time, and a GET that
-// res fails to answer ends the transport with res's error.
+// for this transport, MaxPollHold passes (a noop answers it), the
+// transport ends, or ctx is done (the client went away, which ends the
+// transport with ErrGetAborted), and answers through res. ServeHTTP
+// serves its GETs with it; in a cluster, the server holding the session
+// serves with it the GETs that reached another server. The rules are the
+// same for both: one GET parked at a time, and a GET that res fails to
+// answer ends the transport with res's error.
 func (t *Transport) Poll(ctx context.Context, res Responder) {
 	t.mu.Lock()
 	if t.parked {
@@ -90,8 +102,18 @@ func (t *Transport) Poll(ctx context.Context, res Responder) {
 	t.parked = true
 	t.idleSince = time.Time{}
 	t.mu.Unlock()
+	// The client is back: it has the last response.
+	t.drainUntil.Store(0)
 	defer t.leave()
 	defer t.answered()
+	parkedAt := time.Now()
+	var hold <-chan time.Time
+	if d := t.cfg.maxPollHold; d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		hold = timer.C
+	}
+	held := false
 
 	// The GET stops counting as parked before its response is written: a
 	// large body reaches the client before this handler returns, and the
@@ -108,8 +130,19 @@ func (t *Transport) Poll(ctx context.Context, res Responder) {
 			}
 			return
 		}
+		if held {
+			// MaxPollHold passed with nothing to send: a noop, and the
+			// client polls again before an intermediary's timeout.
+			t.unpark()
+			if err := res.Payload(noopPayload); err != nil {
+				t.end(err)
+			}
+			return
+		}
 		select {
 		case <-t.wake:
+		case <-hold:
+			held = true
 		case <-t.stop:
 			// Closed by the session: one last Take. Ended by an error: the
 			// session has nothing more for this client than a close packet.
@@ -124,6 +157,7 @@ func (t *Transport) Poll(ctx context.Context, res Responder) {
 			return
 		case <-ctx.Done():
 			t.unpark()
+			t.cfg.cuts.cut(time.Since(parkedAt))
 			t.end(ErrGetAborted)
 			return
 		}
@@ -144,14 +178,17 @@ func (t *Transport) unpark() {
 	t.mu.Unlock()
 }
 
-// writePayload sends pkts as one payload, compressed when it is large
-// enough and the client accepts it, within WriteTimeout.
-func (c *Config) writePayload(w http.ResponseWriter, r *http.Request, pkts []transport.Packet) error {
+// write sends pkts as one payload, within WriteTimeout per 32 KiB, and
+// records the progress on t, if not nil. It is compressed when it is large
+// enough, the client accepts it, and a packet in it is not marked
+// NoCompress, as engine.io decides.
+func (c *Config) write(w http.ResponseWriter, r *http.Request, pkts []transport.Packet, t *Transport) error {
 	body := transport.EncodePayload(pkts)
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	if th := c.compressionThreshold; th > 0 && len(body) >= th {
+	compressible := slices.ContainsFunc(pkts, func(p transport.Packet) bool { return !p.NoCompress })
+	if th := c.compressionThreshold; th > 0 && len(body) >= th && compressible {
 		if coding := acceptedCoding(r.Header.Get("Accept-Encoding")); coding != "" {
 			var buf bytes.Buffer
 			zw, release := c.compressor(coding, &buf)
@@ -164,12 +201,35 @@ func (c *Config) writePayload(w http.ResponseWriter, r *http.Request, pkts []tra
 		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
+	n := len(body)
 	c.startWrite(w)
 	w.WriteHeader(http.StatusOK)
+	for len(body) > writeChunk {
+		if _, err := w.Write(body[:writeChunk]); err != nil {
+			return err
+		}
+		if err := c.flush(w); err != nil {
+			return err
+		}
+		if t != nil {
+			t.moved()
+		}
+		body = body[writeChunk:]
+		c.startWrite(w)
+	}
 	if _, err := w.Write(body); err != nil {
 		return err
 	}
-	return c.flush(w)
+	if err := c.flush(w); err != nil {
+		return err
+	}
+	if t != nil {
+		t.moved()
+		if n > writeChunk {
+			t.drainUntil.Store(time.Now().Add(time.Duration(n/writeChunk) * c.writeTimeout).UnixNano())
+		}
+	}
+	return nil
 }
 
 // acceptedCoding picks "gzip" or "deflate" from an Accept-Encoding header,

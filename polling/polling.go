@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ferryio/ferry/internal/lifecycle"
@@ -35,7 +36,9 @@ type Config struct {
 	maxBody              int64
 	compressionThreshold int
 	writeTimeout         time.Duration
+	maxPollHold          time.Duration
 	logger               *slog.Logger
+	cuts                 cutDetector
 	gzipPool             sync.Pool
 	flatePool            sync.Pool
 }
@@ -50,15 +53,27 @@ type Options struct {
 	// Default 1024, as socket.io's httpCompression.threshold. Negative
 	// disables compression.
 	CompressionThreshold int
-	// WriteTimeout bounds the writing of each response: a GET's payload, a
-	// POST's answer. A client that stops reading fails its GET when it
-	// passes, and the transport ends with an error wrapping
+	// WriteTimeout bounds the writing of each response, a GET's payload
+	// 32 KiB at a time, a POST's answer. A client that stops reading fails
+	// its GET when it passes, and the transport ends with an error wrapping
 	// os.ErrDeadlineExceeded. Default 10s, as the WebSocket transport's.
 	// socket.io sets no such bound. It needs a ResponseWriter that
 	// supports http.ResponseController.SetWriteDeadline, as net/http's own
 	// do for HTTP/1 and HTTP/2; with one that does not, responses are
 	// written without a bound.
 	WriteTimeout time.Duration
+	// MaxPollHold caps how long a GET is held waiting for packets: when it
+	// passes, the GET is answered with a noop packet and the client polls
+	// again. Set it below the request timeout of any proxy or load
+	// balancer between the clients and the server. Default 0: no cap, a
+	// GET is held until there is something to send, at the latest the
+	// next ping, as in socket.io.
+	MaxPollHold time.Duration
+	// PingInterval is the session's ping interval, the longest a GET is
+	// held without MaxPollHold. GETs that the client's side ends, again
+	// and again, at one age shorter than it are reported in one log line,
+	// at most every 10 minutes, naming MaxPollHold. Default 0: no reports.
+	PingInterval time.Duration
 	// Logger receives transport-level diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -81,11 +96,21 @@ func NewConfig(opts *Options) *Config {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.MaxPollHold < 0 {
+		o.MaxPollHold = 0
+	}
 	return &Config{
 		maxBody:              o.MaxHTTPBufferSize,
 		compressionThreshold: o.CompressionThreshold,
 		writeTimeout:         o.WriteTimeout,
+		maxPollHold:          o.MaxPollHold,
 		logger:               o.Logger,
+		cuts: cutDetector{
+			logger:       o.Logger,
+			pingInterval: o.PingInterval,
+			hold:         o.MaxPollHold,
+			now:          time.Now,
+		},
 	}
 }
 
@@ -114,6 +139,15 @@ type Transport struct {
 	// life is guarded by mu. Its users are the GET and POST handlers that
 	// may call the session; its reason is nil for Close or a last batch.
 	life lifecycle.Tracker
+	// progress is when bytes of a POST body last arrived or bytes of a GET
+	// response were last taken by the client, in Unix nanoseconds.
+	progress atomic.Int64
+	// drainUntil, in Unix nanoseconds, bounds how long the client may
+	// still be taking the last large GET response after the connection
+	// took it (a socket buffer or a buffering proxy can take it all at
+	// once): WriteTimeout per 32 KiB, as for a write that waits. Zero once
+	// the client is back with its next GET.
+	drainUntil atomic.Int64
 }
 
 // New returns a polling transport bound to sess.
@@ -160,6 +194,29 @@ func (t *Transport) IdleSince() time.Time {
 	defer t.mu.Unlock()
 	return t.idleSince
 }
+
+// LastProgress returns when bytes last moved between the client and this
+// transport: a chunk of a POST body read, or a chunk of a GET response
+// written. It is the zero time if none has. After a large GET response,
+// which the connection may take long before the client has it, the client
+// is taken to be receiving it (LastProgress is now) until its next GET, for
+// at most WriteTimeout per 32 KiB. A client whose large POST is
+// still arriving, or which is still taking a large GET response, is alive
+// even if its pong is late: it is queued behind those bytes.
+func (t *Transport) LastProgress() time.Time {
+	if d := t.drainUntil.Load(); d != 0 {
+		if now := time.Now(); now.UnixNano() < d {
+			return now
+		}
+	}
+	if n := t.progress.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// moved records that bytes moved now.
+func (t *Transport) moved() { t.progress.Store(time.Now().UnixNano()) }
 
 // Close ends the transport. A parked GET is answered with the batch of one
 // last Take if it returns packets, or with a close packet otherwise; later

@@ -239,6 +239,13 @@ func TestCompression(t *testing.T) {
 		assert.Equal(t, string(transport.EncodePacket(p)), string(body))
 	}
 
+	// A response made only of packets marked NoCompress is not
+	// compressed; one with any other packet is.
+	noCompress := func(p transport.Packet) transport.Packet { p.NoCompress = true; return p }
+	assert.Empty(t, get(t, cfg, "gzip", noCompress(big)).Header().Get("Content-Encoding"))
+	assert.Empty(t, get(t, cfg, "gzip", noCompress(big), noCompress(small)).Header().Get("Content-Encoding"))
+	assert.Equal(t, "gzip", get(t, cfg, "gzip", noCompress(big), transport.TextPacket("x")).Header().Get("Content-Encoding"))
+
 	// A negative threshold disables compression.
 	off := NewConfig(&Options{CompressionThreshold: -1})
 	assert.Empty(t, get(t, off, "gzip", big).Header().Get("Content-Encoding"))

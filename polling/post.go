@@ -12,11 +12,11 @@ import (
 // post handles a POST: it reads the body, then delivers its packets to the
 // session in order, and answers "ok".
 func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
-	res := t.cfg.NewResponder(w, r)
+	res := &httpResponder{cfg: t.cfg, w: w, r: r, t: t}
 	if !t.beginPost(res) {
 		return
 	}
-	body, err := t.cfg.ReadPost(w, r)
+	body, err := t.cfg.readPost(w, r, t)
 	answer := t.deliverPost(body, err, res)
 	t.endPost()
 	answer()
@@ -29,10 +29,20 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 // received the POST reads it, and the server holding the session passes
 // the outcome to Post.
 func (c *Config) ReadPost(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return c.readPost(w, r, nil)
+}
+
+// readPost is ReadPost, recording the progress of the read on t if not
+// nil.
+func (c *Config) readPost(w http.ResponseWriter, r *http.Request, t *Transport) ([]byte, error) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
 		return nil, ErrBinaryBody
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, c.maxBody))
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, c.maxBody)
+	if t != nil {
+		rd = &progressReader{r: rd, t: t}
+	}
+	body, err := io.ReadAll(rd)
 	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 		return nil, ErrPayloadTooLarge
 	}
@@ -120,4 +130,19 @@ func (t *Transport) deliverPost(body []byte, readErr error, res Responder) (answ
 		return fail(http.StatusBadRequest)
 	}
 	return res.OK
+}
+
+// progressReader records progress on its transport each time bytes of a
+// POST body arrive.
+type progressReader struct {
+	r io.Reader
+	t *Transport
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.t.moved()
+	}
+	return n, err
 }

@@ -459,6 +459,9 @@ func decodeOptions(n node) (ferry.BroadcastOptions, int64, error) {
 		if v := flags["volatile"]; v != nil {
 			opts.Volatile = v.Bool()
 		}
+		if c := flags["compress"]; c != nil && !isNull(c) {
+			opts.NoCompress = !c.Bool()
+		}
 		if t := flags["timeout"]; t != nil {
 			timeout, _ = t.Int()
 		}
@@ -481,6 +484,9 @@ func broadcastFlags(opts ferry.BroadcastOptions) obj {
 	flags := obj{}
 	if opts.Volatile {
 		flags = append(flags, kv{"volatile", true})
+	}
+	if opts.NoCompress {
+		flags = append(flags, kv{"compress", false})
 	}
 	return flags
 }

@@ -2,12 +2,14 @@ package redisadapter
 
 import (
 	"encoding/hex"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ferryio/ferry"
 	"github.com/ferryio/ferry/parser"
 )
 
@@ -102,4 +104,25 @@ func TestLogLimiter(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, 5, skipped)
 	})
+}
+
+// TestCompressFlag checks that socket.io's compress flag crosses servers:
+// Compress(false) is sent as flags.compress false, in both encodings, and
+// read back; without it no compress flag is sent.
+func TestCompressFlag(t *testing.T) {
+	for _, noCompress := range []bool{false, true} {
+		opts := ferry.BroadcastOptions{Rooms: []string{"r"}, NoCompress: noCompress}
+		wire := encodeOptions(opts, broadcastFlags(opts))
+		for name, encode := range map[string]func(any) ([]byte, error){"json": encodeJSON, "msgpack": encodeMsgpack} {
+			b, err := encode(wire)
+			require.NoError(t, err)
+			require.Equal(t, noCompress, strings.Contains(string(b), "compress"), "%s: %q", name, b)
+			n, err := decodeMessage(b)
+			require.NoError(t, err)
+			back, _, err := decodeOptions(n)
+			require.NoError(t, err)
+			require.Equal(t, noCompress, back.NoCompress, name)
+			require.Equal(t, []string{"r"}, back.Rooms)
+		}
+	}
 }

@@ -182,7 +182,8 @@ func (ts *testServer) tryRequest(method, query, body string, header ...string) (
 // returns the error and the response.
 func (ts *testServer) dial(t testing.TB, query string, header http.Header) (*gorilla.Conn, *http.Response, error) {
 	t.Helper()
-	d := gorilla.Dialer{HandshakeTimeout: waitFor}
+	// The client offers permessage-deflate, as browsers do.
+	d := gorilla.Dialer{HandshakeTimeout: waitFor, EnableCompression: true}
 	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
 	defer cancel()
 	conn, resp, err := d.DialContext(ctx, ts.wsURL(query), header)

@@ -25,7 +25,18 @@
 //
 // The server pings PingInterval after the handshake and after each pong,
 // and closes the session with "ping timeout" if no pong arrives within
-// PingTimeout. One timer per session serves both steps.
+// PingTimeout. One timer per session serves both steps. A client whose pong
+// is late while bytes keep moving on its transport (a large message still
+// arriving from it, or one it is still taking: see the transports'
+// LastProgress) is not closed: the deadline follows the progress, and
+// another ping keeps the client's own silence timer fed.
+//
+// # Behind proxies
+//
+// A long-polling GET is held until there is something to send, up to
+// PingInterval. Options.MaxPollHold caps that for intermediaries with a
+// shorter request timeout; without it, GETs cut again and again at one age
+// are reported in the log.
 //
 // # Errors
 //

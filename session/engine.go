@@ -43,12 +43,15 @@ func NewEngine(opts *Options) *Engine {
 		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
 		CompressionThreshold: o.CompressionThreshold,
 		WriteTimeout:         o.WriteTimeout,
+		MaxPollHold:          o.MaxPollHold,
+		PingInterval:         o.PingInterval,
 		Logger:               o.Logger,
 	})
 	e.ws = websocket.NewConfig(&websocket.Options{
 		MaxHTTPBufferSize: o.MaxHTTPBufferSize,
 		WriteTimeout:      o.WriteTimeout,
 		CheckOrigin:       e.originAllowed,
+		Deflate:           o.PerMessageDeflate,
 		Logger:            o.Logger,
 	})
 	if o.Relay != nil {

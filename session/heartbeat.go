@@ -1,6 +1,7 @@
 package session
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ferryio/ferry/transport"
@@ -57,6 +58,12 @@ func (s *Session) heartbeatFired() {
 		return
 	}
 	if s.hb.awaitingPong {
+		if s.peerBusyLocked() {
+			cur := s.current
+			s.mu.Unlock()
+			cur.Wake()
+			return
+		}
 		s.mu.Unlock()
 		s.closeWith(ReasonPingTimeout, nil, false)
 		return
@@ -89,4 +96,37 @@ func (s *Session) activityLocked() {
 		s.hb.extended = true
 		s.hb.resetLocked(s.engine.opts.PingTimeout)
 	}
+}
+
+// progressReporter is implemented by transports that can tell when bytes
+// last moved between them and the client (polling and WebSocket do).
+type progressReporter interface {
+	LastProgress() time.Time
+}
+
+// peerBusyLocked decides, when a pong is overdue, whether the client is
+// alive all the same: bytes moved on its transport within the last
+// PingTimeout (a large message still arriving from it, or one it is still
+// taking). Its pong is then queued behind those bytes, or the ping behind
+// them, and a ping timeout would cut a working connection. The deadline
+// moves to PingTimeout after that progress, and another ping is queued,
+// unless one is still waiting to go out: a client whose own outbound
+// message holds its pong back still hears pings, and its silence timer
+// (PingInterval+PingTimeout since the last ping) does not run out. A dead
+// client moves no bytes, and is closed PingTimeout after the last ones.
+func (s *Session) peerBusyLocked() bool {
+	pr, ok := s.current.(progressReporter)
+	if !ok {
+		return false
+	}
+	last := pr.LastProgress()
+	timeout := s.engine.opts.PingTimeout
+	if last.IsZero() || time.Since(last) >= timeout {
+		return false
+	}
+	if !slices.ContainsFunc(s.queue, func(p transport.Packet) bool { return p.Type == transport.Ping }) {
+		s.queue = append(s.queue, transport.Packet{Type: transport.Ping})
+	}
+	s.hb.rearmLocked(last.Add(timeout))
+	return true
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ferryio/ferry/transport"
+	"github.com/ferryio/ferry/websocket"
 )
 
 // Options configures an Engine. The zero value gives socket.io's defaults.
@@ -47,12 +48,18 @@ type Options struct {
 	// that is compressed when the client accepts gzip or deflate.
 	// Default 1024. Negative disables compression.
 	CompressionThreshold int
+	// PerMessageDeflate, if set, accepts WebSocket permessage-deflate
+	// from clients that offer it (socket.io's perMessageDeflate): messages
+	// from its Threshold up, and not marked NoCompress, are compressed.
+	// Default nil: declined, as in socket.io.
+	PerMessageDeflate *DeflateOptions
 	// MaxQueuedPackets bounds each session's outbound queue. When a Send
 	// would exceed it, the packets are refused with ErrQueueFull and the
 	// session closes with ReasonQueueFull. Default 65536.
 	MaxQueuedPackets int
 	// WriteTimeout bounds each batch of WebSocket writes and the writing of
-	// each long-polling response. A client that stops reading is closed
+	// each long-polling response, 32 KiB at a time for large ones, so that
+	// a slow client taking a large message gets it whole. A client that stops reading is closed
 	// with ReasonTransportError once it passes. Default 10s; socket.io has
 	// no such bound.
 	WriteTimeout time.Duration
@@ -62,6 +69,16 @@ type Options struct {
 	// carrying the id of a session this engine does not hold is refused
 	// (400, code 1).
 	Relay *RelayOptions
+	// MaxPollHold caps how long a long-polling GET is held waiting for
+	// packets: when it passes, the GET is answered with a noop packet and
+	// the client polls again at once. Set it below the request timeout of
+	// any proxy or load balancer between the clients and the server (such
+	// as HAProxy's timeout server), which otherwise cuts the GET and ends
+	// the session. Default 0: no cap, a GET is held until there is
+	// something to send, at the latest the next ping (PingInterval), as in
+	// socket.io. Without it, GETs cut again and again at one age are
+	// reported in the log, naming this option.
+	MaxPollHold time.Duration
 	// OnConnection is called with each new session, on the handshake
 	// request's goroutine, before the handshake response is written: set
 	// the session's callbacks there. Packets cannot arrive before it returns.
@@ -69,6 +86,10 @@ type Options struct {
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
+
+// DeflateOptions configures WebSocket permessage-deflate; see
+// websocket.DeflateOptions.
+type DeflateOptions = websocket.DeflateOptions
 
 // CORSOptions configures cross-origin access.
 type CORSOptions struct {

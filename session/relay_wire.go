@@ -62,13 +62,6 @@ const (
 	maxErrKind
 )
 
-// wirePacket is an Engine.IO packet in a relay message.
-type wirePacket struct {
-	Type   transport.PacketType
-	Data   []byte
-	Binary bool
-}
-
 // relayMsg is one message between two engines. Seq numbers the messages
 // from From to the receiver, from 1, so that a lost one is noticed.
 type relayMsg struct {
@@ -95,7 +88,7 @@ const msgFields = 14
 var errMalformedMsg = errors.New("session: malformed relay message")
 
 // encodeMsg encodes m as a msgpack array of its fields, packets as arrays
-// of type, data and binary flag.
+// of type, data, binary flag and NoCompress flag.
 func encodeMsg(m *relayMsg) []byte {
 	var buf bytes.Buffer
 	buf.Grow(32 + len(m.Body) + packetsSize(m.Pkts))
@@ -109,10 +102,11 @@ func encodeMsg(m *relayMsg) []byte {
 	enc.EncodeString(m.SID)
 	enc.EncodeArrayLen(len(m.Pkts))
 	for _, p := range m.Pkts {
-		enc.EncodeArrayLen(3)
+		enc.EncodeArrayLen(4)
 		enc.EncodeUint(uint64(p.Type))
 		enc.EncodeBytes(p.Data)
 		enc.EncodeBool(p.Binary)
+		enc.EncodeBool(p.NoCompress)
 	}
 	enc.EncodeBool(m.Last)
 	enc.EncodeUint(m.Ack)
@@ -173,7 +167,7 @@ func decodeMsg(b []byte) (m relayMsg, err error) {
 		m.Pkts = make([]transport.Packet, np)
 	}
 	for i := range m.Pkts {
-		if n, err := dec.DecodeArrayLen(); err != nil || n != 3 {
+		if n, err := dec.DecodeArrayLen(); err != nil || n != 4 {
 			return fail("packet", err)
 		}
 		typ, err := dec.DecodeUint8()
@@ -188,10 +182,14 @@ func decodeMsg(b []byte) (m relayMsg, err error) {
 		if err != nil || binary && transport.PacketType(typ) != transport.Message {
 			return fail("packet binary flag", err)
 		}
+		noCompress, err := dec.DecodeBool()
+		if err != nil {
+			return fail("packet compress flag", err)
+		}
 		if data == nil {
 			data = []byte{}
 		}
-		m.Pkts[i] = transport.Packet{Type: transport.PacketType(typ), Data: data, Binary: binary}
+		m.Pkts[i] = transport.Packet{Type: transport.PacketType(typ), Data: data, Binary: binary, NoCompress: noCompress}
 	}
 	if m.Last, err = dec.DecodeBool(); err != nil {
 		return fail("last", err)

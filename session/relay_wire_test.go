@@ -19,6 +19,7 @@ func TestRelayMessageRoundTrip(t *testing.T) {
 		{Kind: kindPoll, From: "a-_Z", Seq: 1 << 40, ID: 7, SID: "a-_Zabcdefghijklmnop"},
 		{Kind: kindPollAnswer, From: "AAAA", Seq: 2, ID: 7, Pkts: []transport.Packet{
 			transport.TextPacket("héllo"), transport.BinaryPacket([]byte{0, 0x1e, 0xff}), {Type: transport.Ping, Data: []byte{}},
+			{Type: transport.Message, Data: []byte("as is"), NoCompress: true},
 			{Type: transport.Close, Data: []byte{}},
 		}},
 		{Kind: kindPostAnswer, From: "AAAA", Seq: 3, ID: 8, Status: 413, Code: transport.CodeBadRequest},

@@ -47,6 +47,11 @@ type Packet struct {
 	// broadcast): transports may cache its encoded frame there, so that it
 	// is framed once for all of them. Nil for a packet sent once.
 	Shared *FrameCache
+	// NoCompress asks transports not to compress the packet (socket.io's
+	// compress(false)): a WebSocket sends it in an uncompressed frame even
+	// when permessage-deflate is on, and a long-polling response made only
+	// of such packets is not compressed.
+	NoCompress bool
 }
 
 // FrameCache holds one transport-specific encoding of a packet, built on

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -19,6 +20,12 @@ const finalWriteWait = 50 * time.Millisecond
 // maxBatch bounds the bytes gathered before a batch is written out; frames
 // at least this large are written directly.
 const maxBatch = 64 << 10
+
+// writeChunk is the most bytes written to the connection at once. A large
+// frame goes out in chunks, each with the write timeout of its own and each
+// recording progress, so that a slow peer that is taking a large frame is
+// neither cut by the deadline nor taken for a dead peer by the heartbeat.
+const writeChunk = 32 << 10
 
 // batchConn is the connection gorilla/websocket writes to. Between begin and
 // end, what gorilla writes (one Write per frame) is gathered in a pooled
@@ -50,6 +57,15 @@ type batchConn struct {
 	// each read ('R', before it may wait) and each write to the network
 	// ('W', with the bytes), in order.
 	testHook func(op byte, p []byte)
+
+	// chunkTimeout is the write timeout each chunk of a large write gets
+	// (the transport's WriteTimeout); 0 writes large frames in one go.
+	chunkTimeout time.Duration
+	// progress is when bytes were last read from the connection or taken
+	// by it, in Unix nanoseconds.
+	progress atomic.Int64
+	// queued is the socket's send queue the last time lastProgress looked.
+	queued atomic.Int64
 
 	mu       sync.Mutex
 	batching bool      // guarded by mu
@@ -92,12 +108,17 @@ func (c *batchConn) Read(p []byte) (int, error) {
 		c.testHook('R', nil)
 	}
 	if c.raw == nil || len(p) >= readAheadSize {
-		return c.Conn.Read(p)
+		n, err := c.Conn.Read(p)
+		if n > 0 {
+			c.moved()
+		}
+		return n, err
 	}
 	buf, n, err := c.readAhead()
 	if err != nil {
 		return 0, err
 	}
+	c.moved()
 	c.ahead, c.pending = buf, (*buf)[:n]
 	return c.consume(p), nil
 }
@@ -241,19 +262,66 @@ func (c *batchConn) flushLocked() error {
 	return err
 }
 
-// writeConn writes p to the connection, waiting as needed.
+// moved records that bytes moved now.
+func (c *batchConn) moved() { c.progress.Store(time.Now().UnixNano()) }
+
+// lastProgress returns when bytes were last read from the connection or
+// taken by it, or the zero time. A large write that the kernel took at once
+// drains at the link's pace: a send queue that changed since the last look
+// (the peer acknowledged bytes) counts as progress now.
+func (c *batchConn) lastProgress() time.Time {
+	if q := int64(c.unsent()); q >= 0 {
+		if prev := c.queued.Swap(q); q != prev && (q > 0 || prev > 0) {
+			c.moved()
+		}
+	}
+	if n := c.progress.Load(); n != 0 {
+		return time.Unix(0, n)
+	}
+	return time.Time{}
+}
+
+// writeConn writes p to the connection, waiting as needed; more than
+// writeChunk bytes go out in chunks, each after the first with
+// chunkTimeout of its own. Callers hold mu.
 func (c *batchConn) writeConn(p []byte) (int, error) {
 	if c.testHook != nil {
 		c.testHook('W', p)
 	}
-	return c.Conn.Write(p)
+	written := 0
+	for len(p) > writeChunk && c.chunkTimeout > 0 {
+		n, err := c.Conn.Write(p[:writeChunk])
+		written += n
+		if err != nil {
+			return written, err
+		}
+		c.moved()
+		p = p[writeChunk:]
+		// The deadline set here is not the one asked for: applied records
+		// it, so that the next batch sets its own.
+		c.applied = time.Now().Add(c.chunkTimeout)
+		if err := c.Conn.SetWriteDeadline(c.applied); err != nil {
+			return written, err
+		}
+	}
+	n, err := c.Conn.Write(p)
+	if n > 0 {
+		c.moved()
+	}
+	return written + n, err
 }
 
-// writeNowLocked is writeNow, seen by the test hook.
+// writeNowLocked is writeNow, seen by the test hook (which sees what is
+// offered, whether or not the socket takes it all).
 func (c *batchConn) writeNowLocked(p []byte) (int, error) {
+	if c.testHook != nil {
+		// Before the write, as for writeConn: a test that reads what the
+		// peer received sees the write logged.
+		c.testHook('W', p)
+	}
 	n, err := c.writeNow(p)
-	if c.testHook != nil && n > 0 {
-		c.testHook('W', p[:n])
+	if n > 0 {
+		c.moved()
 	}
 	return n, err
 }
@@ -292,9 +360,10 @@ func (c *batchConn) writeFinal(frame []byte) {
 // Buffered count tells the transport whether more input is waiting.
 type batchHijacker struct {
 	http.ResponseWriter
-	pool     *sync.Pool // write buffers
-	readPool *sync.Pool // read-ahead buffers
-	readSize int        // size of the buffered reader
+	pool     *sync.Pool    // write buffers
+	readPool *sync.Pool    // read-ahead buffers
+	readSize int           // size of the buffered reader
+	chunk    time.Duration // batchConn.chunkTimeout
 	conn     *batchConn
 	reader   *bufio.Reader
 }
@@ -305,7 +374,7 @@ func (h *batchHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &batchConn{Conn: conn, pool: h.pool, readPool: h.readPool, raw: rawConn(conn)}
+	h.conn = &batchConn{Conn: conn, pool: h.pool, readPool: h.readPool, raw: rawConn(conn), chunkTimeout: h.chunk}
 	if brw.Reader.Buffered() > 0 {
 		// The client sent data before the handshake completed:
 		// gorilla/websocket refuses that, seeing it buffered here.

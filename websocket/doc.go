@@ -11,6 +11,14 @@
 // "b"+base64 text frames instead. Messages over the size limit close the
 // connection with status 1009.
 //
+// Compression: with [Options].Deflate set, permessage-deflate (RFC 7692) is
+// accepted from clients that offer it, without context takeover. A message
+// is compressed when its frame payload reaches the threshold and its
+// packet is not marked NoCompress; a broadcast's prepared frame holds a
+// compressed and a plain form, each built once, so both may leave from one
+// cache. The size limit applies to what a compressed message inflates to
+// (1009 past it); one that does not inflate gets 1007.
+//
 // Concurrency: one goroutine reads, for the life of the connection, and hands
 // packets to the session in order. Writes are made by one writer at a time,
 // one system call per batch of frames:

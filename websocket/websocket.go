@@ -2,9 +2,11 @@ package websocket
 
 import (
 	"bufio"
+	"compress/flate"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -27,7 +29,9 @@ type Options struct {
 	// MaxHTTPBufferSize is the largest message accepted, in bytes.
 	// Default 1e6, as socket.io's maxHttpBufferSize.
 	MaxHTTPBufferSize int64
-	// WriteTimeout bounds each batch of writes. Default 10s.
+	// WriteTimeout bounds each batch of writes, and each 32 KiB of a large
+	// frame: a peer that takes a large frame slowly gets it whole, one that
+	// stops reading fails the write. Default 10s.
 	WriteTimeout time.Duration
 	// CheckOrigin decides whether the Origin of an upgrade request is
 	// allowed. Default: same origin only (the Origin's host equals Host).
@@ -43,8 +47,30 @@ type Options struct {
 	ReadBufferSize int
 	// WriteBufferSize is the size of the pooled write buffers. Default 4096.
 	WriteBufferSize int
+	// Deflate, if set, accepts permessage-deflate (RFC 7692) from clients
+	// that offer it; see DeflateOptions. Default nil: the extension is
+	// declined, as socket.io declines it by default.
+	Deflate *DeflateOptions
 	// Logger receives transport-level diagnostics. Default slog.Default().
 	Logger *slog.Logger
+}
+
+// DeflateOptions configures permessage-deflate, socket.io's
+// perMessageDeflate. Each message is compressed on its own (no context
+// takeover, either way): a connection holds a compressor only while it
+// writes a compressed message, and a decompressor only while it reads one,
+// both taken from pools shared by every connection.
+type DeflateOptions struct {
+	// Threshold is the size, in bytes of a frame's payload (the encoded
+	// packet), from which messages are compressed; smaller ones, and
+	// packets marked NoCompress, are sent uncompressed. Default 1024, as
+	// socket.io's perMessageDeflate.threshold. Negative compresses every
+	// message.
+	Threshold int
+	// Level is the compress/flate level, from flate.HuffmanOnly (-2) to
+	// flate.BestCompression (9). Default flate.BestSpeed (1); zero, and a
+	// level out of range (logged as a warning), take the default.
+	Level int
 }
 
 // Config holds the settings shared by the WebSocket transports of one
@@ -57,6 +83,11 @@ type Config struct {
 	maxMessage   int64
 	writeTimeout time.Duration
 	logger       *slog.Logger
+	// deflate is set when permessage-deflate is accepted; threshold and
+	// level are then DeflateOptions' with defaults applied.
+	deflate   bool
+	threshold int
+	level     int
 }
 
 // NewConfig returns a Config for opts, which may be nil.
@@ -89,12 +120,28 @@ func NewConfig(opts *Options) *Config {
 			WriteBufferPool: &sync.Pool{},
 			CheckOrigin:     o.CheckOrigin,
 			// Engine.IO servers decline permessage-deflate by default.
-			EnableCompression: false,
+			EnableCompression: o.Deflate != nil,
 		},
 		readSize:     o.ReadBufferSize,
 		maxMessage:   o.MaxHTTPBufferSize,
 		writeTimeout: o.WriteTimeout,
 		logger:       o.Logger,
+	}
+	if d := o.Deflate; d != nil {
+		c.deflate = true
+		c.threshold = d.Threshold
+		if c.threshold == 0 {
+			c.threshold = 1024
+		}
+		c.level = d.Level
+		if c.level < flate.HuffmanOnly || c.level > flate.BestCompression {
+			o.Logger.Warn("websocket: compression level out of range, using flate.BestSpeed",
+				"level", c.level, "min", flate.HuffmanOnly, "max", flate.BestCompression)
+			c.level = 0
+		}
+		if c.level == 0 {
+			c.level = flate.BestSpeed
+		}
 	}
 	c.readPool.New = func() any {
 		b := make([]byte, readAheadSize)
@@ -127,12 +174,16 @@ func (c *Conn) inputWaiting() bool {
 // has been answered (400 or 403 with a text message) and the error says why.
 // A request with b64=1 gets binary messages as base64 text frames.
 func (c *Config) Upgrade(w http.ResponseWriter, r *http.Request) (*Conn, error) {
-	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool, readSize: c.readSize}
+	h := &batchHijacker{ResponseWriter: w, pool: &c.batchPool, readPool: &c.readPool, readSize: c.readSize, chunk: c.writeTimeout}
 	ws, err := c.upgrader.Upgrade(h, r, w.Header())
 	if err != nil {
 		return nil, err
 	}
 	ws.SetReadLimit(c.maxMessage)
+	if c.deflate {
+		// A no-op unless the client offered the extension.
+		ws.SetCompressionLevel(c.level)
+	}
 	return &Conn{ws: ws, batch: h.conn, reader: h.reader, base64: r.URL.Query().Get("b64") != ""}, nil
 }
 
@@ -179,6 +230,9 @@ type Transport struct {
 	// deadline is the write deadline set on the connection; used only by
 	// the writer of the moment (handed over under mu).
 	deadline time.Time
+	// inflated bounds what the read goroutine reads of one message, which
+	// a compressed frame's length does not; used by that goroutine only.
+	inflated io.LimitedReader
 	// life is guarded by mu. Its users are the reader and writer
 	// goroutines, and callers of Wake writing on the spot; its reason is
 	// nil for Close or a last batch.
@@ -202,6 +256,12 @@ func (t *Transport) Start() {
 
 // Name returns "websocket".
 func (t *Transport) Name() string { return transport.NameWebSocket }
+
+// LastProgress returns when bytes last moved on the connection: read from
+// the peer, or taken by it. It is the zero time if none has. A peer that is
+// still sending a large frame, or still taking one, is alive even if its
+// pong is late: it is queued behind those bytes.
+func (t *Transport) LastProgress() time.Time { return t.conn.batch.lastProgress() }
 
 // Done is closed once the transport has ended and the session has been
 // told.
@@ -267,7 +327,9 @@ func closeFrameFor(reason error) ([]byte, bool) {
 	case reason == nil:
 		// A close frame with no status, as the reference server sends.
 		return []byte{0x88, 0x00}, true
-	case errors.Is(reason, errInvalidUTF8):
+	case errors.Is(reason, errInflatedTooLarge):
+		code, text = gorilla.CloseMessageTooBig, "message too big"
+	case errors.Is(reason, errInvalidUTF8), errors.Is(reason, errCorruptDeflate):
 		code, text = gorilla.CloseInvalidFramePayloadData, "invalid UTF-8 in text frame"
 	case errors.Is(reason, transport.ErrInvalidPacket):
 		code, text = gorilla.CloseProtocolError, "invalid Engine.IO packet"
@@ -556,6 +618,10 @@ func (t *Transport) writePackets(pkts []transport.Packet, last, wait bool) (carr
 	}()
 	var text []byte
 	for _, p := range pkts {
+		if t.cfg.deflate {
+			// A no-op unless the client accepted the extension.
+			ws.EnableWriteCompression(t.cfg.compresses(p, t.conn.base64))
+		}
 		var err error
 		switch {
 		case p.Shared != nil && !(p.Binary && t.conn.base64):
@@ -581,6 +647,52 @@ func (t *Transport) writePackets(pkts []transport.Packet, last, wait bool) (carr
 	return false, nil
 }
 
+// compresses reports whether p is sent compressed when the peer accepted
+// permessage-deflate: unless it is marked NoCompress, when its frame's
+// payload reaches the threshold.
+func (c *Config) compresses(p transport.Packet, base64 bool) bool {
+	if p.NoCompress {
+		return false
+	}
+	if c.threshold < 0 {
+		return true
+	}
+	n := len(p.Data)
+	if !p.Binary || base64 {
+		n = transport.EncodedLen(p)
+	}
+	return n >= c.threshold
+}
+
+// errInflatedTooLarge ends a connection whose peer sent a compressed
+// message that inflates past the size limit (close status 1009).
+var errInflatedTooLarge = fmt.Errorf("websocket: compressed message inflates past the limit: %w", ErrMessageTooLarge)
+
+// errCorruptDeflate ends a connection whose peer sent a compressed message
+// that does not inflate (close status 1007, as the ws library sends).
+var errCorruptDeflate = fmt.Errorf("websocket: compressed message does not inflate: %w", transport.ErrInvalidPacket)
+
+// readMessage reads the next message whole. The size limit set on the
+// connection bounds each frame's payload as it arrives, which for a
+// compressed message is not what it inflates to: that is bounded here.
+func (t *Transport) readMessage() (int, []byte, error) {
+	mt, r, err := t.conn.ws.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	t.inflated.R, t.inflated.N = r, t.cfg.maxMessage+1
+	data, err := io.ReadAll(&t.inflated)
+	t.inflated.R = nil
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.As(err, &corrupt):
+		err = errCorruptDeflate
+	case err == nil && int64(len(data)) > t.cfg.maxMessage:
+		err = errInflatedTooLarge
+	}
+	return mt, data, err
+}
+
 // errInvalidUTF8 ends a connection whose peer sent a text frame that is
 // not valid UTF-8, which RFC 6455 forbids (close status 1007).
 var errInvalidUTF8 = fmt.Errorf("websocket: text frame is not valid UTF-8: %w", transport.ErrInvalidPacket)
@@ -589,7 +701,7 @@ var errInvalidUTF8 = fmt.Errorf("websocket: text frame is not valid UTF-8: %w", 
 func (t *Transport) readLoop() {
 	defer t.exit()
 	for {
-		mt, data, err := t.conn.ws.ReadMessage()
+		mt, data, err := t.readMessage()
 		if err != nil {
 			t.end(readError(err))
 			return

@@ -39,6 +39,15 @@ func TestConformanceBase64(t *testing.T) {
 // starts it; it returns the transport and the client's end.
 func serve(t *testing.T, opts *Options, s transport.Session, query string) (*Transport, *gorilla.Conn) {
 	t.Helper()
+	return serveOn(t, opts, s, query, false)
+}
+
+// serveOn is serve, over TLS when secure: a connection with no raw socket
+// under it, which batchConn then reads and writes through. The client
+// offers permessage-deflate, as browsers do; the server accepts it when
+// opts.Deflate is set.
+func serveOn(t *testing.T, opts *Options, s transport.Session, query string, secure bool) (*Transport, *gorilla.Conn) {
+	t.Helper()
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -46,15 +55,22 @@ func serve(t *testing.T, opts *Options, s transport.Session, query string) (*Tra
 	o.Logger = slog.New(slog.DiscardHandler)
 	cfg := NewConfig(&o)
 	ready := make(chan *Transport, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		conn, err := cfg.Upgrade(w, r)
 		if err != nil {
 			return
 		}
 		ready <- New(cfg, conn, s)
 	}))
+	d := gorilla.Dialer{HandshakeTimeout: 5 * time.Second, EnableCompression: true}
+	if secure {
+		srv.StartTLS()
+		d.TLSClientConfig = srv.Client().Transport.(*http.Transport).TLSClientConfig
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
-	d := gorilla.Dialer{HandshakeTimeout: 5 * time.Second}
+	// "http://" becomes "ws://", "https://" "wss://".
 	conn, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http")+"/?"+query, nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
@@ -277,7 +293,9 @@ func TestUpgradeSendsHeaders(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	conn, resp, err := gorilla.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	// The client offers permessage-deflate, which is declined by default.
+	d := gorilla.Dialer{EnableCompression: true}
+	conn, resp, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	require.NoError(t, err)
 	defer conn.Close()
 	assert.Equal(t, "*", resp.Header.Get("Access-Control-Allow-Origin"))

@@ -52,7 +52,19 @@ func (l *ioLog) log() ([]string, [][]byte) {
 // bound to s and started.
 func serveLogged(t *testing.T, s *scripted) (*Transport, *ioLog, *gorilla.Conn) {
 	t.Helper()
-	cfg := NewConfig(&Options{Logger: slog.New(slog.DiscardHandler)})
+	return serveLoggedWith(t, nil, s)
+}
+
+// serveLoggedWith is serveLogged with opts (which may be nil); the client
+// offers permessage-deflate.
+func serveLoggedWith(t *testing.T, opts *Options, s *scripted) (*Transport, *ioLog, *gorilla.Conn) {
+	t.Helper()
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Logger = slog.New(slog.DiscardHandler)
+	cfg := NewConfig(&o)
 	log := &ioLog{}
 	ready := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +77,8 @@ func serveLogged(t *testing.T, s *scripted) (*Transport, *ioLog, *gorilla.Conn) 
 		close(ready)
 	}))
 	t.Cleanup(srv.Close)
-	conn, _, err := gorilla.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	d := gorilla.Dialer{HandshakeTimeout: 5 * time.Second, EnableCompression: true}
+	conn, _, err := d.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { conn.Close() })
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))

@@ -10,6 +10,10 @@
 //                         the send time (Unix microseconds) and a string of
 //                         size bytes, then acks m
 //
+// With the argument "-deflate", WebSocket compression is on
+// (perMessageDeflate: true, socket.io's threshold of 1024 bytes and the
+// zlib defaults of the ws package).
+//
 // GET /stats returns {"rss","heap_used"} from process.memoryUsage(); with
 // ?gc=1 it first runs a full garbage collection (when node runs with
 // --expose-gc).
@@ -33,7 +37,8 @@ const http = createServer((req, res) => {
 // socket.io's defaults (both transports, upgrades, pingInterval 25s,
 // maxHttpBufferSize 1e6, no per-message deflate) except the parser and
 // the bundled client, which Ferry's server does not need either.
-const io = new Server(http, { parser, serveClient: false });
+const perMessageDeflate = process.argv.slice(2).includes("-deflate");
+const io = new Server(http, { parser, serveClient: false, perMessageDeflate });
 
 // Wall-clock time in microseconds, with sub-millisecond resolution.
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);

@@ -1,6 +1,8 @@
 // Command chat is Ferry's example chat: rooms, presence, a typing
-// indicator, delivery acks and a badge that shows the live transport switch
-// from long-polling to WebSocket. Everything it serves is embedded.
+// indicator, delivery acks, a badge that shows the live transport switch
+// from long-polling to WebSocket, and connection state recovery (a page
+// back within two minutes gets every message it missed). Everything it
+// serves is embedded.
 //
 //	go run ./chat                     # http://127.0.0.1:3000
 //	go run ./chat -addr :8080

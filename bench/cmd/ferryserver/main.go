@@ -14,6 +14,9 @@
 //
 // GET /stats returns {"goroutines","rss","heap_inuse"} as JSON.
 //
+// -deflate turns on WebSocket compression (Options.PerMessageDeflate,
+// threshold 1024), at -deflate-level (default flate.BestSpeed).
+//
 // Profiling: -cpuprofile FILE profiles from start to stop, or with
 // -profile-on-signal from SIGUSR1 to SIGUSR2 (the load tool's
 // -signal-profile sends them around each measurement); -memprofile FILE
@@ -46,14 +49,20 @@ func main() {
 	onSignal := flag.Bool("profile-on-signal", false, "with -cpuprofile: profile from SIGUSR1 to SIGUSR2 only")
 	memprofile := flag.String("memprofile", "", "write a heap profile to this file when stopping")
 	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
+	deflate := flag.Bool("deflate", false, "WebSocket compression (permessage-deflate)")
+	deflateLevel := flag.Int("deflate-level", 0, "with -deflate: compress/flate level (0: Ferry's default, flate.BestSpeed)")
 	flag.Parse()
-	if err := run(*addr, *cpuprofile, *onSignal, *memprofile, *withPprof); err != nil {
+	opts := &ferry.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	if *deflate {
+		opts.PerMessageDeflate = &ferry.DeflateOptions{Level: *deflateLevel}
+	}
+	if err := run(*addr, opts, *cpuprofile, *onSignal, *memprofile, *withPprof); err != nil {
 		fmt.Fprintln(os.Stderr, "ferryserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, cpuprofile string, onSignal bool, memprofile string, withPprof bool) error {
+func run(addr string, opts *ferry.Options, cpuprofile string, onSignal bool, memprofile string, withPprof bool) error {
 	if cpuprofile != "" {
 		stop, err := profileCPU(cpuprofile, onSignal)
 		if err != nil {
@@ -61,8 +70,8 @@ func run(addr, cpuprofile string, onSignal bool, memprofile string, withPprof bo
 		}
 		defer stop()
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := ferry.NewServer(&ferry.Options{Logger: logger})
+	logger := opts.Logger
+	srv := ferry.NewServer(opts)
 	defer srv.Close()
 	srv.OnConnection(func(s *ferry.Socket) { handle(srv, s, logger) })
 

@@ -25,8 +25,17 @@ type joinReply struct {
 	Rooms   []roomInfo `json:"rooms"`
 }
 
+// membership is what a socket keeps with SetData once it joined a room:
+// connection state recovery gives it back to a socket that recovers.
+type membership struct {
+	Nick string
+	Room string
+}
+
 // onConnection sets up a new socket: typed handlers for the chat's events,
-// and the room list for the nickname prompt.
+// and the room list for the nickname prompt. A socket that recovered its
+// previous connection (same id, still in its room, the messages it missed
+// already sent) becomes a member of its room again at once.
 func (s *Server) onConnection(sock *ferry.Socket) {
 	ferry.HandleAck(sock, "join", s.join)
 	ferry.HandleAck(sock, "message", s.message)
@@ -37,6 +46,10 @@ func (s *Server) onConnection(sock *ferry.Socket) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if ms, ok := sock.Data().(membership); ok && sock.Recovered() && sock.Connected() && s.members[sock.ID()] == nil {
+		s.log.Info("recovered", "socket", sock.ID(), "nick", ms.Nick, "room", ms.Room, "transport", sock.Transport())
+		s.enterLocked(sock, ms.Nick, ms.Room)
+	}
 	if err := sock.Emit("rooms", s.roomListLocked()); err != nil && !errors.Is(err, ferry.ErrDisconnected) {
 		s.log.Warn("sending the room list", "socket", sock.ID(), "err", err)
 	}
@@ -65,11 +78,12 @@ func (s *Server) join(sock *ferry.Socket, req joinRequest) (joinReply, error) {
 	case m == nil:
 		s.enterLocked(sock, nick, name)
 	case m.room != name:
-		s.leaveLocked(sock, m)
+		s.leaveLocked(sock, m, false)
 		s.enterLocked(sock, nick, name)
 	case m.nick != nick:
 		s.log.Info("renamed", "socket", sock.ID(), "from", m.nick, "to", nick, "room", name)
 		m.nick = nick
+		sock.SetData(membership{Nick: nick, Room: name})
 		s.announceLocked(s.rooms[name], nil, nil)
 	}
 	r := s.rooms[name]
@@ -95,18 +109,24 @@ func (s *Server) enterLocked(sock *ferry.Socket, nick, name string) {
 	s.members[m.id] = m
 	r.members[m.id] = m
 	sock.Join(name)
+	sock.SetData(membership{Nick: nick, Room: name})
 	s.log.Info("joined", "socket", m.id, "nick", nick, "room", name, "transport", sock.Transport())
 	s.announceLocked(r, &person{ID: m.id, Nick: nick}, nil)
 }
 
 // leaveLocked removes the member from its room and announces it. A room
 // other than the fixed ones disappears, history and all, when its last
-// member leaves.
-func (s *Server) leaveLocked(sock *ferry.Socket, m *member) {
+// member leaves. With keepRoom (a socket disconnecting), the socket stays
+// in the Ferry room until Ferry takes it out: connection state recovery
+// keeps the rooms the socket is in at that moment, and so the messages
+// sent there while it is away.
+func (s *Server) leaveLocked(sock *ferry.Socket, m *member, keepRoom bool) {
 	r := s.rooms[m.room]
 	delete(r.members, m.id)
 	delete(s.members, m.id)
-	sock.Leave(m.room)
+	if !keepRoom {
+		sock.Leave(m.room)
+	}
 	if len(r.members) == 0 && !r.fixed {
 		delete(s.rooms, r.name)
 	}
@@ -114,7 +134,9 @@ func (s *Server) leaveLocked(sock *ferry.Socket, m *member) {
 	s.announceLocked(r, nil, &person{ID: m.id, Nick: m.nick})
 }
 
-// disconnecting removes a disconnecting socket from its room.
+// disconnecting removes a disconnecting socket from its room's members.
+// If it comes back within the recovery window, onConnection makes it a
+// member again.
 func (s *Server) disconnecting(sock *ferry.Socket, reason ferry.DisconnectReason) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,5 +145,5 @@ func (s *Server) disconnecting(sock *ferry.Socket, reason ferry.DisconnectReason
 		return
 	}
 	s.log.Info("disconnecting", "socket", m.id, "nick", m.nick, "rooms", sock.Rooms(), "reason", reason)
-	s.leaveLocked(sock, m)
+	s.leaveLocked(sock, m, true)
 }

@@ -23,6 +23,10 @@ import (
 //go:embed web
 var web embed.FS
 
+// recoveryWindow is how long a page that lost its connection may come back
+// as the same member, with the messages it missed.
+const recoveryWindow = 2 * time.Minute
+
 // Server is the chat application: an http.Handler serving the page at /,
 // its assets under /static/ and the Socket.IO endpoint under /socket.io/.
 type Server struct {
@@ -55,6 +59,10 @@ func New(logger *slog.Logger) *Server {
 		// Chat messages are small: refuse anything larger than 64 KiB.
 		MaxHTTPBufferSize: 64 << 10,
 		Logger:            logger,
+		// A page that loses its connection for a while (a train tunnel, a
+		// laptop lid, a flaky Wi-Fi) comes back as the same member and
+		// gets every message it missed, not just the room's history.
+		ConnectionStateRecovery: &ferry.RecoveryOptions{MaxDisconnectionDuration: recoveryWindow},
 	})
 	s.ferry.OnConnection(s.onConnection)
 

@@ -8,6 +8,9 @@
 //   PING_INTERVAL  ms, default 25000
 //   PING_TIMEOUT   ms, default 20000
 //   MAX_PAYLOAD    bytes (maxHttpBufferSize), default 1e6
+//   RECOVERY       ms: turns connection state recovery on, with this
+//                  maxDisconnectionDuration (middleware skipped for a
+//                  recovered socket); unset or 0: off
 //
 // The test app, on namespaces "/" and "/admin" (the latter behind a
 // middleware that refuses auth {token: "bad"} with data):
@@ -16,6 +19,8 @@
 //   ask ...args, ack  emits "question" ...args to the client with an ack
 //                     (2 s timeout) and acks {answer: [...]} or {error}
 //   auth, ack         acks with the CONNECT auth payload
+//   recovered, ack    acks with socket.recovered (true when the socket was
+//                     restored by connection state recovery)
 //   transport, ack    acks with the Engine.IO transport name
 //   event-ids, ack    acks with the ack ids of the EVENT packets received
 //                     on this namespace, as seen on the wire (null if none)
@@ -43,6 +48,9 @@ const io = new Server(httpServer, {
   pingInterval: Number(process.env.PING_INTERVAL || 25000),
   pingTimeout: Number(process.env.PING_TIMEOUT || 20000),
   maxHttpBufferSize: Number(process.env.MAX_PAYLOAD || 1e6),
+  connectionStateRecovery: Number(process.env.RECOVERY || 0) > 0
+    ? { maxDisconnectionDuration: Number(process.env.RECOVERY), skipMiddlewares: true }
+    : undefined,
 });
 
 // Decode every inbound Engine.IO message a second time, to see the ack ids
@@ -86,6 +94,7 @@ function setup(nsp) {
       });
     });
     socket.on("auth", (ack) => ack(socket.handshake.auth));
+    socket.on("recovered", (ack) => ack(socket.recovered));
     socket.on("transport", (ack) => ack(socket.conn.transport.name));
     socket.on("event-ids", (ack) => ack(socket.conn.eventIds.get(nsp.name) || []));
     socket.on("join", (room, ack) => {

@@ -5,6 +5,13 @@
 // Events (see chatserver/doc.go): the page emits "join" {nick, room},
 // "message" {text} (both acknowledged) and "typing" (boolean); it receives
 // "rooms", "presence", "message" and "typing".
+//
+// The server has connection state recovery on: after a short loss of
+// connection the page comes back as the same member, and the events it
+// missed arrive first, before "connect" (socket.recovered is then true).
+// Each event that can be replayed carries its offset as an extra last
+// argument, which the handlers below leave alone: they read only their
+// own arguments.
 (() => {
   "use strict";
 
@@ -60,7 +67,8 @@
     myIds: new Set(), // every id this page has had, to recognise its messages in history
     nick: "",
     room: "",
-    joined: false,
+    joined: false, // the server has us in state.room, or will give it back if the connection recovers
+    away: null, // while disconnected: { missed } messages received since
     members: [],
     rooms: [],
     typists: new Map(), // socket id -> { nick, timer }
@@ -68,9 +76,22 @@
 
   // Connection status and the transport badge.
 
-  function setStatus(kind, text) {
+  // setStatus shows the connection state; after a reconnection, session
+  // says whether the server recovered the previous one ("recovered") or
+  // gave a new one ("fresh").
+  function setStatus(kind, text, session) {
     el.status.dataset.state = kind;
     el.status.textContent = text;
+    if (session) {
+      el.status.dataset.session = session;
+      el.status.title =
+        session === "recovered"
+          ? "Reconnected: the server kept this session, nothing was lost"
+          : "Reconnected with a new session";
+    } else {
+      delete el.status.dataset.session;
+      el.status.removeAttribute("title");
+    }
   }
 
   function showTransport(name, changed) {
@@ -89,20 +110,39 @@
   ferry.onTransportChange(socket, (name) => showTransport(name, true));
 
   socket.on("connect", () => {
-    setStatus("online", "online");
+    const away = state.away;
+    state.away = null;
     showTransport(ferry.transportName(socket), false);
-    if (state.nick) {
-      // Reconnected: the server forgot us with the old connection.
-      join(state.nick, state.room).then(
-        () => systemLine(`Reconnected to #${state.room}.`),
-        (err) => systemLine(`Could not rejoin: ${err.message}`, true),
-      );
+    if (!away || !state.joined) {
+      setStatus("online", "online");
+      return;
     }
+    if (socket.recovered) {
+      // The server kept our session: same id, same room, and the
+      // messages we missed were delivered just now, before this event.
+      setStatus("online", "online", "recovered");
+      setComposer(true);
+      const missed = away.missed === 1 ? "1 message" : `${away.missed} messages`;
+      systemLine(
+        away.missed === 0
+          ? `Reconnected to #${state.room}: nothing missed.`
+          : `Reconnected to #${state.room}: ${missed} received while offline are shown above.`,
+      );
+      return;
+    }
+    // A new session (the server restarted, or we were away too long): join
+    // again, and catch up from the room's recent history.
+    setStatus("online", "online", "fresh");
+    state.joined = false;
+    join(state.nick, state.room).then(
+      () => systemLine(`Reconnected to #${state.room} with a new session: recent messages reloaded.`),
+      (err) => systemLine(`Could not rejoin: ${err.message}`, true),
+    );
   });
 
   socket.on("disconnect", (reason) => {
     setStatus("offline", socket.active ? "reconnecting…" : "disconnected");
-    state.joined = false;
+    state.away = { missed: 0 };
     setComposer(false);
     clearTypists();
     if (state.nick) {
@@ -148,7 +188,7 @@
 
   async function switchRoom(name) {
     closeSidebar();
-    if (!state.joined || name === state.room) {
+    if (!state.joined || !socket.connected || name === state.room) {
       return;
     }
     stopTyping();
@@ -212,7 +252,7 @@
   el.newRoom.addEventListener("submit", async (event) => {
     event.preventDefault();
     const name = el.newRoomName.value;
-    if (!name.trim() || !state.joined) {
+    if (!name.trim() || !state.joined || !socket.connected) {
       return;
     }
     stopTyping();
@@ -334,6 +374,9 @@
   socket.on("message", (msg) => {
     if (!state.joined || msg.room !== state.room) {
       return;
+    }
+    if (state.away) {
+      state.away.missed++; // replayed by the server, before "connect"
     }
     removeTypist(msg.from);
     addMessage(msg, false);

@@ -3,6 +3,7 @@ package polling
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
@@ -79,8 +80,10 @@ func (t *Transport) poll(w http.ResponseWriter, r *http.Request) {
 
 // Poll serves a GET of the client: it parks until the session has packets
 // for this transport, MaxPollHold passes (a noop answers it), the
-// transport ends, or ctx is done (the client went away, which ends the
-// transport with ErrGetAborted), and answers through res. ServeHTTP
+// transport ends, or ctx is done, and answers through res. A ctx done
+// with the cause ErrGetReleased is answered at once, with what is queued
+// or a noop, as when MaxPollHold passes; otherwise the client went away,
+// which ends the transport with ErrGetAborted. ServeHTTP
 // serves its GETs with it; in a cluster, the server holding the session
 // serves with it the GETs that reached another server. The rules are the
 // same for both: one GET parked at a time, and a GET that res fails to
@@ -156,6 +159,12 @@ func (t *Transport) Poll(ctx context.Context, res Responder) {
 			res.Payload(pkts)
 			return
 		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), ErrGetReleased) {
+				// Answered as when MaxPollHold passes.
+				held = true
+				ctx = context.Background()
+				continue
+			}
 			t.unpark()
 			t.cfg.cuts.cut(time.Since(parkedAt))
 			t.end(ErrGetAborted)

@@ -30,6 +30,11 @@ var (
 	ErrGetAborted = errors.New("polling: client aborted a pending GET")
 )
 
+// ErrGetReleased, as the cause of the context of a GET served with Poll,
+// answers the GET at once without ending the transport: a server relaying
+// GETs for another releases them so when it closes.
+var ErrGetReleased = errors.New("polling: pending GET released")
+
 // Config holds the settings shared by the polling transports of one
 // engine. Build it once with NewConfig; it is safe for concurrent use.
 type Config struct {

@@ -112,6 +112,9 @@ type relayer struct {
 	stop    chan struct{}  // closed by close: ends the watch goroutine
 	watched chan struct{}  // closed when the watch goroutine has ended
 	polls   sync.WaitGroup // GETs relayed to this engine being served
+	// relayed counts the GETs and POSTs this engine relays to others,
+	// which close lets finish.
+	relayed sync.WaitGroup
 
 	mu      sync.Mutex
 	closed  bool                        // guarded by mu
@@ -287,7 +290,7 @@ func (rl *relayer) dispatch(m *relayMsg) {
 		rl.servePost(m)
 	case kindOpen:
 		rl.serveOpen(m)
-	case kindPollCancel, kindPollWritten, kindUp, kindUpAck, kindUpEnd:
+	case kindPollCancel, kindPollRelease, kindPollWritten, kindUp, kindUpAck, kindUpEnd:
 		rl.mu.Lock()
 		sr := rl.served[servedKey{m.From, m.ID}]
 		rl.mu.Unlock()
@@ -390,7 +393,33 @@ func (rl *relayer) close() {
 		return
 	}
 	rl.closed = true
+	var gets []*pendingRequest
+	for _, p := range rl.pending {
+		if p.kind == kindPoll {
+			gets = append(gets, p)
+		}
+	}
 	rl.mu.Unlock()
+	// The GETs this engine relays are answered at once, with a noop if
+	// nothing is queued for them, so that their sessions carry on through
+	// the other engines; the POSTs it relays get their answers. The watch
+	// ends those whose owners do not answer within the timeout.
+	for _, p := range gets {
+		rl.send(p.owner, &relayMsg{Kind: kindPollRelease, ID: p.id})
+	}
+	relayed := make(chan struct{})
+	go func() {
+		// Those still waiting after the timeout (a POST held by a handler
+		// on its owner) are failed below, and then finish.
+		rl.relayed.Wait()
+		close(relayed)
+	}()
+	wait := time.NewTimer(rl.timeout)
+	select {
+	case <-relayed:
+	case <-wait.C:
+	}
+	wait.Stop()
 	// The GETs relayed here were answered when their sessions closed:
 	// their answers are written, or their relaying engines found gone by
 	// the watch, before this engine says it closed.
@@ -444,21 +473,26 @@ type pendingRequest struct {
 	rl     *relayer
 	owner  string
 	id     uint64
+	kind   msgKind // kindPoll, kindPost or kindOpen
 	answer func(m *relayMsg) // called on the receive goroutine; must not block
 	lost   chan error        // receives why the owner will not answer (capacity 1)
 }
 
-// startRequest registers a relayed request; answer receives the owner's
-// answer. It returns nil once this engine or the owner's has closed.
-func (rl *relayer) startRequest(owner string, answer func(m *relayMsg)) *pendingRequest {
+// startRequest registers a relayed request of kind; answer receives the
+// owner's answer. It returns nil once this engine or the owner's has
+// closed.
+func (rl *relayer) startRequest(owner string, answer func(m *relayMsg), kind msgKind) *pendingRequest {
 	rl.mu.Lock()
 	defer rl.mu.Unlock()
 	if rl.closed || rl.linkLocked(owner).gone {
 		return nil
 	}
-	p := &pendingRequest{rl: rl, owner: owner, id: rl.newIDLocked(), answer: answer, lost: make(chan error, 1)}
+	p := &pendingRequest{rl: rl, owner: owner, id: rl.newIDLocked(), kind: kind, answer: answer, lost: make(chan error, 1)}
 	rl.pending[p.id] = p
 	rl.useLocked(owner, p)
+	if kind != kindOpen {
+		rl.relayed.Add(1)
+	}
 	return p
 }
 
@@ -468,6 +502,9 @@ func (p *pendingRequest) finish() {
 	delete(p.rl.pending, p.id)
 	p.rl.unuseLocked(p.owner, p)
 	p.rl.mu.Unlock()
+	if p.kind != kindOpen {
+		p.rl.relayed.Done()
+	}
 }
 
 func (p *pendingRequest) linkLost(err error) {

@@ -201,3 +201,31 @@ func (rl *relayer) onlyBridge(t *testing.T) *bridge {
 	}
 	return nil
 }
+
+// An engine that closes while it relays a parked GET releases it: the GET
+// is answered with a noop and the session carries on through the others.
+func TestRelayClosingEngineReleasesGETs(t *testing.T) {
+	t.Parallel()
+	for _, shutdown := range []bool{false, true} {
+		t.Run(fmt.Sprint("shutdown=", shutdown), func(t *testing.T) {
+			t.Parallel()
+			servers, _ := newCluster(t, &Options{Relay: &RelayOptions{Timeout: time.Hour}}, 2)
+			a, b := servers[0], servers[1]
+			a.via = b
+			c := a.connect(t, modePolling)
+			parked := c.parkGET(t)
+			if shutdown {
+				require.NoError(t, b.engine.Shutdown(t.Context()))
+			} else {
+				require.NoError(t, b.engine.Close())
+			}
+			r := <-parked
+			require.Equal(t, http.StatusOK, r.status, r.body)
+			assert.Equal(t, "6", r.body)
+			assert.Nil(t, c.sess.Err(), "the session is open")
+			a.via = nil
+			require.NoError(t, c.sess.Send(transport.TextPacket("on")))
+			assert.Equal(t, transport.TextPacket("on"), c.recv(t))
+		})
+	}
+}

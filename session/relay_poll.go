@@ -18,7 +18,7 @@ import (
 func (rl *relayer) forwardPoll(w http.ResponseWriter, r *http.Request, owner, id string) {
 	res := rl.e.polling.NewResponder(w, r)
 	answer, answered := answerChan()
-	p := rl.startRequest(owner, answer)
+	p := rl.startRequest(owner, answer, kindPoll)
 	if p == nil {
 		res.Error(http.StatusBadRequest, transport.CodeUnknownSID)
 		return
@@ -48,7 +48,7 @@ func (rl *relayer) forwardPost(w http.ResponseWriter, r *http.Request, owner, id
 	res := rl.e.polling.NewResponder(w, r)
 	body, readErr := rl.e.polling.ReadPost(w, r)
 	answer, answered := answerChan()
-	p := rl.startRequest(owner, answer)
+	p := rl.startRequest(owner, answer, kindPost)
 	if p == nil {
 		res.Error(http.StatusBadRequest, transport.CodeUnknownSID)
 		return
@@ -75,14 +75,16 @@ func (rl *relayer) forwardPost(w http.ResponseWriter, r *http.Request, owner, id
 
 // servedPoll is a GET another engine relays to this one.
 type servedPoll struct {
-	cancel  context.CancelFunc
+	cancel  context.CancelCauseFunc
 	written chan error // capacity 1: whether the answer reached the client
 }
 
 func (sp *servedPoll) receive(m *relayMsg) {
 	switch m.Kind {
 	case kindPollCancel:
-		sp.cancel()
+		sp.cancel(nil)
+	case kindPollRelease:
+		sp.cancel(polling.ErrGetReleased)
 	case kindPollWritten:
 		select {
 		case sp.written <- m.err():
@@ -92,7 +94,7 @@ func (sp *servedPoll) receive(m *relayMsg) {
 }
 
 func (sp *servedPoll) linkLost(err error) {
-	sp.cancel()
+	sp.cancel(err)
 	select {
 	case sp.written <- err:
 	default:
@@ -142,18 +144,18 @@ func (rl *relayer) servePoll(m *relayMsg) {
 		res.Error(http.StatusBadRequest, transport.CodeUnknownSID)
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	sp := &servedPoll{cancel: cancel, written: make(chan error, 1)}
 	res.written = sp.written
 	if !rl.serve(m, sp) {
-		cancel()
+		cancel(nil)
 		res.Error(http.StatusBadRequest, transport.CodeUnknownSID)
 		return
 	}
 	go func() {
 		defer rl.polls.Done()
 		defer rl.unserve(m, sp)
-		defer cancel()
+		defer cancel(nil)
 		pt := s.pollingTransport()
 		if pt == nil {
 			res.Error(http.StatusBadRequest, transport.CodeBadRequest)

@@ -36,6 +36,7 @@ const (
 	kindDownAck     // down: packets delivered to the session so far (ID, Ack)
 	kindDownEnd     // down: the session's transport ended (ID, Err)
 	kindBye         // either way: the sender's engine closed; it answers no more
+	kindPollRelease // up: answer the GET now, with a noop if nothing is queued (ID)
 	maxKind
 )
 

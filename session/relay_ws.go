@@ -21,7 +21,7 @@ import (
 // the owner first, and accepts the WebSocket only if the session exists.
 func (rl *relayer) forwardUpgrade(w http.ResponseWriter, r *http.Request, owner, id string) {
 	answer, answered := answerChan()
-	p := rl.startRequest(owner, answer)
+	p := rl.startRequest(owner, answer, kindOpen)
 	if p == nil {
 		rl.e.refuse(w, r, http.StatusBadRequest, transport.CodeUnknownSID)
 		return

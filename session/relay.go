@@ -473,7 +473,7 @@ type pendingRequest struct {
 	rl     *relayer
 	owner  string
 	id     uint64
-	kind   msgKind // kindPoll, kindPost or kindOpen
+	kind   msgKind           // kindPoll, kindPost or kindOpen
 	answer func(m *relayMsg) // called on the receive goroutine; must not block
 	lost   chan error        // receives why the owner will not answer (capacity 1)
 }

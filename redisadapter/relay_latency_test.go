@@ -3,6 +3,8 @@ package redisadapter_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -25,7 +27,10 @@ func routeProxy(t testing.TB, first, rest string) string {
 	proxy := func(raw string) *httputil.ReverseProxy {
 		u, err := url.Parse(raw)
 		require.NoError(t, err)
-		return httputil.NewSingleHostReverseProxy(u)
+		p := httputil.NewSingleHostReverseProxy(u)
+		// A client that goes away mid-request is no error here.
+		p.ErrorLog = log.New(io.Discard, "", 0)
+		return p
 	}
 	hs, other := proxy(first), proxy(rest)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,8 +3,8 @@
 # machine, then runs every test. Both work from a clean checkout.
 
 GO      ?= go
-MODULES := . examples bench redisadapter internal/proxymatrix
-NPM_DIRS := internal/nodetest/node client-js bench/node redisadapter/internal/node
+MODULES := . metrics examples bench redisadapter internal/proxymatrix adminui
+NPM_DIRS := internal/nodetest/node client-js bench/node redisadapter/internal/node adminui/internal/node
 
 .PHONY: chat test deps test-go test-js vet fuzz bench
 

@@ -56,8 +56,10 @@ type benchServer struct {
 	drains    sync.WaitGroup
 }
 
-func newBenchServer(b *testing.B) *benchServer {
-	srv := ferry.NewServer(&ferry.Options{PingInterval: time.Hour, PingTimeout: time.Hour, Logger: quiet})
+// newBenchServer starts a server for b, with obs (which may be nil) as its
+// Observer.
+func newBenchServer(b *testing.B, obs *ferry.Observer) *benchServer {
+	srv := ferry.NewServer(&ferry.Options{PingInterval: time.Hour, PingTimeout: time.Hour, Observer: obs, Logger: quiet})
 	hs := httptest.NewServer(srv)
 	bs := &benchServer{Server: srv, url: hs.URL, reached: make(chan struct{}, 1), deadline: time.NewTimer(within)}
 	bs.deadline.Stop()
@@ -318,7 +320,7 @@ var benchArgs = []any{"room-42", map[string]any{"user": "ann", "text": "hello th
 func BenchmarkEmit(b *testing.B) {
 	for _, how := range []string{"websocket", "polling"} {
 		b.Run(how, func(b *testing.B) {
-			bs := newBenchServer(b)
+			bs := newBenchServer(b, nil)
 			s := bs.join(b, how)
 			bs.run(b, 1, func() error { return s.Emit("chat", benchArgs...) })
 		})
@@ -334,7 +336,7 @@ func BenchmarkBroadcast(b *testing.B) {
 		targets int
 	}{{"websocket", 10}, {"websocket", 100}, {"websocket", 1000}, {"polling", 10}, {"polling", 100}} {
 		b.Run(fmt.Sprintf("%s-%d", c.how, c.targets), func(b *testing.B) {
-			bs := newBenchServer(b)
+			bs := newBenchServer(b, nil)
 			for range c.targets {
 				bs.join(b, c.how)
 			}

@@ -70,6 +70,9 @@ func (b Broadcast) Emit(event string, args ...any) error {
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
+	if o := b.nsp.server.obs; o != nil {
+		o.Broadcast(b.nsp.name)
+	}
 	var errs []error
 	for _, nsp := range b.nsp.targets() {
 		if err := nsp.adapter.Broadcast(context.Background(), newEventPacket(event, args), b.opts); err != nil {
@@ -120,11 +123,15 @@ func (b Broadcast) EmitWithAckFunc(ctx context.Context, event string, args []any
 	if parser.IsReserved(event) {
 		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
+	if o := b.nsp.server.obs; o != nil {
+		o.Broadcast(b.nsp.name)
+	}
 	cancel := context.CancelFunc(func() {})
 	if b.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, b.timeout)
 	}
 	w := &broadcastWait{
+		nsp:    b.nsp,
 		acks:   newAckCollector(),
 		what:   fmt.Sprintf("acks for %q", event),
 		f:      f,
@@ -157,6 +164,7 @@ func (b Broadcast) EmitWithAckFunc(ctx context.Context, event string, args []any
 // broadcastWait is an EmitWithAckFunc waiting for its acks: the collector
 // completing and the deadline race to deliver them, once.
 type broadcastWait struct {
+	nsp    *Namespace // the broadcast's
 	acks   *AckCollector
 	what   string
 	f      func([]Args, error)
@@ -184,6 +192,9 @@ func (w *broadcastWait) deliver(ctx context.Context) {
 	}
 	got, err := w.acks.result(ctx, w.what)
 	w.cancel()
+	if o := w.nsp.server.obs; o != nil && errors.Is(err, context.DeadlineExceeded) {
+		o.AckTimeout(w.nsp.name)
+	}
 	defer func() {
 		if v := recover(); v != nil {
 			w.logger.Error("panic in an ack callback", "panic", v, "stack", string(debug.Stack()))

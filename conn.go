@@ -345,6 +345,10 @@ func (c *Conn) recover(nsp *Namespace, auth parser.Raw) bool {
 		}
 		return true
 	}
+	if nsp.watched() {
+		// The adapter restored the rooms with the socket.
+		nsp.reportRooms(sock, sock.Rooms(), nil)
+	}
 	if opts.RunMiddlewares {
 		if err := nsp.runMiddleware(sock); err != nil {
 			sock.onClose(ReasonServerNamespaceDisconnect)

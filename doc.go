@@ -91,4 +91,11 @@
 // Options.CleanupEmptyChildNamespaces, a child is also removed when its
 // last socket leaves. A removed namespace's adapter is closed, as every
 // adapter is when the server closes.
+//
+// # Metrics
+//
+// Options.Observer hears of the server's events as they happen (see
+// Observer): connections and their transports, upgrades, refused requests,
+// packets and bytes, sockets, broadcasts, ack timeouts. The module
+// github.com/ferryio/ferry/metrics exports them as Prometheus metrics.
 package ferry

@@ -2,6 +2,7 @@ package ferry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -288,6 +289,9 @@ func (w *ackWait) receive(args Args, ok bool) {
 // expire delivers ctx's error, unless the outcome came first.
 func (w *ackWait) expire(ctx context.Context) {
 	if w.s.takeAck(w.id) != nil {
+		if o := w.s.nsp.server.obs; o != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			o.AckTimeout(w.s.nsp.name)
+		}
 		w.deliver(nil, fmt.Errorf("ferry: waiting for ack of %q: %w", w.event, ctx.Err()))
 	}
 }

@@ -50,6 +50,13 @@ type Namespace struct {
 	children   map[*Namespace]struct{}   // guarded by mu: for a dynamic parent
 
 	serverSide serverSideHandlers // OnServerSideEmit handlers
+
+	// roomHooks holds the OnJoinRoom and OnLeaveRoom handlers, nil while
+	// there is none (see room_events.go); stored with mu held.
+	roomHooks atomic.Pointer[roomHooks]
+	// roomMu serialises the room changes of a watched namespace, so that
+	// each is reported once.
+	roomMu sync.Mutex
 }
 
 // newNamespace makes a namespace and its adapter. It must not be called
@@ -158,13 +165,16 @@ func (n *Namespace) join(s *Socket) {
 	if ok {
 		n.used.Store(true)
 		n.addAll(s, rooms)
+		if o := n.server.obs; o != nil {
+			o.Connected(n.name)
+		}
 	}
 	if !ok || !s.Connected() {
 		// The connection closed while the socket was joining, and the
 		// socket may have left before it was added: undo the adds, and
 		// neither answer the CONNECT nor run the handlers.
 		n.remove(s)
-		n.adapter.DelAll(s.id)
+		s.leaveAll()
 		return
 	}
 	s.sendConnect()
@@ -198,6 +208,15 @@ func (n *Namespace) connectionHandlers(into []func(*Socket)) []func(*Socket) {
 // it also records the offset of the newest event broadcast before: a
 // client that later sends no offset missed what came after it.
 func (n *Namespace) addAll(s *Socket, rooms []string) {
+	if n.watched() {
+		n.changeRooms(s, func() { n.addAllUnwatched(s, rooms) })
+		return
+	}
+	n.addAllUnwatched(s, rooms)
+}
+
+// addAllUnwatched is addAll without reporting the rooms joined.
+func (n *Namespace) addAllUnwatched(s *Socket, rooms []string) {
 	if s.rec == nil {
 		n.adapter.AddAll(s.id, rooms)
 		return
@@ -225,6 +244,9 @@ func (n *Namespace) addAll(s *Socket, rooms []string) {
 func (n *Namespace) admitRecovered(s *Socket, missed []*EncodedPacket, reply bool) bool {
 	if !s.connectRecovered() {
 		return false
+	}
+	if o := n.server.obs; o != nil {
+		o.Connected(n.name)
 	}
 	n.mu.Lock()
 	n.sockets[s.id] = s

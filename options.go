@@ -135,6 +135,10 @@ type Options struct {
 	// the adapter is closed when the namespace is removed or the server
 	// closes. Default NewMemoryAdapter.
 	Adapter func(nsp *Namespace) Adapter
+	// Observer, if set, hears of the server's events (connections,
+	// upgrades, refused requests, packets and bytes, sockets, broadcasts,
+	// ack timeouts), for metrics; see Observer. Default nil.
+	Observer *Observer
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -186,6 +190,7 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		MaxPollHold:          o.MaxPollHold,
 		WriteTimeout:         o.WriteTimeout,
 		OnConnection:         onConnection,
+		Observer:             o.Observer.engineObserver(),
 		Logger:               o.Logger,
 	}
 }

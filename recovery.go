@@ -88,6 +88,17 @@ func (o *RecoveryOptions) withDefaults() *RecoveryOptions {
 	return &c
 }
 
+// Recovery returns the server's Options.ConnectionStateRecovery with its
+// defaults filled in (a copy), or nil when recovery is off. Adapters that
+// keep sessions for several servers read it.
+func (s *Server) Recovery() *RecoveryOptions {
+	if s.recovery == nil {
+		return nil
+	}
+	c := *s.recovery
+	return &c
+}
+
 // SessionState is what connection state recovery keeps of a socket that
 // disconnected, to restore it.
 type SessionState struct {

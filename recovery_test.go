@@ -301,6 +301,18 @@ func TestRecoveryExactlyOnceUnderLoad(t *testing.T) {
 	})
 }
 
+func TestRecoveryOptionsWithDefaults(t *testing.T) {
+	require.Nil(t, ferry.NewServer(nil).Recovery())
+	srv := ferry.NewServer(&ferry.Options{ConnectionStateRecovery: &ferry.RecoveryOptions{MaxMissedPackets: 7}})
+	got := srv.Recovery()
+	require.NotNil(t, got)
+	require.Equal(t, 2*time.Minute, got.MaxDisconnectionDuration)
+	require.Equal(t, 7, got.MaxMissedPackets)
+	require.Equal(t, 1<<20, got.MaxMissedBytes)
+	got.MaxMissedPackets = 9
+	require.Equal(t, 7, srv.Recovery().MaxMissedPackets, "a copy")
+}
+
 func TestRecoveryEmptyOffsetIsFresh(t *testing.T) {
 	// The client's last event ended in "" without being an offset, and
 	// socket.io-client sends that as its offset: the server cannot know

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -32,6 +33,7 @@ type Server struct {
 	engine   *session.Engine
 	codec    parser.Codec
 	logger   *slog.Logger
+	obs      *Observer         // Options.Observer with no nil fields, or nil
 	client   *jsclient.Handler // the bundled JavaScript client, or nil
 	closed   atomic.Bool
 	burst    transport.Burst // broadcasts being handed out
@@ -46,6 +48,9 @@ type Server struct {
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace // guarded by mu
 	dynamic    []*Namespace          // guarded by mu: parents of dynamic namespaces
+	// onNamespace is guarded by mu: the OnNamespace handlers,
+	// copy-on-write (see listeners.go).
+	onNamespace []listener[func(*Namespace)]
 	// adaptersClosed is guarded by mu: Close or Shutdown closed the
 	// adapters of every namespace then known; one made later is closed as
 	// soon as it is made.
@@ -59,6 +64,7 @@ func NewServer(opts *Options) *Server {
 		opts:             o,
 		codec:            o.Parser,
 		logger:           o.Logger,
+		obs:              o.Observer.withNoops(),
 		namespaces:       make(map[string]*Namespace),
 		mismatchWarnings: rateLimit{every: mismatchWarningInterval},
 		recovery:         o.ConnectionStateRecovery.withDefaults(),
@@ -125,11 +131,58 @@ func (s *Server) insert(nsp *Namespace, hold func(*Namespace)) *Namespace {
 	}
 	hold(nsp)
 	late := s.adaptersClosed
+	hooks := s.onNamespace
 	s.mu.Unlock()
 	if late {
 		nsp.closeAdapter()
 	}
+	for _, h := range hooks {
+		h.f(nsp)
+	}
 	return nsp
+}
+
+// OnNamespace adds a handler run once for every namespace (socket.io's
+// "new_namespace" event, and its list of namespaces): at once, on the
+// caller's goroutine, for each namespace that exists, then for each one
+// made later, by Of or as a dynamic child a client asks for, as it is made
+// and before the Of call or the connection that made it goes on. Dynamic
+// parents (see OfFunc) are not namespaces here; their children are. A
+// child removed and made again (see Options.CleanupEmptyChildNamespaces)
+// is a new namespace. The handler must not block: a client's connection
+// waits for it. It returns a function that removes the handler.
+func (s *Server) OnNamespace(h func(*Namespace)) (off func()) {
+	l := listener[func(*Namespace)]{h, s.newListenerID(false)}
+	s.mu.Lock()
+	s.onNamespace = append(s.onNamespace, l)
+	existing := s.sortedNamespacesLocked()
+	s.mu.Unlock()
+	for _, nsp := range existing {
+		h(nsp)
+	}
+	return func() {
+		s.mu.Lock()
+		s.onNamespace, _ = without(s.onNamespace, l.id)
+		s.mu.Unlock()
+	}
+}
+
+// Namespaces returns the namespaces that exist, sorted by name: "/", those
+// made by Of, and the dynamic children that exist (see OfFunc), but not
+// dynamic parents.
+func (s *Server) Namespaces() []*Namespace {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.sortedNamespacesLocked()
+}
+
+func (s *Server) sortedNamespacesLocked() []*Namespace {
+	out := make([]*Namespace, 0, len(s.namespaces))
+	for _, nsp := range s.namespaces {
+		out = append(out, nsp)
+	}
+	slices.SortFunc(out, func(a, b *Namespace) int { return strings.Compare(a.name, b.name) })
+	return out
 }
 
 // OfFunc declares dynamic namespaces: a client may connect to any name for

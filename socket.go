@@ -384,12 +384,25 @@ func (s *Socket) Join(rooms ...string) {
 		return
 	}
 	s.mu.Unlock()
-	s.nsp.adapter.AddAll(s.id, rooms)
+	if s.nsp.watched() {
+		s.nsp.changeRooms(s, func() { s.nsp.adapter.AddAll(s.id, rooms) })
+	} else {
+		s.nsp.adapter.AddAll(s.id, rooms)
+	}
 	if !s.Connected() {
 		// The socket disconnected meanwhile, and may have left its rooms
 		// before the add: leave them again.
-		s.nsp.adapter.DelAll(s.id)
+		s.leaveAll()
 	}
+}
+
+// leaveAll removes the socket from every room.
+func (s *Socket) leaveAll() {
+	if s.nsp.watched() {
+		s.nsp.changeRooms(s, func() { s.nsp.adapter.DelAll(s.id) })
+		return
+	}
+	s.nsp.adapter.DelAll(s.id)
 }
 
 // Leave removes the socket from room.
@@ -403,6 +416,10 @@ func (s *Socket) Leave(room string) {
 		return
 	}
 	s.mu.Unlock()
+	if s.nsp.watched() {
+		s.nsp.changeRooms(s, func() { s.nsp.adapter.Del(s.id, room) })
+		return
+	}
 	s.nsp.adapter.Del(s.id, room)
 }
 
@@ -697,6 +714,9 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	}
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
+	if o := s.nsp.server.obs; o != nil {
+		o.Disconnected(s.nsp.name, reason)
+	}
 	for _, h := range disconnecting {
 		s.conn.guard(func() { h.f(s, reason) })
 	}
@@ -708,7 +728,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 			}
 		}
 	}
-	s.nsp.adapter.DelAll(s.id)
+	s.leaveAll()
 	s.nsp.remove(s)
 	s.conn.removeSocket(s)
 	s.mu.Lock()

@@ -19,8 +19,11 @@ type cluster struct {
 }
 
 func newCluster(t *testing.T, factory func() *redisadapter.Factory) cluster {
-	a := newFerry(t, factory(), nil)
-	b := newFerry(t, factory(), nil)
+	return newClusterOf(t, newFerry(t, factory(), nil), newFerry(t, factory(), nil))
+}
+
+// newClusterOf connects a Go client to each of two servers.
+func newClusterOf(t *testing.T, a, b *ferryServer) cluster {
 	waitServers(t, a, "/", 2)
 	waitServers(t, b, "/", 2)
 	return cluster{a: a, b: b, ca: goClient(t, a, "/"), cb: goClient(t, b, "/")}
@@ -64,7 +67,10 @@ func waitShardSubscribers(t testing.TB, r *redisServer, channel string, n int) {
 }
 
 func testGoCluster(t *testing.T, r *redisServer, factory func() *redisadapter.Factory, roomChannel string) {
-	c := newCluster(t, factory)
+	testGoClusterOf(t, r, newCluster(t, factory), roomChannel)
+}
+
+func testGoClusterOf(t *testing.T, r *redisServer, c cluster, roomChannel string) {
 	ctx := bounded(t)
 	gotA, gotB := events(c.ca, "news"), events(c.cb, "news")
 	sa := serverSocket(t, c.a, "/", c.ca)

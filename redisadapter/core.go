@@ -15,7 +15,7 @@ import (
 	"github.com/ferryio/ferry/parser"
 )
 
-// core is what the classic and sharded adapters share: this server's
+// core is what the classic, sharded and Streams adapters share: this server's
 // sockets (the embedded MemoryAdapter), the hub, and the requests waiting
 // for other servers' answers.
 type core struct {

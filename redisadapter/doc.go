@@ -1,18 +1,20 @@
 // Package redisadapter lets several Ferry servers, and Node socket.io
 // servers, share rooms and broadcasts through Redis: it is a ferry.Adapter
-// wire-compatible with @socket.io/redis-adapter 8.3, and an Emitter
-// compatible with @socket.io/redis-emitter 5.1. It is a module of its own,
-// so that a single-server application pulls in no Redis code.
+// wire-compatible with @socket.io/redis-adapter 8.3 (New, NewSharded) and
+// with @socket.io/redis-streams-adapter 0.3 (NewStreams, which also gives
+// connection state recovery across servers), and an Emitter compatible
+// with @socket.io/redis-emitter 5.1. It is a module of its own, so that a
+// single-server application pulls in no Redis code.
 //
 // # Use
 //
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
-//	adapters := redisadapter.New(rdb, nil) // or NewSharded (Redis 7)
+//	adapters := redisadapter.New(rdb, nil) // or NewSharded (Redis 7), NewStreams
 //	srv := ferry.NewServer(&ferry.Options{Adapter: adapters.Adapter})
 //
 // Every server of the cluster, Ferry or Node, uses the same protocol (New
-// with Node's createAdapter, NewSharded with createShardedAdapter) and
-// the same key. Each server may use either Socket.IO parser with its own
+// with Node's createAdapter, NewSharded with createShardedAdapter,
+// NewStreams with the Streams adapter's createAdapter) and the same key. Each server may use either Socket.IO parser with its own
 // clients: servers exchange decoded packets, never client frames.
 //
 // # Data flow
@@ -54,11 +56,58 @@
 // foreign subscriber to those channels would make requests wait for an
 // answer that never comes, until their timeout.
 //
+// # Redis Streams
+//
+// NewStreams writes broadcasts (without ack), joins, leaves and
+// disconnects as entries of a stream (XADD, trimmed to about MaxLen),
+// which every server reads in order (XREAD) on a connection of its own per
+// stream; acknowledged broadcasts, fetches, server-side events and every
+// answer go through pub/sub ("{prefix}#{nsp}#", and the requester's
+// "{prefix}#{nsp}#{uid}#"), and the servers are counted as the subscribers
+// of the first. With StreamCount above 1 each namespace has its stream,
+// "{StreamName}-{i}" with i computed as Node computes it: some namespaces
+// get a negative i (such as "/notifications", on "socket.io--3" of four),
+// whose stream Node's servers write but never read, so that Node servers
+// do not exchange those namespaces' broadcasts. Ferry's servers read the
+// streams of their namespaces, negative or not.
+//
+// With ferry.Options.ConnectionStateRecovery, an event's offset is its
+// entry's id, the same on every server, and a disconnected socket's session
+// is kept as Node keeps it (SET {SessionKeyPrefix}{pid}, base64 msgpack, PX
+// the recovery window), so that a client recovers on any server, Ferry or
+// Node, whichever it left: restoring takes the session once (GET and DEL),
+// checks that the offset's entry is still in the stream, and replays the
+// broadcasts after it that select the session's rooms. Ferry goes beyond
+// Node where the wire allows:
+//
+//   - a server delivers its own broadcasts when its reader reaches their
+//     entry, as it does the other servers', so that every socket gets the
+//     stream's events in the stream's order, and a client's offset says
+//     exactly what it got: a recovery replays every missed event once, in
+//     order, and no event twice;
+//   - a restore admits the socket when the reader has delivered exactly the
+//     entries replayed, so that each later one arrives live, once;
+//   - a client that got no event (and so sends no offset) recovers from the
+//     offset it connected at, and one whose last event ended in a string
+//     that is no offset recovers from the offset before it; Ferry keeps
+//     both in the session, in a field Node ignores;
+//   - a restore waits RestoreWait for a session not kept yet, for a client
+//     that came back before its old server noticed it left;
+//   - volatile broadcasts, and events with an ack id, are not replayed, as
+//     they were delivered without an offset.
+//
+// Each recovery costs what it costs Node: every Socket.Emit and broadcast
+// is an XADD that the sender waits for, and then for its own reader to read
+// it back (about two round trips to Redis).
+//
 // # Guarantees
 //
 // Delivery to this server's sockets never waits on Redis: a broadcast is
 // delivered locally first, then queued for the publisher, which sends the
-// queue in order. When Redis is down, local rooms keep working; publishes
+// queue in order. (With NewStreams and recovery, a broadcast is delivered
+// when read back from the stream, as above; when Redis is down, or does
+// not answer within RequestsTimeout, it is delivered at once, with the
+// offset of the newest entry read.) When Redis is down, local rooms keep working; publishes
 // fail, each counted in Stats and logged (at most one line a second);
 // requests to other servers return this server's part and an error within
 // RequestsTimeout (or the context's deadline, if sooner); go-redis
@@ -117,9 +166,15 @@
 //
 // # Limits
 //
-// Connection state recovery is not supported, as with Node's Redis
-// adapters. A Relay needs a single Redis node (or a primary and its
-// replicas): the order of its messages is kept only there. NewSharded keeps one subscription connection, so it needs a
+// Connection state recovery needs NewStreams: New and NewSharded do not
+// keep what it needs across servers, as with Node's Redis adapters.
+// NewStreams with recovery: a client that missed more than MaxLen entries
+// (or MaxMissedPackets events) does not recover; a broadcast delivered at
+// once while Redis was unreachable is not replayed, and one whose XADD
+// Redis applied after it timed out may be replayed to a client that got it
+// already. A Relay needs a single Redis node (or a primary and its
+// replicas): the order of its messages is kept only there. NewSharded
+// keeps one subscription connection, so it needs a
 // single Redis node: on a Redis Cluster, sharded channels of different
 // hash slots live on different nodes. New works with a
 // redis.ClusterClient, counting servers over every node.

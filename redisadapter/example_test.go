@@ -57,6 +57,27 @@ func ExampleNewSharded() {
 	log.Fatal(http.ListenAndServe("127.0.0.1:3000", srv))
 }
 
+// The Streams adapter with connection state recovery: a client that loses
+// its connection and comes back, to any server of the cluster (Ferry, or
+// Node on @socket.io/redis-streams-adapter 0.3), gets its id, rooms and
+// data back, with the events it missed.
+func ExampleNewStreams() {
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	adapters := redisadapter.NewStreams(rdb, nil)
+	srv := ferry.NewServer(&ferry.Options{
+		Adapter:                 adapters.Adapter,
+		ConnectionStateRecovery: &ferry.RecoveryOptions{MaxDisconnectionDuration: 2 * time.Minute},
+	})
+	defer srv.Close()
+	srv.OnConnection(func(s *ferry.Socket) {
+		if !s.Recovered() {
+			s.Join("lobby")
+		}
+	})
+	log.Fatal(http.ListenAndServe("127.0.0.1:3000", srv))
+}
+
 // A worker that is not a server sends to the cluster's sockets.
 func ExampleEmitter() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})

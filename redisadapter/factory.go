@@ -91,8 +91,10 @@ type ShardedOptions struct {
 // server. Its methods are safe for concurrent use.
 type Factory struct {
 	client     redis.UniversalClient
-	sharded    bool
-	prefix     string // Key, or ChannelPrefix
+	sharded    bool                                 // sharded pub/sub: NewSharded, or NewStreams with UseShardedPubSub
+	streams    *StreamsOptions                      // NewStreams, with its defaults
+	readClient func() (redis.UniversalClient, bool) // NewStreams: see readClients
+	prefix     string                               // Key, or ChannelPrefix
 	timeout    time.Duration
 	specific   bool
 	mode       SubscriptionMode
@@ -101,6 +103,7 @@ type Factory struct {
 	stats      counters
 	publishLog logLimiter // publish errors
 	dropLog    logLimiter // messages ignored
+	readLog    logLimiter // stream reads failed
 
 	mu   sync.Mutex
 	hubs map[*ferry.Server]*hub // guarded by mu
@@ -178,6 +181,9 @@ func (f *Factory) Adapter(nsp *ferry.Namespace) ferry.Adapter {
 		return ferry.NewMemoryAdapter(nsp)
 	}
 	h := f.acquire(nsp.Server())
+	if f.streams != nil {
+		return newStreams(f, h, nsp)
+	}
 	if f.sharded {
 		return newSharded(f, h, nsp)
 	}

@@ -25,7 +25,8 @@ var ErrClosed = errors.New("redisadapter: adapter closed")
 // Stats counts what a Factory's adapters published on Redis. Its counts
 // only grow.
 type Stats struct {
-	// Published counts the messages published.
+	// Published counts the messages published, and the stream entries and
+	// sessions written.
 	Published uint64
 	// PublishErrors counts the messages that could not be published:
 	// refused by Redis, timed out, unreachable, or dropped from a full
@@ -34,16 +35,19 @@ type Stats struct {
 	// Dropped counts, among PublishErrors, the messages dropped because
 	// the queue was full.
 	Dropped uint64
-	// Received counts the messages received from Redis.
+	// Received counts the messages received from Redis, stream entries
+	// included.
 	Received uint64
 	// Undecodable counts the messages received that could not be decoded
 	// and were ignored.
 	Undecodable uint64
+	// ReadErrors counts the reads of a stream that failed (NewStreams).
+	ReadErrors uint64
 }
 
 // counters are a factory's Stats, updated atomically.
 type counters struct {
-	published, publishErrors, dropped, received, undecodable atomic.Uint64
+	published, publishErrors, dropped, received, undecodable, readErrors atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -53,6 +57,7 @@ func (c *counters) snapshot() Stats {
 		Dropped:       c.dropped.Load(),
 		Received:      c.received.Load(),
 		Undecodable:   c.undecodable.Load(),
+		ReadErrors:    c.readErrors.Load(),
 	}
 }
 
@@ -81,8 +86,9 @@ type hub struct {
 	cancel context.CancelFunc
 
 	mu       sync.RWMutex
-	channels map[string]handler // guarded by mu: channel (SUBSCRIBE or SSUBSCRIBE) -> handler
-	patterns map[string]handler // guarded by mu: pattern -> handler
+	channels map[string]handler       // guarded by mu: channel (SUBSCRIBE or SSUBSCRIBE) -> handler
+	patterns map[string]handler       // guarded by mu: pattern -> handler
+	readers  map[string]*streamReader // guarded by mu: stream -> its reader (NewStreams)
 
 	qmu       sync.Mutex
 	queue     []op // guarded by qmu
@@ -97,11 +103,14 @@ type hub struct {
 }
 
 // op is one entry of a hub's queue: a publish, or a subscription change.
+// A publish with run set runs it instead of PUBLISH: another write, such as
+// XADD or SET, counted as a publish.
 type op struct {
 	publish bool
 	sharded bool   // SPUBLISH rather than PUBLISH
-	channel string // for a publish
+	channel string // for a publish: the channel, or the key run writes
 	payload []byte
+	run     func(ctx context.Context) error
 	done    func(error) // for a publish; may be nil
 
 	sub      bool // subscribe rather than unsubscribe
@@ -118,6 +127,7 @@ func newHub(f *Factory, server *ferry.Server) *hub {
 		cancel:   cancel,
 		channels: make(map[string]handler),
 		patterns: make(map[string]handler),
+		readers:  make(map[string]*streamReader),
 		wake:     make(chan struct{}, 1),
 		received: make(chan struct{}),
 		ran:      make(chan struct{}),
@@ -192,6 +202,13 @@ func (h *hub) unsubscribe(kind subKind, channels ...string) {
 // queued already, the message is dropped and done receives ErrQueueFull.
 func (h *hub) publish(channel string, payload []byte, done func(error)) {
 	h.enqueue(op{publish: true, sharded: h.f.sharded, channel: channel, payload: payload, done: done})
+}
+
+// write queues run, a write to key, in order with the publishes, and
+// bounded by Options.MaxPendingPublishes as they are; done, if set,
+// receives the outcome.
+func (h *hub) write(key string, run func(ctx context.Context) error, done func(error)) {
+	h.enqueue(op{publish: true, channel: key, run: run, done: done})
 }
 
 func (h *hub) enqueue(o op) {
@@ -292,9 +309,12 @@ func (h *hub) exec(o op) {
 	h.publishes--
 	h.qmu.Unlock()
 	var err error
-	if o.sharded {
+	switch {
+	case o.run != nil:
+		err = o.run(ctx)
+	case o.sharded:
 		err = h.f.client.SPublish(ctx, o.channel, o.payload).Err()
-	} else {
+	default:
 		err = h.f.client.Publish(ctx, o.channel, o.payload).Err()
 	}
 	if err != nil {

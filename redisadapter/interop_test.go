@@ -20,8 +20,8 @@ type mixed struct {
 	a, b *ferryServer
 	peer *nodePeer
 	r    *redisServer
-	// sharded is set for the sharded protocol; dynamic for its modes
-	// that subscribe to rooms.
+	// sharded is set for the ClusterAdapter protocols (sharded and
+	// streams); dynamic for the sharded modes that subscribe to rooms.
 	sharded, dynamic bool
 	// sockets on their servers, by client name
 	sa, sb *ferry.Socket
@@ -29,8 +29,18 @@ type mixed struct {
 
 func newMixed(t *testing.T, r *redisServer, mode, subscription, nodeParser string, factory func() *redisadapter.Factory) *mixed {
 	t.Helper()
-	a := newFerry(t, factory(), parser.Msgpack())
-	b := newFerry(t, factory(), parser.JSON())
+	m := newMixedOf(t, r, []string{"MODE=" + mode, "SUBSCRIPTION=" + subscription, "NODE_PARSER=" + nodeParser},
+		func(codec parser.Codec) *ferryServer { return newFerry(t, factory(), codec) })
+	m.sharded, m.dynamic = mode == "sharded", mode == "sharded" && subscription != "static"
+	return m
+}
+
+// newMixedOf starts the Ferry servers that server makes, and the Node
+// server with env (see peer.mjs).
+func newMixedOf(t *testing.T, r *redisServer, env []string, server func(parser.Codec) *ferryServer) *mixed {
+	t.Helper()
+	a := server(parser.Msgpack())
+	b := server(parser.JSON())
 	for _, s := range []*ferryServer{a, b} {
 		s.Of("/").OnConnection(func(s *ferry.Socket) { s.SetData(map[string]any{"lang": "go"}) })
 		s.Of("/").OnServerSideEmit("hello", func(e *ferry.Event) {
@@ -41,12 +51,12 @@ func newMixed(t *testing.T, r *redisServer, mode, subscription, nodeParser strin
 			}
 		})
 	}
-	peer := startPeer(t, r, mode, subscription, nodeParser,
+	peer := startPeerEnv(t, r, env,
 		ferryTarget{Name: "ferryA", URL: a.URL, Parser: "msgpack"},
 		ferryTarget{Name: "ferryB", URL: b.URL, Parser: "json"})
 	waitServers(t, a, "/", 3)
 	waitServers(t, b, "/", 3)
-	m := &mixed{a: a, b: b, peer: peer, r: r, sharded: mode == "sharded", dynamic: mode == "sharded" && subscription != "static"}
+	m := &mixed{a: a, b: b, peer: peer, r: r}
 	m.sa = a.Of("/").Socket(peer.Clients["ferryA"])
 	m.sb = b.Of("/").Socket(peer.Clients["ferryB"])
 	require.NotNil(t, m.sa)

@@ -61,9 +61,11 @@ type nodePeer struct {
 	mu      sync.Mutex
 	nextID  int
 	replies map[int]chan map[string]json.RawMessage // guarded by mu
-	events  map[string]chan peerEvent               // by client name; "sse" for server-side events
-	gone    map[string]chan string                  // disconnect reasons by client name
-	stderr  strings.Builder                         // guarded by mu
+	// events and gone are written under mu, by the test's goroutine only
+	// (see track), which reads them without it.
+	events map[string]chan peerEvent // by client name; "sse" for server-side events
+	gone   map[string]chan string    // disconnect reasons by client name
+	stderr strings.Builder           // guarded by mu
 }
 
 // ferryTarget is a Ferry server the peer connects an official client to.
@@ -76,14 +78,20 @@ type ferryTarget struct {
 // startPeer starts peer.mjs and waits until its clients are connected.
 func startPeer(t testing.TB, r *redisServer, mode, subscription, nodeParser string, targets ...ferryTarget) *nodePeer {
 	t.Helper()
+	return startPeerEnv(t, r, []string{"MODE=" + mode, "SUBSCRIPTION=" + subscription, "NODE_PARSER=" + nodeParser}, targets...)
+}
+
+// startPeerEnv starts peer.mjs with env (see the script for its
+// variables) and waits until its clients are connected.
+func startPeerEnv(t testing.TB, r *redisServer, env []string, targets ...ferryTarget) *nodePeer {
+	t.Helper()
 	requireNode(t)
 	ferryJSON, err := json.Marshal(targets)
 	require.NoError(t, err)
 	cmd := exec.Command("node", filepath.Join(nodeDir(), "peer.mjs"))
 	cmd.Dir = nodeDir()
-	cmd.Env = append(os.Environ(),
-		"REDIS_URL=redis://"+r.Addr(), "MODE="+mode, "SUBSCRIPTION="+subscription,
-		"NODE_PARSER="+nodeParser, "FERRY="+string(ferryJSON))
+	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+r.Addr(), "FERRY="+string(ferryJSON))
+	cmd.Env = append(cmd.Env, env...)
 	p := &nodePeer{
 		t: t, cmd: cmd,
 		replies: make(map[int]chan map[string]json.RawMessage),
@@ -140,13 +148,19 @@ func startPeer(t testing.TB, r *redisServer, mode, subscription, nodeParser stri
 				if typ == "sse" {
 					client = "sse"
 				}
-				if ch := p.events[client]; ch != nil {
+				p.mu.Lock()
+				ch := p.events[client]
+				p.mu.Unlock()
+				if ch != nil {
 					ch <- e
 				}
 			case "disconnect":
 				var reason string
 				_ = json.Unmarshal(msg["reason"], &reason)
-				if ch := p.gone[client]; ch != nil {
+				p.mu.Lock()
+				ch := p.gone[client]
+				p.mu.Unlock()
+				if ch != nil {
 					ch <- reason
 				}
 			}
@@ -174,6 +188,15 @@ func startPeer(t testing.TB, r *redisServer, mode, subscription, nodeParser stri
 		t.Fatalf("peer.mjs not ready within %v:\n%s", within, p.stderrText())
 	}
 	return p
+}
+
+// track makes the peer report the events and disconnects of client name,
+// one the test is about to open.
+func (p *nodePeer) track(name string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events[name] = make(chan peerEvent, 256)
+	p.gone[name] = make(chan string, 4)
 }
 
 func (p *nodePeer) stderrText() string {

@@ -85,6 +85,12 @@
 // version. A closed session reports a *CloseError whose Reason is named as
 // socket.io names it.
 //
+// # Observer
+//
+// Options.Observer hears of sessions opened and closed, upgrade steps,
+// refused requests (by Refusal) and the packets each transport reads and
+// writes, for metrics, on the goroutines where they happen.
+//
 // # Lifecycle
 //
 // Engine.Close closes every session at once; Engine.Shutdown lets each

@@ -25,6 +25,7 @@ type Engine struct {
 	registry registry
 	relay    *relayer // nil without Options.Relay
 	closed   atomic.Bool
+	obs      *Observer // Options.Observer with no nil fields, or nil
 
 	// testHookIdlePoll, if set (by tests, before serving), is called each
 	// time Take finds nothing for a long-poll, which is then about to park.
@@ -38,7 +39,7 @@ type Engine struct {
 // NewEngine returns an Engine configured by opts, which may be nil.
 func NewEngine(opts *Options) *Engine {
 	o := opts.withDefaults()
-	e := &Engine{opts: o, logger: o.Logger}
+	e := &Engine{opts: o, logger: o.Logger, obs: o.Observer.withNoops()}
 	e.polling = polling.NewConfig(&polling.Options{
 		MaxHTTPBufferSize:    o.MaxHTTPBufferSize,
 		CompressionThreshold: o.CompressionThreshold,
@@ -146,6 +147,9 @@ func (e *Engine) allowed(w http.ResponseWriter, r *http.Request) bool {
 // refuse answers a refused request: the JSON error, or for a WebSocket
 // upgrade request a plain-text status, as the reference server does.
 func (e *Engine) refuse(w http.ResponseWriter, r *http.Request, status int, code transport.ErrorCode) {
+	if e.obs != nil {
+		e.obs.Refused(e.refusal(r, status, code))
+	}
 	if isWebSocketRequest(r) {
 		http.Error(w, code.String(), status)
 		return
@@ -164,7 +168,7 @@ func (e *Engine) refuseClosed(w http.ResponseWriter, r *http.Request) {
 func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
 	pt := s.pollingTransport()
 	if pt == nil {
-		polling.WriteError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		s.engine.refuse(w, r, http.StatusBadRequest, transport.CodeBadRequest)
 		return
 	}
 	pt.ServeHTTP(w, r)

@@ -52,6 +52,9 @@ func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) 
 		conn, err := e.ws.Upgrade(w, r)
 		if err != nil {
 			e.logger.Debug("websocket handshake refused", "err", err, "remote", r.RemoteAddr)
+			if e.obs != nil {
+				e.obs.Refused(RefusedBadRequest)
+			}
 			return
 		}
 		ws = websocket.New(e.ws, conn, s)
@@ -68,6 +71,9 @@ func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) 
 			e.refuseClosed(w, r)
 		}
 		return
+	}
+	if e.obs != nil {
+		e.obs.Opened(name)
 	}
 	if f := e.opts.OnConnection; f != nil {
 		f(s)

@@ -83,6 +83,10 @@ type Options struct {
 	// request's goroutine, before the handshake response is written: set
 	// the session's callbacks there. Packets cannot arrive before it returns.
 	OnConnection func(s *Session)
+	// Observer, if set, hears of the engine's events (sessions opened and
+	// closed, upgrades, refused requests, packets read and written), for
+	// metrics; see Observer. Default nil.
+	Observer *Observer
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -92,7 +92,7 @@ var errMalformedMsg = errors.New("session: malformed relay message")
 // of type, data, binary flag and NoCompress flag.
 func encodeMsg(m *relayMsg) []byte {
 	var buf bytes.Buffer
-	buf.Grow(32 + len(m.Body) + packetsSize(m.Pkts))
+	buf.Grow(32 + len(m.Body) + wireSize(m.Pkts))
 	enc := msgpack.NewEncoder(&buf)
 	// Writes to a bytes.Buffer cannot fail.
 	enc.EncodeArrayLen(msgFields)
@@ -120,7 +120,7 @@ func encodeMsg(m *relayMsg) []byte {
 	return buf.Bytes()
 }
 
-func packetsSize(pkts []transport.Packet) int {
+func wireSize(pkts []transport.Packet) int {
 	n := 0
 	for _, p := range pkts {
 		n += len(p.Data) + 8

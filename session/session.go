@@ -322,6 +322,10 @@ func (s *Session) Take(t transport.Transport) ([]transport.Packet, bool) {
 	s.mu.Lock()
 	pkts, last := s.takeLocked(t)
 	s.mu.Unlock()
+	if o := s.engine.obs; o != nil && len(pkts) > 0 {
+		name := t.Name()
+		o.PacketsOut(name, len(pkts), packetsSize(name, pkts))
+	}
 	if len(pkts) == 0 && s.engine.testHookIdlePoll != nil && t.Name() == transport.NamePolling {
 		s.engine.testHookIdlePoll(s)
 	}
@@ -355,6 +359,10 @@ func (s *Session) takeLocked(t transport.Transport) ([]transport.Packet, bool) {
 
 // Deliver implements transport.Session.
 func (s *Session) Deliver(t transport.Transport, p transport.Packet) error {
+	if o := s.engine.obs; o != nil {
+		name := t.Name()
+		o.PacketsIn(name, 1, packetSize(name, p))
+	}
 	s.mu.Lock()
 	if t == s.probe && s.state != stateClosed {
 		// Also while closing gracefully: see closeWith.
@@ -477,14 +485,13 @@ func (s *Session) closeWith(reason CloseReason, cause error, flush bool) {
 
 	if probe != nil {
 		probe.Close()
-		if onUpgrade != nil {
-			onUpgrade(UpgradeEvent{Phase: UpgradeAborted, Transport: probe.Name(), Err: err})
-		}
+		s.reportUpgrade(onUpgrade, UpgradeEvent{Phase: UpgradeAborted, Transport: probe.Name(), Err: err})
 	}
 	if flush {
 		cur.Wake()
 	} else {
 		s.engine.registry.remove(s)
+		s.reportClosed(cur, reason)
 		close(s.done)
 		cur.Close()
 		if prev != nil {
@@ -515,6 +522,7 @@ func (s *Session) finish() {
 	onUpgrade, err := s.onUpgrade, s.err
 	s.mu.Unlock()
 	s.engine.registry.remove(s)
+	s.reportClosed(cur, err.Reason)
 	close(s.done)
 	cur.Close()
 	if prev != nil {
@@ -523,8 +531,6 @@ func (s *Session) finish() {
 	if probe != nil {
 		// The client never committed the upgrade it started.
 		probe.Close()
-		if onUpgrade != nil {
-			onUpgrade(UpgradeEvent{Phase: UpgradeAborted, Transport: probe.Name(), Err: err})
-		}
+		s.reportUpgrade(onUpgrade, UpgradeEvent{Phase: UpgradeAborted, Transport: probe.Name(), Err: err})
 	}
 }

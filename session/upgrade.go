@@ -27,6 +27,9 @@ func (e *Engine) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	conn, err := e.ws.Upgrade(w, r)
 	if err != nil {
 		e.logger.Debug("websocket upgrade refused", "sid", s.id, "err", err)
+		if e.obs != nil {
+			e.obs.Refused(RefusedBadRequest)
+		}
 		return
 	}
 	t := websocket.New(e.ws, conn, s)
@@ -52,11 +55,7 @@ func (s *Session) beginProbe(t transport.Transport) (started func(), ok bool) {
 	s.upTimer = time.AfterFunc(s.engine.opts.UpgradeTimeout, func() { s.abortUpgrade(t, ErrUpgradeTimeout) })
 	f := s.onUpgrade
 	s.mu.Unlock()
-	return func() {
-		if f != nil {
-			f(UpgradeEvent{Phase: UpgradeStarted, Transport: t.Name()})
-		}
-	}, true
+	return func() { s.reportUpgrade(f, UpgradeEvent{Phase: UpgradeStarted, Transport: t.Name()}) }, true
 }
 
 // mayUpgrade reports whether a new WebSocket may start an upgrade.
@@ -91,9 +90,7 @@ func (s *Session) deliverProbeLocked(t transport.Transport, p transport.Packet) 
 		// queued goes out over the WebSocket, in order.
 		old.Close()
 		t.Wake()
-		if f != nil {
-			f(UpgradeEvent{Phase: UpgradeDone, Transport: t.Name()})
-		}
+		s.reportUpgrade(f, UpgradeEvent{Phase: UpgradeDone, Transport: t.Name()})
 		return nil
 	default:
 		// The transport ends with this error, and TransportClosed then
@@ -122,7 +119,5 @@ func (s *Session) abortUpgrade(t transport.Transport, cause error) {
 	} else {
 		s.engine.logger.Debug("upgrade abandoned", "sid", s.id, "err", cause)
 	}
-	if f != nil {
-		f(UpgradeEvent{Phase: UpgradeAborted, Transport: t.Name(), Err: cause})
-	}
+	s.reportUpgrade(f, UpgradeEvent{Phase: UpgradeAborted, Transport: t.Name(), Err: cause})
 }

@@ -83,12 +83,15 @@ func (s *Server) roomListLocked() []roomInfo {
 }
 
 // announceLocked sends a room's presence to its members, and the room list
-// to every client.
+// to every client. Both describe this server's members only, so they go to
+// this server's clients only (Local): with an adapter shared by several
+// servers, another server's list would replace this one's.
 func (s *Server) announceLocked(r *room, joined, left *person) {
-	if err := s.ferry.To(r.name).Emit("presence", presence{Room: r.name, Members: r.people(), Joined: joined, Left: left}); err != nil {
+	local := s.ferry.Of("/").Local()
+	if err := local.To(r.name).Emit("presence", presence{Room: r.name, Members: r.people(), Joined: joined, Left: left}); err != nil {
 		s.log.Warn("sending presence", "room", r.name, "err", err)
 	}
-	if err := s.ferry.Emit("rooms", s.roomListLocked()); err != nil {
+	if err := local.Emit("rooms", s.roomListLocked()); err != nil {
 		s.log.Warn("sending the room list", "err", err)
 	}
 }

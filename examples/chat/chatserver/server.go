@@ -12,7 +12,11 @@ import (
 	"time"
 
 	"github.com/ferryio/ferry"
+	"github.com/ferryio/ferry/metrics"
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // web holds the page (index.html, a template), its script, style sheet and
@@ -28,7 +32,8 @@ var web embed.FS
 const recoveryWindow = 2 * time.Minute
 
 // Server is the chat application: an http.Handler serving the page at /,
-// its assets under /static/ and the Socket.IO endpoint under /socket.io/.
+// its assets under /static/, the Socket.IO endpoint under /socket.io/ and
+// Prometheus metrics (Ferry's and the Go runtime's) at /metrics.
 type Server struct {
 	handler http.Handler
 	ferry   *ferry.Server
@@ -41,8 +46,29 @@ type Server struct {
 	lastID  uint64             // guarded by mu: id of the newest message
 }
 
+// Options configures a chat Server. A nil *Options, or a zero field,
+// gives the default.
+type Options struct {
+	// Logger receives the chat's logs. Default slog.Default().
+	Logger *slog.Logger
+	// Adapter builds the adapters of the chat's Ferry server (see
+	// ferry.Options.Adapter). A Redis adapter lets several chat servers
+	// share rooms: messages and the typing indicator then reach the room's
+	// members on every server, while presence and the room list stay each
+	// server's own. Default nil: Ferry's in-memory adapter, one server.
+	Adapter func(*ferry.Namespace) ferry.Adapter
+}
+
 // New returns a chat server logging to logger (nil means slog.Default()).
-func New(logger *slog.Logger) *Server {
+func New(logger *slog.Logger) *Server { return NewWithOptions(&Options{Logger: logger}) }
+
+// NewWithOptions returns a chat server configured by opts.
+func NewWithOptions(opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	logger := o.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
@@ -55,14 +81,19 @@ func New(logger *slog.Logger) *Server {
 	for _, name := range fixedRooms() {
 		s.rooms[name] = newRoom(name, true)
 	}
+	col := metrics.New(nil)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(col, collectors.NewGoCollector())
 	s.ferry = ferry.NewServer(&ferry.Options{
 		// Chat messages are small: refuse anything larger than 64 KiB.
 		MaxHTTPBufferSize: 64 << 10,
+		Adapter:           o.Adapter,
 		Logger:            logger,
 		// A page that loses its connection for a while (a train tunnel, a
 		// laptop lid, a flaky Wi-Fi) comes back as the same member and
 		// gets every message it missed, not just the room's history.
 		ConnectionStateRecovery: &ferry.RecoveryOptions{MaxDisconnectionDuration: recoveryWindow},
+		Observer:                col.Observer(),
 	})
 	s.ferry.OnConnection(s.onConnection)
 
@@ -73,6 +104,7 @@ func New(logger *slog.Logger) *Server {
 	r := mux.NewRouter()
 	r.PathPrefix("/socket.io/").Handler(s.ferry)
 	r.Handle("/", page(assets, s.ferry.ClientScriptPath())).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{})).Methods(http.MethodGet)
 	r.PathPrefix("/static/").
 		Handler(http.StripPrefix("/static/", http.FileServerFS(assets))).
 		Methods(http.MethodGet, http.MethodHead)

@@ -1,16 +1,21 @@
-// A Node socket.io 4.8 server on @socket.io/redis-adapter, with official
-// socket.io-client clients connected to it and to the Ferry servers, and
-// an @socket.io/redis-emitter: the Node side of redisadapter's interop
-// tests, driven by the Go test over stdin and stdout, one JSON object a
-// line.
+// A Node socket.io 4.8 server on @socket.io/redis-adapter (or
+// @socket.io/redis-streams-adapter), with official socket.io-client clients
+// connected to it and to the Ferry servers, and an @socket.io/redis-emitter:
+// the Node side of redisadapter's interop tests, driven by the Go test over
+// stdin and stdout, one JSON object a line.
 //
 // Environment:
 //   REDIS_URL     redis://127.0.0.1:PORT
-//   MODE          classic | sharded
+//   MODE          classic | sharded | streams
 //   SUBSCRIPTION  sharded subscription mode (static, dynamic, dynamic-private)
 //   NODE_PARSER   json | msgpack: the Node server's parser
 //   FERRY         JSON list of {"name", "url", "parser"}: Ferry servers to
 //                 connect one client each to
+//   STREAM_COUNT  streams: the adapter's streamCount (default 1)
+//   RECOVERY_MS   if set, connectionStateRecovery with this
+//                 maxDisconnectionDuration
+//   NAMESPACES    JSON list of the namespaces the Node server serves
+//                 (default ["/"])
 //
 // Out: {"type":"ready","clients":{name: sid}} once every client is
 // connected; {"type":"event","client":name,"event":ev,"args":[...]} for
@@ -28,6 +33,7 @@ import { Server } from "socket.io";
 import { io as connect } from "socket.io-client";
 import msgpackParser from "socket.io-msgpack-parser";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 import { Emitter } from "@socket.io/redis-emitter";
 import { createClient } from "redis";
 
@@ -35,6 +41,8 @@ const mode = process.env.MODE || "classic";
 const redisURL = process.env.REDIS_URL;
 const ferry = JSON.parse(process.env.FERRY || "[]") || [];
 const nodeParser = process.env.NODE_PARSER || "json";
+const recoveryMS = Number(process.env.RECOVERY_MS || 0);
+const namespaces = JSON.parse(process.env.NAMESPACES || '["/"]');
 
 function out(obj) {
   process.stdout.write(JSON.stringify(obj, (k, v) => {
@@ -53,19 +61,24 @@ for (const c of [pub, sub, emitterClient]) {
 }
 await Promise.all([pub.connect(), sub.connect(), emitterClient.connect()]);
 
-const adapter = mode === "sharded"
-  ? createShardedAdapter(pub, sub, { subscriptionMode: process.env.SUBSCRIPTION || "dynamic" })
-  : createAdapter(pub, sub);
+const adapters = {
+  classic: () => createAdapter(pub, sub),
+  sharded: () => createShardedAdapter(pub, sub, { subscriptionMode: process.env.SUBSCRIPTION || "dynamic" }),
+  streams: () => createStreamsAdapter(pub, { streamCount: Number(process.env.STREAM_COUNT || 1) }),
+};
 const httpServer = createServer();
 const io = new Server(httpServer, {
-  adapter,
+  adapter: adapters[mode](),
   ...(nodeParser === "msgpack" ? { parser: msgpackParser } : {}),
+  ...(recoveryMS ? { connectionStateRecovery: { maxDisconnectionDuration: recoveryMS, skipMiddlewares: true } } : {}),
 });
 const emitter = new Emitter(emitterClient);
 
-io.on("connection", (socket) => {
-  socket.data = { lang: "node", n: 1 };
-});
+for (const name of namespaces) {
+  io.of(name).on("connection", (socket) => {
+    socket.data = { lang: "node", n: 1 };
+  });
+}
 io.on("hello", (...args) => {
   const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
   out({ type: "sse", event: "hello", args });
@@ -83,23 +96,40 @@ await Promise.all(targets.map((t) => new Promise((resolve, reject) => {
     reconnection: false,
     ...(t.parser === "msgpack" ? { parser: msgpackParser } : {}),
   });
-  c.onAny((event, ...args) => {
-    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
-    out({ type: "event", client: t.name, event, args });
-    if (ack) ack({ from: t.name, got: args[0] });
-  });
-  c.on("disconnect", (reason) => out({ type: "disconnect", client: t.name, reason }));
+  track(t.name, c);
   c.once("connect", () => resolve());
   c.once("connect_error", reject);
   clients[t.name] = c;
 })));
 out({ type: "ready", port, clients: Object.fromEntries(Object.entries(clients).map(([k, c]) => [k, c.id])) });
 
-// select applies {to, except, local} to a broadcast operator.
+// select applies {to, except, volatile, local} to a broadcast operator.
 function select(op, cmd) {
   if (cmd.to && cmd.to.length) op = op.to(cmd.to);
   if (cmd.except && cmd.except.length) op = op.except(cmd.except);
+  if (cmd.volatile) op = op.volatile;
+  if (cmd.local) op = op.local;
   return op;
+}
+
+// track reports what a client receives, and when it disconnects.
+function track(name, c) {
+  c.onAny((event, ...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    out({ type: "event", client: name, event, args });
+    if (ack) ack({ from: name, got: args[0] });
+  });
+  c.on("disconnect", (reason) => out({ type: "disconnect", client: name, reason }));
+}
+
+// connected waits for c's next connection: its id and whether it recovered.
+function connected(c) {
+  return new Promise((resolve) => {
+    const ok = () => { c.off("connect_error", bad); resolve({ sid: c.id, recovered: c.recovered, pid: c._pid }); };
+    const bad = (err) => { c.off("connect", ok); resolve({ error: String(err) }); };
+    c.once("connect", ok);
+    c.once("connect_error", bad);
+  });
 }
 
 // decode turns {"$bin": hex} back into Buffers.
@@ -115,7 +145,57 @@ function decode(v) {
 
 const ops = {
   async emit(cmd) {
-    select(io.of("/"), cmd).emit(cmd.event, ...decode(cmd.args || []));
+    select(io.of(cmd.nsp || "/"), cmd).emit(cmd.event, ...decode(cmd.args || []));
+    return {};
+  },
+  // A client of namespace nsp on the server at url, which loses its
+  // connection with kill and comes back, maybe elsewhere, with reconnect.
+  async open(cmd) {
+    const nsp = cmd.nsp && cmd.nsp !== "/" ? cmd.nsp : "";
+    const c = connect(cmd.url + nsp, {
+      reconnection: false,
+      forceNew: true,
+      ...(cmd.transports ? { transports: cmd.transports } : {}),
+      ...(cmd.parser === "msgpack" ? { parser: msgpackParser } : {}),
+    });
+    clients[cmd.client] = c;
+    track(cmd.client, c);
+    return connected(c);
+  },
+  async kill(cmd) {
+    const c = clients[cmd.client];
+    const gone = new Promise((resolve) => c.once("disconnect", resolve));
+    c.io.engine.close();
+    const reason = await gone;
+    return { reason, offset: c._lastOffset ?? null, pid: c._pid ?? null };
+  },
+  async reconnect(cmd) {
+    const c = clients[cmd.client];
+    c.io.uri = cmd.url;
+    const result = connected(c);
+    c.connect();
+    return result;
+  },
+  async close(cmd) {
+    clients[cmd.client].disconnect();
+    return {};
+  },
+  async socketEmit(cmd) {
+    const s = io.of(cmd.nsp || "/").sockets.get(cmd.sid);
+    if (!s) return { error: "no socket " + cmd.sid };
+    s.emit(cmd.event, ...decode(cmd.args || []));
+    return {};
+  },
+  async join(cmd) {
+    const s = io.of(cmd.nsp || "/").sockets.get(cmd.sid);
+    if (!s) return { error: "no socket " + cmd.sid };
+    s.join(cmd.rooms);
+    return {};
+  },
+  async setData(cmd) {
+    const s = io.of(cmd.nsp || "/").sockets.get(cmd.sid);
+    if (!s) return { error: "no socket " + cmd.sid };
+    s.data = cmd.data;
     return {};
   },
   async emitWithAck(cmd) {
@@ -154,8 +234,8 @@ const ops = {
   async serverCount() { return { count: await io.of("/").adapter.serverCount() }; },
   async allRooms() { return { rooms: [...(await io.of("/").adapter.allRooms())] }; },
   async localRooms(cmd) {
-    const s = io.of("/").sockets.get(cmd.sid);
-    return { rooms: s ? [...s.rooms] : null };
+    const s = io.of(cmd.nsp || "/").sockets.get(cmd.sid);
+    return { rooms: s ? [...s.rooms] : null, data: s ? s.data : null };
   },
   async emitter(cmd) {
     let e = emitter.of(cmd.nsp || "/");

@@ -122,41 +122,48 @@ func (t *Transport) Poll(ctx context.Context, res Responder) {
 	// large body reaches the client before this handler returns, and the
 	// client's next GET must not be taken for an overlapping one.
 	for {
-		if pkts, last := t.sess.Take(t); len(pkts) > 0 {
+		// While the answer to the previous GET is on its way (still being
+		// written, or, through another server of a cluster, not yet known
+		// to be written), nothing is taken: should it fail, the transport
+		// ends before a later GET gets what followed it.
+		prev := t.answerInFlight()
+		if _, ended := t.endReason(); ended {
+			// Ended meanwhile, as by a previous answer that failed.
 			t.unpark()
-			err := res.Payload(pkts)
-			switch {
-			case err != nil:
-				t.end(err)
-			case last:
-				t.end(nil)
-			}
+			res.Payload(t.finalPayload())
 			return
 		}
-		if held {
-			// MaxPollHold passed with nothing to send: a noop, and the
-			// client polls again before an intermediary's timeout.
-			t.unpark()
-			if err := res.Payload(noopPayload); err != nil {
-				t.end(err)
+		if prev == nil {
+			if pkts, last := t.sess.Take(t); len(pkts) > 0 {
+				t.unpark()
+				err := t.answer(res, pkts)
+				switch {
+				case err != nil:
+					t.end(err)
+				case last:
+					t.end(nil)
+				}
+				return
 			}
-			return
+			if held {
+				// MaxPollHold passed with nothing to send: a noop, and
+				// the client polls again before an intermediary's
+				// timeout.
+				t.unpark()
+				if err := t.answer(res, noopPayload); err != nil {
+					t.end(err)
+				}
+				return
+			}
 		}
 		select {
+		case <-prev:
 		case <-t.wake:
 		case <-hold:
 			held = true
 		case <-t.stop:
-			// Closed by the session: one last Take. Ended by an error: the
-			// session has nothing more for this client than a close packet.
-			pkts := closePayload
-			if reason, _ := t.endReason(); reason == nil {
-				if last, _ := t.sess.Take(t); len(last) > 0 {
-					pkts = last
-				}
-			}
 			t.unpark()
-			res.Payload(pkts)
+			res.Payload(t.finalPayload())
 			return
 		case <-ctx.Done():
 			if errors.Is(context.Cause(ctx), ErrGetReleased) {
@@ -171,6 +178,48 @@ func (t *Transport) Poll(ctx context.Context, res Responder) {
 			return
 		}
 	}
+}
+
+// finalPayload returns what answers a GET once the transport has ended.
+// Closed by the session: the batch of one last Take. Ended by an error: the
+// session has nothing more for this client than a close packet.
+func (t *Transport) finalPayload() []transport.Packet {
+	if reason, _ := t.endReason(); reason == nil {
+		if last, _ := t.sess.Take(t); len(last) > 0 {
+			return last
+		}
+	}
+	return closePayload
+}
+
+// answer gives pkts to res, recording the answer as in flight meanwhile.
+// An answer that fails ends the transport with its error before it stops
+// counting as in flight.
+func (t *Transport) answer(res Responder, pkts []transport.Packet) error {
+	done := make(chan struct{})
+	t.mu.Lock()
+	t.answering = done
+	t.mu.Unlock()
+	err := res.Payload(pkts)
+	if err != nil {
+		t.end(err)
+	}
+	t.mu.Lock()
+	t.answering = nil
+	t.mu.Unlock()
+	close(done)
+	return err
+}
+
+// answerInFlight returns a channel closed once the answer to the previous
+// GET is given, or nil if none is in flight.
+func (t *Transport) answerInFlight() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.answering == nil {
+		return nil
+	}
+	return t.answering
 }
 
 // answered records that the GET in progress is over.

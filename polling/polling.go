@@ -137,6 +137,10 @@ type Transport struct {
 	mu      sync.Mutex
 	parked  bool // guarded by mu: a GET is waiting
 	posting bool // guarded by mu: a POST is in flight
+	// answering is guarded by mu: closed once the payload a GET is
+	// answered with has been written (or, relayed, is known to have
+	// been), or nil when no answer is in flight.
+	answering chan struct{}
 	// idleSince is guarded by mu: when the last GET was answered (at
 	// first, when the transport was created), or zero while a GET is in
 	// progress.

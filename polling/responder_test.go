@@ -123,3 +123,58 @@ func TestReadPost(t *testing.T) {
 	_, err = read("application/octet-stream", "4")
 	require.ErrorIs(t, err, ErrBinaryBody)
 }
+
+// blockingResponder's Payload waits for release, then fails or not.
+type blockingResponder struct {
+	*recordingResponder
+	release chan error
+}
+
+func (b *blockingResponder) Payload(pkts []transport.Packet) error {
+	b.payloads <- pkts
+	return <-b.release
+}
+
+// A GET that comes while the answer to the previous one is still on its
+// way takes nothing until that answer's fate is known: once it failed,
+// the transport has ended and the GET gets a close packet, not what
+// followed the lost answer.
+func TestPollWaitsForThePreviousAnswer(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		s := newRecordingSession()
+		s.queue = []transport.Packet{transport.TextPacket("x")}
+		tr := New(quietConfig(), s)
+		first := &blockingResponder{newRecordingResponder(), make(chan error)}
+		go tr.Poll(context.Background(), first)
+		assert.Equal(t, []transport.Packet{transport.TextPacket("x")}, <-first.payloads)
+
+		s.fakeSession.mu.Lock()
+		s.queue = []transport.Packet{transport.TextPacket("y")}
+		s.fakeSession.mu.Unlock()
+		second := newRecordingResponder()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			tr.Poll(context.Background(), second)
+		}()
+		require.Eventually(t, tr.Parked, time.Second, time.Millisecond)
+		tr.Wake()
+		select {
+		case p := <-second.payloads:
+			t.Fatalf("the second GET was answered (%v) before the first answer's fate was known", p)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if fail {
+			first.release <- errors.New("relay gone")
+			<-done
+			assert.Equal(t, closePayload, <-second.payloads)
+			require.Error(t, <-s.closed)
+		} else {
+			first.release <- nil
+			<-done
+			assert.Equal(t, []transport.Packet{transport.TextPacket("y")}, <-second.payloads)
+			tr.Close()
+			require.NoError(t, <-s.closed)
+		}
+	}
+}

@@ -44,24 +44,25 @@ type relayChildConfig struct {
 	// Ticks, if set, makes the server broadcast "tick" n (n = 0, 1, ...)
 	// to every socket of "/" on every server at this interval.
 	Ticks time.Duration
-	// Recovery turns connection state recovery on. It needs an adapter
-	// that keeps sessions across servers: see streamsAdapter.
+	// Recovery turns connection state recovery on, with the Streams
+	// adapter (see streamsAdapter) in place of the classic one.
 	Recovery bool
 }
 
 // streamsAdapter returns the adapter factory that keeps the sessions and
-// broadcasts of a cluster in Redis, so that a client of a server that died
-// recovers, on another, what it missed; ok is false while redisadapter has
-// none. It is the hook of the recovery check of TestRelayClusterServerKilled:
-// once redisadapter.NewStreams exists, return its Adapter method here.
-func streamsAdapter(rdb *redis.Client) (adapter func(*ferry.Namespace) ferry.Adapter, ok bool) {
-	return nil, false
+// broadcasts of a cluster in Redis, so that a client whose connection
+// broke recovers, on another server, what it missed. A session is kept
+// when its server finds its client gone: through a relay that died, that
+// is RelayTimeout later, so a restore waits for it that long and more.
+func streamsAdapter(rdb *redis.Client, relayTimeout time.Duration) func(*ferry.Namespace) ferry.Adapter {
+	return redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{RestoreWait: 2 * relayTimeout}).Adapter
 }
 
 // runRelayChild serves a Ferry server of a relay cluster on a free
 // loopback port, prints its URL, and runs until it is killed, told to stop
 // (SIGTERM), or its stdin closes. Its namespace "/" echoes each "msg"
-// event to its sender, and acknowledges "final"; /relay-stats answers its relay's Stats in JSON.
+// event to its sender (or acknowledges it with its number, if asked to),
+// and acknowledges "final"; /relay-stats answers its relay's Stats in JSON.
 func runRelayChild(config string) int {
 	var cfg relayChildConfig
 	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
@@ -79,19 +80,19 @@ func runRelayChild(config string) int {
 		Relay:        &ferry.RelayOptions{Bus: relay, Timeout: cfg.RelayTimeout},
 	}
 	if cfg.Recovery {
-		adapter, ok := streamsAdapter(rdb)
-		if !ok {
-			fmt.Fprintln(os.Stderr, "no adapter keeps sessions across servers: see streamsAdapter")
-			return 1
-		}
-		opts.Adapter = adapter
+		opts.Adapter = streamsAdapter(rdb, cfg.RelayTimeout)
 		opts.ConnectionStateRecovery = &ferry.RecoveryOptions{}
 	}
 	srv := ferry.NewServer(opts)
 	srv.OnConnection(func(s *ferry.Socket) {
 		s.On("msg", func(e *ferry.Event) {
 			var n int
-			if e.Decode(&n) == nil {
+			if e.Decode(&n) != nil {
+				return
+			}
+			if e.WantsAck() {
+				_ = e.Ack(n)
+			} else {
 				_ = s.Emit("msg", n)
 			}
 		})
@@ -227,7 +228,8 @@ type clusterClients struct {
 	Reordered    int            `json:"reordered"`    // echoes received before an earlier one
 	Disconnects  map[string]int `json:"disconnects"`  // reasons of disconnections
 	Reconnected  int            `json:"reconnected"`  // clients that connected more than once
-	TickGaps     int            `json:"tickGaps"`     // ticks missed between the first and the last received
+	Recovered    int            `json:"recovered"`    // reconnections that recovered their session
+	TickGaps     int            `json:"tickGaps"`     // ticks missed within a session (a recovered one included)
 	TickDup      int            `json:"tickDup"`      // ticks received twice, or before an earlier one
 	ConnectError int            `json:"connectError"` // connect_error events
 	Errors       []string       `json:"errors"`       // a sample of what went wrong
@@ -389,18 +391,20 @@ func TestRelayCluster(t *testing.T) {
 
 // TestRelayClusterServerKilled kills one of three servers while official
 // clients in every mode exchange numbered messages through nginx, and one
-// of the others broadcasts numbered ticks: the clients of the dead server
-// (those it held, and those whose WebSocket it relayed) reconnect to the
+// of the others broadcasts numbered ticks, with connection state recovery
+// on the Streams adapter: the clients of the dead server (those it held,
+// and those whose requests or WebSocket it relayed) reconnect to the
 // others and finish their runs, with no message or tick repeated or out of
-// order. With connection state recovery (see streamsAdapter), they also
-// get every tick broadcast while they were away.
+// order. A client whose session is recovered, on another server, gets
+// every tick it missed; a session held by the dead server is not kept
+// (nothing kept it), and its client starts a new one.
 func TestRelayClusterServerKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a cluster of child processes")
 	}
 	r := startRedis(t)
 	cfg := clusterConfig
-	_, cfg.Recovery = streamsAdapter(nil)
+	cfg.Recovery = true
 	ticker := cfg
 	ticker.Ticks = 50 * time.Millisecond
 	var children []*relayChild
@@ -428,6 +432,7 @@ func TestRelayClusterServerKilled(t *testing.T) {
 	for _, run := range runs {
 		run.killed(t)
 	}
+	recovered := 0
 	for _, run := range runs {
 		sum := run.wait(t)
 		require.Equal(t, clients, sum.Connected, "%v", sum.Errors)
@@ -435,9 +440,9 @@ func TestRelayClusterServerKilled(t *testing.T) {
 		require.Zero(t, sum.Duplicated, "%v", sum.Errors)
 		require.Zero(t, sum.Reordered, "%v", sum.Errors)
 		require.Zero(t, sum.TickDup, "%v", sum.Errors)
-		if cfg.Recovery {
-			require.Zero(t, sum.TickGaps, "recovered clients get the ticks they missed: %v", sum.Errors)
-		}
+		require.Zero(t, sum.TickGaps, "every tick of a session arrives, missed ones replayed on recovery: %v", sum.Errors)
 		require.NotZero(t, sum.Reconnected, "the dead server's clients reconnect")
+		recovered += sum.Recovered
 	}
+	require.NotZero(t, recovered, "clients whose connection went through the dead server recover")
 }

@@ -3,6 +3,7 @@ package session
 import (
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,4 +229,39 @@ func TestRelayClosingEngineReleasesGETs(t *testing.T) {
 			assert.Equal(t, transport.TextPacket("on"), c.recv(t))
 		})
 	}
+}
+
+// A relaying engine dies with the answer to a GET: the client's next GET,
+// through another engine, gets nothing that followed the lost answer. The
+// owner takes no packet while an answer is not known to have reached the
+// client, and the session ends once the answer is found lost.
+func TestRelayNothingAfterALostAnswer(t *testing.T) {
+	t.Parallel()
+	servers, net := newCluster(t, &Options{Relay: &RelayOptions{Timeout: shortRelay}}, 3)
+	a, b, c := servers[0], servers[1], servers[2]
+	a.via = b
+	cl := a.connect(t, modePolling)
+	parked := cl.parkGET(t)
+	var dead atomic.Bool
+	died := make(chan struct{})
+	net.setDrop(func(from, to string, m *relayMsg) bool {
+		if m.Kind == kindPollAnswer && to == "N001" && !dead.Load() {
+			// The relaying engine dies as the answer comes.
+			dead.Store(true)
+			close(died)
+		}
+		return dead.Load() && (from == "N001" || to == "N001")
+	})
+	require.NoError(t, cl.sess.Send(transport.TextPacket("x")))
+	<-died
+	a.via = c
+	require.NoError(t, cl.sess.Send(transport.TextPacket("y")))
+	r := cl.get(t)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	assert.Equal(t, "1", r.body, "y must not arrive without x")
+	ce := waitClosed(t, cl.sess)
+	assert.Equal(t, ReasonTransportError, ce.Reason)
+	require.ErrorIs(t, ce, errRelayLost)
+	a.via = nil
+	<-parked
 }

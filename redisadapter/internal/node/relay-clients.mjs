@@ -7,7 +7,10 @@
 //   MODE       polling | websocket | upgrade (polling, then WebSocket)
 //   CLIENTS    number of clients (default 500), started 2 ms apart
 //   MESSAGES   numbered "msg" events each client sends (default 20), one
-//              every INTERVAL ms (default 50); the server echoes each
+//              every INTERVAL ms (default 50); the server echoes each, with
+//              an event, or with RECONNECT with an ack (an event would be
+//              replayed on recovery, and its offset, from another server
+//              than the ticks', would make the ticks' offsets useless)
 //   RECONNECT  1: clients reconnect after losing their connection; once
 //              they have sent their messages and read "killed" on stdin,
 //              they end their run with an acknowledged "final" event, sent
@@ -18,7 +21,9 @@
 // Out, one JSON object a line: {"type":"connected"} once every client has
 // connected; {"type":"summary", ...counts} at the end (see clusterClients
 // in relay_cluster_test.go). Each client checks that the echoes arrive
-// once each and in order, and so do the "tick" events servers broadcast.
+// once each and in order, and so do the "tick" events servers broadcast,
+// none missing within one Socket.IO session (a session recovered after a
+// reconnection included).
 
 import { createInterface } from "node:readline";
 import { io } from "socket.io-client";
@@ -39,7 +44,8 @@ if (!transports) {
 
 const sum = {
   clients, connected: 0, finished: 0, upgraded: 0, unknownSid: 0, lost: 0, duplicated: 0,
-  reordered: 0, disconnects: {}, reconnected: 0, tickGaps: 0, tickDup: 0, connectError: 0, errors: [],
+  reordered: 0, disconnects: {}, reconnected: 0, recovered: 0, tickGaps: 0, tickDup: 0, connectError: 0,
+  errors: [],
 };
 const started = Date.now();
 const sockets = [];
@@ -55,8 +61,13 @@ if (reconnect) {
 let finishedAll;
 const allFinished = new Promise((resolve) => { finishedAll = resolve; });
 
-function sample(what) {
-  if (sum.errors.length < 20) sum.errors.push(what);
+// sample keeps a few lines of what went wrong, those that break the
+// run's rules (important) first.
+const important = [];
+const other = [];
+function sample(what, isImportant) {
+  const list = isImportant ? important : other;
+  if (list.length < 20) list.push(what);
 }
 
 function isUnknownSid(err) {
@@ -81,9 +92,18 @@ function start(i) {
   let next = 0;
   let connects = 0;
   let done = false;
-  let firstTick = -1;
-  let lastTick = -1;
-  const ticks = new Set();
+  // Ticks are checked per span of one Socket.IO session: a reconnection
+  // that recovers its session keeps the span going (the ticks missed in
+  // between must be replayed), a fresh session starts a new one.
+  let lastTick = -1; // over the whole run
+  let spanFirst = -1;
+  let spanLast = -1;
+  let spanCount = 0;
+  const endSpan = () => {
+    if (spanFirst >= 0) sum.tickGaps += (spanLast - spanFirst + 1) - spanCount;
+    spanFirst = spanLast = -1;
+    spanCount = 0;
+  };
   let timer;
 
   const finish = () => {
@@ -94,12 +114,21 @@ function start(i) {
   };
   s.on("connect", () => {
     connects++;
+    if (connects > 1 && s.recovered) {
+      sum.recovered++;
+    } else {
+      endSpan();
+    }
     if (connects === 1) {
       sum.connected++;
       if (sum.connected === clients) console.log(JSON.stringify({ type: "connected" }));
       timer = setInterval(() => {
         if (next < messages) {
-          s.emit("msg", next++);
+          if (reconnect) {
+            s.emit("msg", next++, onEcho);
+          } else {
+            s.emit("msg", next++);
+          }
           if (next === messages && reconnect) killed.then(sendFinal);
         } else {
           clearInterval(timer);
@@ -120,29 +149,31 @@ function start(i) {
       }
     });
   };
-  s.on("msg", (n) => {
+  const onEcho = (n) => {
     if (echoes.has(n)) {
       sum.duplicated++;
-      sample(`client ${i}: echo ${n} twice`);
+      sample(`client ${i}: echo ${n} twice (connects ${connects}, recovered ${s.recovered})`, true);
       return;
     }
     if (n < maxEcho) {
       sum.reordered++;
-      sample(`client ${i}: echo ${n} after ${maxEcho}`);
+      sample(`client ${i}: echo ${n} after ${maxEcho}`, true);
     }
     echoes.add(n);
     maxEcho = Math.max(maxEcho, n);
     if (n === messages - 1 && !reconnect) finish();
-  });
+  };
+  s.on("msg", onEcho);
   s.on("tick", (n) => {
-    if (ticks.has(n) || n < lastTick) {
+    if (n <= lastTick) {
       sum.tickDup++;
-      sample(`client ${i}: tick ${n} after ${lastTick}`);
+      sample(`client ${i}: tick ${n} after ${lastTick}`, true);
       return;
     }
-    if (firstTick < 0) firstTick = n;
-    ticks.add(n);
     lastTick = n;
+    if (spanFirst < 0) spanFirst = n;
+    spanLast = n;
+    spanCount++;
   });
   s.on("disconnect", (reason) => {
     sum.disconnects[reason] = (sum.disconnects[reason] || 0) + 1;
@@ -165,7 +196,7 @@ function start(i) {
     sum.lost += messages - echoes.size;
     if (connects > 1) sum.reconnected++;
     if (s.io.engine && s.io.engine.transport && s.io.engine.transport.name === "websocket") sum.upgraded++;
-    if (firstTick >= 0) sum.tickGaps += (lastTick - firstTick + 1) - ticks.size;
+    endSpan();
     s.off("disconnect"); // closing is not a disconnection the run saw
     s.close();
   };
@@ -181,5 +212,6 @@ await Promise.race([allFinished, new Promise((r) => setTimeout(r, deadline))]);
 // moment: nothing more is expected after the last one.
 for (const close of closers) close();
 sum.millis = Date.now() - started;
+sum.errors = important.concat(other).slice(0, 20);
 console.log(JSON.stringify({ type: "summary", ...sum }));
 process.exit(0);

@@ -100,7 +100,11 @@ function start(i) {
   let spanLast = -1;
   let spanCount = 0;
   const endSpan = () => {
-    if (spanFirst >= 0) sum.tickGaps += (spanLast - spanFirst + 1) - spanCount;
+    const gaps = spanFirst >= 0 ? (spanLast - spanFirst + 1) - spanCount : 0;
+    if (gaps > 0) {
+      sample(`client ${i}: ${gaps} ticks missing in ${spanFirst}..${spanLast} (connects ${connects}, sid ${s.id})`, true);
+    }
+    sum.tickGaps += gaps;
     spanFirst = spanLast = -1;
     spanCount = 0;
   };

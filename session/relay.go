@@ -18,7 +18,8 @@ import (
 type Bus interface {
 	// Node returns this engine's node id: 4 characters of the URL-safe
 	// base64 alphabet (A-Z, a-z, 0-9, '-' and '_'), unique in the cluster.
-	// It begins the id of every session the engine opens.
+	// It begins the id of every session the engine opens. NewEngine
+	// panics if it is not of that form.
 	Node() string
 	// Open starts the delivery of the messages other nodes send to this
 	// one: receive is called with each, one at a time, and for each sender

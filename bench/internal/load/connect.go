@@ -17,7 +17,7 @@ func runConnect(ctx context.Context, t *target, mode string) Result {
 	open := t.open
 	if mode == "upgrade" {
 		open = func(ctx context.Context) (*wsConn, error) {
-			return openUpgrade(ctx, t.src, t.proc.addr, t.connect, t.deadline)
+			return openUpgrade(ctx, t.src, t.proc.addr, t.codec, t.connect, t.deadline)
 		}
 	}
 	m0, err := t.begin()

@@ -54,15 +54,16 @@ type relayChildConfig struct {
 // broke recovers, on another server, what it missed. A session is kept
 // when its server finds its client gone: through a relay that died, that
 // is RelayTimeout later, so a restore waits for it that long and more.
-func streamsAdapter(rdb *redis.Client, relayTimeout time.Duration) func(*ferry.Namespace) ferry.Adapter {
-	return redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{RestoreWait: 2 * relayTimeout}).Adapter
+func streamsAdapter(rdb *redis.Client, relayTimeout time.Duration) *redisadapter.Factory {
+	return redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{RestoreWait: 2 * relayTimeout})
 }
 
 // runRelayChild serves a Ferry server of a relay cluster on a free
 // loopback port, prints its URL, and runs until it is killed, told to stop
 // (SIGTERM), or its stdin closes. Its namespace "/" echoes each "msg"
 // event to its sender (or acknowledges it with its number, if asked to),
-// and acknowledges "final"; /relay-stats answers its relay's Stats in JSON.
+// and acknowledges "final"; /relay-stats answers its relay's Stats in JSON,
+// and /adapter-stats its adapter's.
 func runRelayChild(config string) int {
 	var cfg relayChildConfig
 	if err := json.Unmarshal([]byte(config), &cfg); err != nil {
@@ -72,15 +73,18 @@ func runRelayChild(config string) int {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Redis, PoolSize: 64})
 	defer rdb.Close()
 	relay := redisadapter.NewRelay(rdb, nil)
+	adapters := redisadapter.New(rdb, nil)
+	if cfg.Recovery {
+		adapters = streamsAdapter(rdb, cfg.RelayTimeout)
+	}
 	opts := &ferry.Options{
 		Parser:       parser.JSON(),
 		PingInterval: cfg.PingInterval,
 		PingTimeout:  cfg.PingTimeout,
-		Adapter:      redisadapter.New(rdb, nil).Adapter,
+		Adapter:      adapters.Adapter,
 		Relay:        &ferry.RelayOptions{Bus: relay, Timeout: cfg.RelayTimeout},
 	}
 	if cfg.Recovery {
-		opts.Adapter = streamsAdapter(rdb, cfg.RelayTimeout)
 		opts.ConnectionStateRecovery = &ferry.RecoveryOptions{}
 	}
 	srv := ferry.NewServer(opts)
@@ -107,6 +111,9 @@ func runRelayChild(config string) int {
 	mux.Handle("/socket.io/", srv)
 	mux.HandleFunc("/relay-stats", func(w http.ResponseWriter, _ *http.Request) {
 		_ = json.NewEncoder(w).Encode(relay.Stats())
+	})
+	mux.HandleFunc("/adapter-stats", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(adapters.Stats())
 	})
 	hs := &http.Server{Handler: mux}
 	go func() { _ = hs.Serve(l) }()
@@ -218,22 +225,26 @@ func (c *relayChild) wait() {
 
 // clusterClients is the summary relay-clients.mjs prints.
 type clusterClients struct {
-	Clients      int            `json:"clients"`
-	Connected    int            `json:"connected"`    // clients that connected at least once
-	Finished     int            `json:"finished"`     // clients that got the echo of their last message (with RECONNECT, the ack of "final")
-	Upgraded     int            `json:"upgraded"`     // clients on WebSocket at the end
-	UnknownSID   int            `json:"unknownSid"`   // "Session ID unknown" answers seen
-	Lost         int            `json:"lost"`         // echoes never received
-	Duplicated   int            `json:"duplicated"`   // echoes received twice
-	Reordered    int            `json:"reordered"`    // echoes received before an earlier one
-	Disconnects  map[string]int `json:"disconnects"`  // reasons of disconnections
-	Reconnected  int            `json:"reconnected"`  // clients that connected more than once
-	Recovered    int            `json:"recovered"`    // reconnections that recovered their session
-	TickGaps     int            `json:"tickGaps"`     // ticks missed within a session (a recovered one included)
-	TickDup      int            `json:"tickDup"`      // ticks received twice, or before an earlier one
-	ConnectError int            `json:"connectError"` // connect_error events
-	Errors       []string       `json:"errors"`       // a sample of what went wrong
-	Millis       int            `json:"millis"`       // duration of the run
+	Clients     int            `json:"clients"`
+	Connected   int            `json:"connected"`   // clients that connected at least once
+	Finished    int            `json:"finished"`    // clients that got the echo of their last message (with RECONNECT, the ack of "final")
+	Upgraded    int            `json:"upgraded"`    // clients on WebSocket at the end
+	UnknownSID  int            `json:"unknownSid"`  // "Session ID unknown" answers seen
+	Lost        int            `json:"lost"`        // echoes never received
+	Duplicated  int            `json:"duplicated"`  // echoes received twice
+	Reordered   int            `json:"reordered"`   // echoes received before an earlier one
+	Disconnects map[string]int `json:"disconnects"` // reasons of disconnections
+	Reconnected int            `json:"reconnected"` // clients that connected more than once
+	Recovered   int            `json:"recovered"`   // reconnections that recovered their session
+	TickGaps    int            `json:"tickGaps"`    // ticks missed within a session (a recovered one included)
+	TickDup     int            `json:"tickDup"`     // ticks received twice, or before an earlier one
+	// EarlyEvents counts the events a client got over a connection before
+	// the CONNECT reply of a fresh session (a recovered one gets those it
+	// missed before its reply, as with socket.io).
+	EarlyEvents  int      `json:"earlyEvents"`
+	ConnectError int      `json:"connectError"` // connect_error events
+	Errors       []string `json:"errors"`       // a sample of what went wrong
+	Millis       int      `json:"millis"`       // duration of the run
 }
 
 // clientRun is a run of relay-clients.mjs.
@@ -322,7 +333,19 @@ func (run *clientRun) wait(t *testing.T) clusterClients {
 // relayStats returns the relay Stats of the child.
 func (c *relayChild) relayStats(t *testing.T) redisadapter.Stats {
 	t.Helper()
-	req, err := http.NewRequestWithContext(bounded(t), http.MethodGet, c.url+"/relay-stats", nil)
+	return c.stats(t, "/relay-stats")
+}
+
+// adapterStats returns the Stats of the child's adapter.
+func (c *relayChild) adapterStats(t *testing.T) redisadapter.Stats {
+	t.Helper()
+	return c.stats(t, "/adapter-stats")
+}
+
+// stats returns the Stats the child answers at path.
+func (c *relayChild) stats(t *testing.T, path string) redisadapter.Stats {
+	t.Helper()
+	req, err := http.NewRequestWithContext(bounded(t), http.MethodGet, c.url+path, nil)
 	require.NoError(t, err)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -376,6 +399,7 @@ func TestRelayCluster(t *testing.T) {
 			require.Zero(t, sum.Lost, "%v", sum.Errors)
 			require.Zero(t, sum.Duplicated, "%v", sum.Errors)
 			require.Zero(t, sum.Reordered, "%v", sum.Errors)
+			require.Zero(t, sum.EarlyEvents, "%v", sum.Errors)
 			require.Empty(t, sum.Disconnects, "%v", sum.Errors)
 			require.Equal(t, clusterClientCount, sum.Finished)
 			if mode != "polling" {
@@ -432,15 +456,24 @@ func TestRelayClusterServerKilled(t *testing.T) {
 	for _, run := range runs {
 		run.killed(t)
 	}
-	recovered := 0
+	var sums []clusterClients
 	for _, run := range runs {
-		sum := run.wait(t)
+		sums = append(sums, run.wait(t))
+	}
+	// A broadcast that a server delivers at once, when Redis does not take
+	// or give back its entry, is not replayed (see Limits in doc.go): what
+	// the live servers' adapters saw of Redis goes with any failure below.
+	redisSide := fmt.Sprintf("adapters of the live servers: %+v, %+v", children[0].adapterStats(t), children[1].adapterStats(t))
+	t.Log(redisSide)
+	recovered := 0
+	for _, sum := range sums {
 		require.Equal(t, clients, sum.Connected, "%v", sum.Errors)
 		require.Equal(t, clients, sum.Finished, "every client ends its run with an exchange: %v", sum.Errors)
 		require.Zero(t, sum.Duplicated, "%v", sum.Errors)
 		require.Zero(t, sum.Reordered, "%v", sum.Errors)
-		require.Zero(t, sum.TickDup, "%v", sum.Errors)
-		require.Zero(t, sum.TickGaps, "every tick of a session arrives, missed ones replayed on recovery: %v", sum.Errors)
+		require.Zero(t, sum.EarlyEvents, "%v", sum.Errors)
+		require.Zero(t, sum.TickDup, "%v; %s", sum.Errors, redisSide)
+		require.Zero(t, sum.TickGaps, "every tick of a session arrives, missed ones replayed on recovery: %v; %s", sum.Errors, redisSide)
 		require.NotZero(t, sum.Reconnected, "the dead server's clients reconnect")
 		recovered += sum.Recovered
 	}

@@ -44,8 +44,8 @@ if (!transports) {
 
 const sum = {
   clients, connected: 0, finished: 0, upgraded: 0, unknownSid: 0, lost: 0, duplicated: 0,
-  reordered: 0, disconnects: {}, reconnected: 0, recovered: 0, tickGaps: 0, tickDup: 0, connectError: 0,
-  errors: [],
+  reordered: 0, disconnects: {}, reconnected: 0, recovered: 0, tickGaps: 0, tickDup: 0, earlyEvents: 0,
+  connectError: 0, errors: [],
 };
 const started = Date.now();
 const sockets = [];
@@ -94,16 +94,28 @@ function start(i) {
   let done = false;
   // Ticks are checked per span of one Socket.IO session: a reconnection
   // that recovers its session keeps the span going (the ticks missed in
-  // between must be replayed), a fresh session starts a new one.
+  // between must be replayed), a fresh session starts a new one at its
+  // "connect" event. The events socket.io-client hands out before that
+  // event belong to the span before: those a recovered session missed
+  // (sent before its CONNECT reply), and those of the previous connection
+  // that reached the socket after its "disconnect" (the client's manager
+  // passes packets on a tick later), held until the next connection. A
+  // fresh session gets none before its CONNECT reply (checked on the wire
+  // below), so that counting them in the span before is not a guess. (The
+  // socket id does not name the span: the held events of the previous
+  // connection come out with the new id.)
   let lastTick = -1; // over the whole run
+  const holes = []; // ticks missing in the span, for the report
+  const events = []; // disconnections and connections, with the last tick then
   let spanFirst = -1;
   let spanLast = -1;
   let spanCount = 0;
   const endSpan = () => {
     const gaps = spanFirst >= 0 ? (spanLast - spanFirst + 1) - spanCount : 0;
     if (gaps > 0) {
-      sample(`client ${i}: ${gaps} ticks missing in ${spanFirst}..${spanLast} (connects ${connects}, sid ${s.id})`, true);
+      sample(`client ${i}: ${gaps} ticks missing in ${spanFirst}..${spanLast}: ${holes.join(" ")} (connects ${connects}; ${events.join(", ")})`, true);
     }
+    holes.length = 0;
     sum.tickGaps += gaps;
     spanFirst = spanLast = -1;
     spanCount = 0;
@@ -118,6 +130,7 @@ function start(i) {
   };
   s.on("connect", () => {
     connects++;
+    events.push(`connect at ${lastTick} recovered ${s.recovered}`);
     if (connects > 1 && s.recovered) {
       sum.recovered++;
     } else {
@@ -175,12 +188,38 @@ function start(i) {
       return;
     }
     lastTick = n;
+    if (spanLast >= 0 && n !== spanLast + 1) holes.push(`${spanLast + 1}..${n - 1}`);
     if (spanFirst < 0) spanFirst = n;
     spanLast = n;
     spanCount++;
   });
   s.on("disconnect", (reason) => {
+    events.push(`${reason} at ${lastTick}`);
     sum.disconnects[reason] = (sum.disconnects[reason] || 0) + 1;
+  });
+  // On the wire: no event of a connection before the CONNECT reply of a
+  // fresh session. The manager emits each packet after the socket took it
+  // (so at the reply, s.recovered is the new session's); the packets of a
+  // closed connection come while s.io.engine is still that connection's.
+  let wireEngine = null;
+  let wireReplied = false;
+  let wireEarly = 0;
+  s.io.on("packet", (p) => {
+    if (p.nsp !== "/") return;
+    if (s.io.engine !== wireEngine) {
+      wireEngine = s.io.engine;
+      wireReplied = false;
+      wireEarly = 0;
+    }
+    if (p.type === 0) {
+      wireReplied = true;
+      if (wireEarly > 0 && !s.recovered) {
+        sum.earlyEvents += wireEarly;
+        sample(`client ${i}: ${wireEarly} events before the CONNECT reply of a fresh session`, true);
+      }
+    } else if (p.type === 2 && !wireReplied) {
+      wireEarly++;
+    }
   });
   s.on("connect_error", (err) => {
     sum.connectError++;

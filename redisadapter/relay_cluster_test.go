@@ -59,7 +59,7 @@ func streamsAdapter(rdb *redis.Client, relayTimeout time.Duration) *redisadapter
 }
 
 // runRelayChild serves a Ferry server of a relay cluster on a free
-// loopback port, prints its URL, and runs until it is killed, told to stop
+// loopback port, prints its URL and its relay's node id, and runs until it is killed, told to stop
 // (SIGTERM), or its stdin closes. Its namespace "/" echoes each "msg"
 // event to its sender (or acknowledges it with its number, if asked to),
 // and acknowledges "final"; /relay-stats answers its relay's Stats in JSON,
@@ -134,7 +134,7 @@ func runRelayChild(config string) int {
 			}
 		}()
 	}
-	fmt.Printf("http://%s\n", l.Addr())
+	fmt.Printf("http://%s %s\n", l.Addr(), relay.Node())
 	go func() {
 		buf := make([]byte, 1)
 		_, _ = os.Stdin.Read(buf)
@@ -150,6 +150,7 @@ func runRelayChild(config string) int {
 type relayChild struct {
 	cmd   *exec.Cmd
 	url   string
+	node  string // its relay's node id, which begins its sessions' ids
 	mu    sync.Mutex
 	ended bool // guarded by mu
 }
@@ -184,8 +185,10 @@ func startRelayChild(t *testing.T, r *redisServer, cfg relayChildConfig) *relayC
 		_ = stdin.Close()
 		c.wait()
 	})
-	c.url = recv(t, line)
-	require.True(t, strings.HasPrefix(c.url, "http://"), "child said %q", c.url)
+	said := recv(t, line)
+	var ok bool
+	c.url, c.node, ok = strings.Cut(said, " ")
+	require.True(t, ok && strings.HasPrefix(c.url, "http://") && c.node != "", "child said %q", said)
 	return c
 }
 
@@ -236,8 +239,11 @@ type clusterClients struct {
 	Disconnects map[string]int `json:"disconnects"` // reasons of disconnections
 	Reconnected int            `json:"reconnected"` // clients that connected more than once
 	Recovered   int            `json:"recovered"`   // reconnections that recovered their session
-	TickGaps    int            `json:"tickGaps"`    // ticks missed within a session (a recovered one included)
-	TickDup     int            `json:"tickDup"`     // ticks received twice, or before an earlier one
+	// NotRecovered counts, with RECONNECT, the reconnections that did not
+	// recover a session the killed server did not hold.
+	NotRecovered int `json:"notRecovered"`
+	TickGaps     int `json:"tickGaps"` // ticks missed within a session (a recovered one included)
+	TickDup      int `json:"tickDup"`  // ticks received twice, or before an earlier one
 	// EarlyEvents counts the events a client got over a connection before
 	// the CONNECT reply of a fresh session (a recovered one gets those it
 	// missed before its reply, as with socket.io).
@@ -314,10 +320,10 @@ func startClusterClients(t *testing.T, url string, timeout time.Duration, env ..
 	return run
 }
 
-// killed tells the clients that a server was killed: with RECONNECT, they
-// end their runs.
-func (run *clientRun) killed(t *testing.T) {
-	_, err := io.WriteString(run.stdin, "killed\n")
+// killed tells the clients that the server of the given node was killed:
+// with RECONNECT, they end their runs.
+func (run *clientRun) killed(t *testing.T, node string) {
+	_, err := io.WriteString(run.stdin, "killed "+node+"\n")
 	require.NoError(t, err)
 }
 
@@ -454,7 +460,7 @@ func TestRelayClusterServerKilled(t *testing.T) {
 	}
 	children[2].Kill()
 	for _, run := range runs {
-		run.killed(t)
+		run.killed(t, children[2].node)
 	}
 	var sums []clusterClients
 	for _, run := range runs {
@@ -475,6 +481,7 @@ func TestRelayClusterServerKilled(t *testing.T) {
 		require.Zero(t, sum.TickDup, "%v; %s", sum.Errors, redisSide)
 		require.Zero(t, sum.TickGaps, "every tick of a session arrives, missed ones replayed on recovery: %v; %s", sum.Errors, redisSide)
 		require.NotZero(t, sum.Reconnected, "the dead server's clients reconnect")
+		require.Zero(t, sum.NotRecovered, "a session the dead server did not hold is recovered: %v", sum.Errors)
 		recovered += sum.Recovered
 	}
 	require.NotZero(t, recovered, "clients whose connection went through the dead server recover")

@@ -12,9 +12,12 @@
 //              replayed on recovery, and its offset, from another server
 //              than the ticks', would make the ticks' offsets useless)
 //   RECONNECT  1: clients reconnect after losing their connection; once
-//              they have sent their messages and read "killed" on stdin,
-//              they end their run with an acknowledged "final" event, sent
-//              again until it is acknowledged
+//              they have sent their messages and read "killed NODE" on
+//              stdin (NODE: the node id of the server killed, which begins
+//              the ids of its Engine.IO sessions), they end their run with
+//              an acknowledged "final" event, sent again until it is
+//              acknowledged; every reconnection of a session the killed
+//              server did not hold must recover it
 //   DEADLINE   ms after which the run ends even if clients are not done
 //              (default 60000)
 //
@@ -44,18 +47,23 @@ if (!transports) {
 
 const sum = {
   clients, connected: 0, finished: 0, upgraded: 0, unknownSid: 0, lost: 0, duplicated: 0,
-  reordered: 0, disconnects: {}, reconnected: 0, recovered: 0, tickGaps: 0, tickDup: 0, earlyEvents: 0,
+  reordered: 0, disconnects: {}, reconnected: 0, recovered: 0, notRecovered: 0, tickGaps: 0, tickDup: 0, earlyEvents: 0,
   connectError: 0, errors: [],
 };
 const started = Date.now();
 const sockets = [];
-// With RECONNECT, the test writes "killed" on stdin once it has killed a
-// server: the clients then end their runs.
+// With RECONNECT, the test writes "killed NODE" on stdin once it has
+// killed a server: the clients then end their runs.
 let killedNow;
+let deadNode = null;
 const killed = new Promise((resolve) => { killedNow = resolve; });
 if (reconnect) {
   createInterface({ input: process.stdin }).on("line", (line) => {
-    if (line.trim() === "killed") killedNow();
+    const [word, node] = line.trim().split(" ");
+    if (word === "killed" && node) {
+      deadNode = node;
+      killedNow();
+    }
   });
 }
 let finishedAll;
@@ -107,6 +115,8 @@ function start(i) {
   let lastTick = -1; // over the whole run
   const holes = []; // ticks missing in the span, for the report
   const events = []; // disconnections and connections, with the last tick then
+  let engineId = null; // the Engine.IO session of the current connection
+  const reconnections = []; // [the previous Engine.IO session, recovered]
   let spanFirst = -1;
   let spanLast = -1;
   let spanCount = 0;
@@ -131,6 +141,8 @@ function start(i) {
   s.on("connect", () => {
     connects++;
     events.push(`connect at ${lastTick} recovered ${s.recovered}`);
+    if (connects > 1) reconnections.push([engineId, Boolean(s.recovered)]);
+    engineId = s.io.engine.id;
     if (connects > 1 && s.recovered) {
       sum.recovered++;
     } else {
@@ -238,6 +250,13 @@ function start(i) {
     clearInterval(timer);
     sum.lost += messages - echoes.size;
     if (connects > 1) sum.reconnected++;
+    for (const [from, recovered] of reconnections) {
+      // (Without the dead node's id, every fresh session counts.)
+      if (!recovered && !(deadNode && from && from.startsWith(deadNode))) {
+        sum.notRecovered++;
+        sample(`client ${i}: session ${from} not recovered (${events.join(", ")})`, true);
+      }
+    }
     if (s.io.engine && s.io.engine.transport && s.io.engine.transport.name === "websocket") sum.upgraded++;
     endSpan();
     s.off("disconnect"); // closing is not a disconnection the run saw

@@ -642,6 +642,35 @@ func decodeHandshake(n node, hs *ferry.Handshake) error {
 	return nil
 }
 
+// receiveServerSideEmit hands the arguments of another server's
+// serverSideEmit, carried in data (the wire's field field), to the
+// namespace. If the emitter wants acks (id is set), respond sends it the
+// first argument of this server's reply, as both protocols carry it.
+func (c *core) receiveServerSideEmit(data node, field, id string, respond func(first any)) {
+	if data == nil {
+		c.logDrop("serverSideEmit", errors.New("no "+field))
+		return
+	}
+	args, err := rawArgs(data)
+	if err != nil {
+		c.logDrop("serverSideEmit", err)
+		return
+	}
+	var ack func([]any)
+	if id != "" {
+		ack = func(reply []any) {
+			var first any
+			if len(reply) > 0 {
+				first = value{reply[0]}
+			}
+			respond(first)
+		}
+	}
+	if err := c.nsp.ReceiveServerSideEmit(args, ack); err != nil {
+		c.logDrop("serverSideEmit", err)
+	}
+}
+
 // logDrop counts a message that could not be decoded, and logs it (at
 // most one line a second).
 func (c *core) logDrop(what string, err error) {

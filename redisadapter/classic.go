@@ -442,16 +442,7 @@ func (a *classic) onServerSideEmit(m map[string]node, id string) {
 }
 
 func (a *classic) onBroadcastWithAck(m map[string]node, uid, id string) {
-	if m["packet"] == nil {
-		a.logDrop("broadcast with ack", errors.New("no packet"))
-		return
-	}
-	packet, err := m["packet"].Map()
-	if err != nil || packet["data"] == nil {
-		a.logDrop("broadcast with ack", errors.Join(err, errors.New("bad packet")))
-		return
-	}
-	pkt, err := eventPacket(packet["data"])
+	pkt, _, err := broadcastPacket(m["packet"])
 	if err != nil {
 		a.logDrop("broadcast with ack", err)
 		return

@@ -262,16 +262,7 @@ func (a *cluster) onMessage(typ int, data map[string]node) {
 	}
 	switch typ {
 	case msgBroadcast:
-		if data["packet"] == nil {
-			a.logDrop("broadcast", errors.New("no packet"))
-			return
-		}
-		packet, err := data["packet"].Map()
-		if err != nil || packet["data"] == nil {
-			a.logDrop("broadcast", errors.Join(err, errors.New("bad packet")))
-			return
-		}
-		pkt, err := eventPacket(packet["data"])
+		pkt, _, err := broadcastPacket(data["packet"])
 		if err != nil {
 			a.logDrop("broadcast", err)
 			return

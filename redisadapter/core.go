@@ -367,6 +367,24 @@ func (r *ackReceiver) Ack(args ferry.Args) {
 
 func (r *ackReceiver) Lost() {}
 
+// broadcastPacket decodes the packet of a broadcast received from another
+// server: a map whose data holds the event's name, then its arguments. It
+// returns the map too, for the fields a protocol adds.
+func broadcastPacket(n node) (*ferry.EncodedPacket, map[string]node, error) {
+	if n == nil {
+		return nil, nil, errors.New("no packet")
+	}
+	packet, err := n.Map()
+	if err != nil {
+		return nil, nil, err
+	}
+	if packet["data"] == nil {
+		return nil, nil, errors.New("packet without data")
+	}
+	pkt, err := eventPacket(packet["data"])
+	return pkt, packet, err
+}
+
 // eventPacket returns the packet of a broadcast received from another
 // server: data holds the event's name, then its arguments.
 func eventPacket(data node) (*ferry.EncodedPacket, error) {

@@ -166,8 +166,10 @@
 //
 // # Limits
 //
-// Connection state recovery needs NewStreams: New and NewSharded do not
-// keep what it needs across servers, as with Node's Redis adapters.
+// Connection state recovery across servers needs NewStreams: New and
+// NewSharded keep what it needs in each server's memory, so that a client
+// recovers only on the server it was connected to (Node's Redis adapters
+// do not recover at all).
 // NewStreams with recovery: a client that missed more than MaxLen entries
 // (or MaxMissedPackets events) does not recover; a broadcast delivered at
 // once while Redis was unreachable is not replayed, and one whose XADD

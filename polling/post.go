@@ -9,45 +9,103 @@ import (
 	"github.com/ferryio/ferry/transport"
 )
 
-// post handles a POST: it decodes the payload and delivers its packets to
-// the session in order, then answers "ok".
+// post handles a POST: it reads the body, then delivers its packets to the
+// session in order, and answers "ok".
 func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
+	res := &httpResponder{cfg: t.cfg, w: w, r: r, t: t}
+	if !t.beginPost(res) {
+		return
+	}
+	body, err := t.cfg.readPost(w, r, t)
+	answer := t.deliverPost(body, err, res)
+	t.endPost()
+	answer()
+}
+
+// ReadPost reads the body of a POST of a session's client, at most
+// MaxHTTPBufferSize bytes. It fails with ErrBinaryBody for an
+// application/octet-stream body, ErrPayloadTooLarge for a larger one, or
+// the error that cut the read short. In a cluster, the server that
+// received the POST reads it, and the server holding the session passes
+// the outcome to Post.
+func (c *Config) ReadPost(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	return c.readPost(w, r, nil)
+}
+
+// readPost is ReadPost, recording the progress of the read on t if not
+// nil.
+func (c *Config) readPost(w http.ResponseWriter, r *http.Request, t *Transport) ([]byte, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
+		return nil, ErrBinaryBody
+	}
+	var rd io.Reader = http.MaxBytesReader(w, r.Body, c.maxBody)
+	if t != nil {
+		rd = &progressReader{r: rd, t: t}
+	}
+	body, err := io.ReadAll(rd)
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return nil, ErrPayloadTooLarge
+	}
+	return body, err
+}
+
+// Post serves a POST of the client whose body was read by ReadPost, with
+// readErr the error ReadPost returned: it delivers the packets of body to
+// the session, in order, and answers through res, as ServeHTTP does for a
+// POST it reads itself. A readErr ends the transport with it.
+func (t *Transport) Post(body []byte, readErr error, res Responder) {
+	if !t.beginPost(res) {
+		return
+	}
+	answer := t.deliverPost(body, readErr, res)
+	t.endPost()
+	answer()
+}
+
+// beginPost registers a POST in flight, or answers it with an error and
+// reports false: a second POST in flight ends the transport; one after the
+// end finds the session unknown.
+func (t *Transport) beginPost(res Responder) bool {
 	t.mu.Lock()
 	if t.posting {
 		t.mu.Unlock()
-		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
+		res.Error(http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(ErrOverlappingPost)
-		return
+		return false
 	}
 	if !t.enterLocked() {
 		t.mu.Unlock()
-		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeUnknownSID)
-		return
+		res.Error(http.StatusBadRequest, transport.CodeUnknownSID)
+		return false
 	}
 	t.posting = true
 	t.mu.Unlock()
-	defer func() {
-		t.mu.Lock()
-		t.posting = false
-		t.mu.Unlock()
-		t.leave()
-	}()
+	return true
+}
 
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
-		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		t.end(ErrBinaryBody)
-		return
+// endPost unregisters the POST in flight.
+func (t *Transport) endPost() {
+	t.mu.Lock()
+	t.posting = false
+	t.mu.Unlock()
+	t.leave()
+}
+
+// deliverPost delivers the packets of a POST's body, and returns the
+// function that answers it: the caller answers once the POST no longer
+// counts as in flight, so that the client's next POST, which the answer
+// lets it send, cannot be taken for an overlapping one.
+func (t *Transport) deliverPost(body []byte, readErr error, res Responder) (answer func()) {
+	fail := func(status int) func() {
+		return func() { res.Error(status, transport.CodeBadRequest) }
 	}
-	body, err := io.ReadAll(&progressReader{r: http.MaxBytesReader(w, r.Body, t.cfg.maxBody), t: t})
-	if err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			t.cfg.writeError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
-			t.end(ErrPayloadTooLarge)
-			return
+	if readErr != nil {
+		status := http.StatusBadRequest
+		if errors.Is(readErr, ErrPayloadTooLarge) {
+			status = http.StatusRequestEntityTooLarge
 		}
-		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
-		t.end(err)
-		return
+		t.end(readErr)
+		return fail(status)
 	}
 	pkts, decodeErr := transport.DecodePayload(body)
 	for _, p := range pkts {
@@ -55,31 +113,23 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		// closed it, or moved to a WebSocket), nor after the session
 		// refused a packet.
 		if _, ended := t.endReason(); ended {
-			t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
-			return
+			return fail(http.StatusBadRequest)
 		}
 		if err := t.sess.Deliver(t, p); err != nil {
-			t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 			if errors.Is(err, transport.ErrUnexpectedPacket) {
 				// The packet broke the protocol: the transport ends, and
 				// tells the session why. Otherwise the session is closing
 				// and ends it.
 				t.end(err)
 			}
-			return
+			return fail(http.StatusBadRequest)
 		}
 	}
 	if decodeErr != nil {
-		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(decodeErr)
-		return
+		return fail(http.StatusBadRequest)
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", "2")
-	t.cfg.startWrite(w)
-	w.WriteHeader(http.StatusOK)
-	io.WriteString(w, "ok")
+	return res.OK
 }
 
 // progressReader records progress on its transport each time bytes of a

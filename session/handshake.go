@@ -24,7 +24,11 @@ type openPayload struct {
 // handshake opens a session over the named transport and answers with the
 // open packet.
 func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) {
-	s := newSession(e, sid.New(), r)
+	id := sid.New()
+	if e.relay != nil {
+		id = e.relay.newSID()
+	}
+	s := newSession(e, id, r)
 	open := openPayload{
 		SID:          s.id,
 		Upgrades:     []string{},

@@ -389,6 +389,10 @@ func (c *testClient) recvUntilClosed(t testing.TB) []transport.Packet {
 		for len(pkts) == 0 || pkts[len(pkts)-1].Type != transport.Close {
 			pkts = append(pkts, c.poll(t)...)
 		}
+		// Once closed, the session is unknown. (A relayed session ends
+		// when the server that holds it learns that the close packet
+		// reached the client: until then, a GET gets it again.)
+		waitClosed(t, c.sess)
 		requireError(t, c.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
 		return pkts
 	}

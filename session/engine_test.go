@@ -77,7 +77,6 @@ func TestEngineShutdown(t *testing.T) {
 			r := <-parked
 			require.Equal(t, http.StatusOK, r.status, r.body)
 			assert.Equal(t, "4a\x1e4b\x1e1", r.body)
-			requireError(t, c.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
 		} else {
 			assert.Equal(t, []string{"4a", "4b", "1"}, wire(c.recvUntilClosed(t)...))
 		}
@@ -89,6 +88,9 @@ func TestEngineShutdown(t *testing.T) {
 		}
 		assert.Equal(t, ReasonServerShuttingDown, waitClosed(t, c.sess).Reason)
 		assert.Equal(t, 0, c.ts.engine.Count())
+		if c.mode == modePolling {
+			requireError(t, c.get(t), http.StatusBadRequest, `{"code":1,"message":"Session ID unknown"}`)
+		}
 
 		requireRefusesHandshakes(t, c.ts)
 		require.ErrorIs(t, c.ts.engine.Shutdown(context.Background()), ErrServerClosed)

@@ -3,8 +3,8 @@ package polling
 import (
 	"errors"
 	"io"
-	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/ferryio/ferry/transport"
 )
@@ -33,12 +33,12 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 		t.leave()
 	}()
 
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
+	if isOctetStream(r.Header.Get("Content-Type")) {
 		t.cfg.writeError(w, http.StatusBadRequest, transport.CodeBadRequest)
 		t.end(ErrBinaryBody)
 		return
 	}
-	body, err := io.ReadAll(&progressReader{r: http.MaxBytesReader(w, r.Body, t.cfg.maxBody), t: t})
+	body, err := t.readBody(w, r)
 	if err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
 			t.cfg.writeError(w, http.StatusRequestEntityTooLarge, transport.CodeBadRequest)
@@ -80,6 +80,41 @@ func (t *Transport) post(w http.ResponseWriter, r *http.Request) {
 	t.cfg.startWrite(w)
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
+}
+
+// isOctetStream reports whether a Content-Type header names the media
+// type application/octet-stream, whatever its parameters, as
+// mime.ParseMediaType would find it.
+func isOctetStream(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/octet-stream")
+}
+
+// readBody reads a POST's body, recording progress as bytes arrive. One
+// of known length, within the limit, is read into a buffer of its size;
+// any other through http.MaxBytesReader, which fails past the limit with
+// an *http.MaxBytesError.
+func (t *Transport) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	n := r.ContentLength
+	if n < 0 || n > t.cfg.maxBody {
+		return io.ReadAll(&progressReader{r: http.MaxBytesReader(w, r.Body, t.cfg.maxBody), t: t})
+	}
+	body := make([]byte, n)
+	for read := 0; read < len(body); {
+		m, err := r.Body.Read(body[read:])
+		if m > 0 {
+			read += m
+			t.moved()
+		}
+		switch {
+		case read == len(body):
+		case err == io.EOF:
+			return nil, io.ErrUnexpectedEOF
+		case err != nil:
+			return nil, err
+		}
+	}
+	return body, nil
 }
 
 // progressReader records progress on its transport each time bytes of a

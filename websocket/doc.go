@@ -31,10 +31,11 @@
 //     does not take at once stays buffered, ahead of later frames, for a
 //     writer goroutine to finish.
 //   - A writer goroutine, which ends when the queue is empty, takes the rest:
-//     a broadcast (which first lets the other runnable goroutines run, and
-//     takes again while they keep queueing or the server is still handing out
-//     a broadcast, up to 16 rounds, so that an application's consecutive
-//     broadcasts share a write), a large or last batch, and the replies to
+//     a broadcast (which, while the server is still handing out a broadcast,
+//     lets the other runnable goroutines run and takes again, up to 16
+//     rounds, so that an application's consecutive broadcasts share a write;
+//     once the server is done it leaves at once, so that paced broadcasts do
+//     not wait for the next), a large or last batch, and the replies to
 //     packets a client sent together (it takes again while the reader is
 //     still delivering them, so that their replies share a write). An idle
 //     connection holds no writer goroutine and, with a pooled write buffer,

@@ -331,3 +331,38 @@ func TestBroadcastBurstBounded(t *testing.T) {
 	defer s.mu.Unlock()
 	require.GreaterOrEqual(t, s.takes, 1+maxCoalesceRounds, "the writer kept taking while the burst lasted")
 }
+
+func TestBroadcastAfterBurstWaitsOneRound(t *testing.T) {
+	// A writer holding a broadcast whose server has finished handing out
+	// takes once more after letting the others run, then writes, even if
+	// broadcasts keep arriving (paced ones, each queued while the writer
+	// was waiting): no broadcast is held back for more than one round.
+	const total = 5
+	burst := new(transport.Burst)
+	paced := func() transport.Packet {
+		p := shared("x")
+		p.Shared.Burst = burst
+		return p
+	}
+	s := &scripted{}
+	s.onTake = func(takes int) []transport.Packet {
+		if takes >= total {
+			return nil
+		}
+		return []transport.Packet{paced()}
+	}
+	_, log, conn := serveLogged(t, s)
+	s.send(paced())
+	for range total {
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, "4x", string(data))
+	}
+	_, writes := log.log()
+	var sizes []int
+	for _, w := range writes {
+		sizes = append(sizes, len(frames(t, w)))
+	}
+	// Takes 1 and 2, 3 and 4, then 5 and an empty one.
+	assert.Equal(t, []int{2, 2, 1}, sizes)
+}

@@ -110,3 +110,23 @@ func funcs[F any](l []listener[F]) []F {
 	}
 	return out
 }
+
+// addListener adds h to the socket's handler list that list returns (it is
+// called with s.mu held, and may make the list's holder), first or last,
+// and returns a function that removes it.
+func addListener[F any](s *Socket, list func() *[]listener[F], h F, first bool) (off func()) {
+	l := listener[F]{h, s.nsp.server.newListenerID(false)}
+	s.mu.Lock()
+	p := list()
+	if first {
+		*p = prepended(*p, l)
+	} else {
+		*p = append(*p, l)
+	}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		*p, _ = without(*p, l.id)
+		s.mu.Unlock()
+	}
+}

@@ -215,8 +215,9 @@ func TestRecoveryGoClientNoEvent(t *testing.T) {
 func TestRecoveryGoClientFresh(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		it := m.serveInterruptible(t, nil, &ferry.RecoveryOptions{MaxMissedPackets: 2})
-		joined := sockets(it.Of("/"))
+		// The room is joined before the test hears of the socket.
 		it.OnConnection(func(s *ferry.Socket) { s.Join("room") })
+		joined := sockets(it.Of("/"))
 		var msgs <-chan *client.Event
 		a := it.join(t, nil, func(s *client.Socket) { msgs = events(s, "msg") })
 		sa := recv(t, joined)
@@ -284,8 +285,9 @@ func TestRecoverySocketEmitWhileAway(t *testing.T) {
 func TestRecoveryStaleOffset(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
 		it := m.serveInterruptible(t, nil, nil)
-		joined := sockets(it.Of("/"))
+		// The room is joined before the test hears of the socket.
 		it.OnConnection(func(s *ferry.Socket) { s.Join("room") })
+		joined := sockets(it.Of("/"))
 		var first <-chan *client.Event
 		it.join(t, nil, func(s *client.Socket) { first = events(s, "msg") })
 		recv(t, joined)

@@ -117,20 +117,7 @@ func (s *Socket) PrependAny(h func(e *Event)) (off func()) {
 }
 
 func (s *Socket) addAny(h func(*Event), first bool) func() {
-	l := listener[func(*Event)]{h, s.nsp.server.newListenerID(false)}
-	s.mu.Lock()
-	x := s.extraLocked()
-	if first {
-		x.any = prepended(x.any, l)
-	} else {
-		x.any = append(x.any, l)
-	}
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		x.any, _ = without(x.any, l.id)
-		s.mu.Unlock()
-	}
+	return addListener(s, func() *[]listener[func(*Event)] { return &s.extraLocked().any }, h, first)
 }
 
 // OffAny removes every OnAny handler (socket.io's socket.offAny()). To
@@ -179,20 +166,7 @@ func (s *Socket) PrependAnyOutgoing(h func(event string, args []any)) (off func(
 }
 
 func (s *Socket) addOutgoing(h func(string, []any), first bool) func() {
-	l := listener[func(string, []any)]{h, s.nsp.server.newListenerID(false)}
-	s.mu.Lock()
-	x := s.extraLocked()
-	if first {
-		x.outgoing = prepended(x.outgoing, l)
-	} else {
-		x.outgoing = append(x.outgoing, l)
-	}
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		x.outgoing, _ = without(x.outgoing, l.id)
-		s.mu.Unlock()
-	}
+	return addListener(s, func() *[]listener[func(string, []any)] { return &s.extraLocked().outgoing }, h, first)
 }
 
 // OffAnyOutgoing removes every OnAnyOutgoing handler (socket.io's
@@ -273,16 +247,7 @@ func (s *Socket) Use(m func(e *Event) error) {
 // connection's read goroutine, once for each event refused, with the
 // middleware's error. It returns a function that removes the handler.
 func (s *Socket) OnError(h func(s *Socket, err error)) (off func()) {
-	l := listener[func(*Socket, error)]{h, s.nsp.server.newListenerID(false)}
-	s.mu.Lock()
-	x := s.extraLocked()
-	x.onError = append(x.onError, l)
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		x.onError, _ = without(x.onError, l.id)
-		s.mu.Unlock()
-	}
+	return addListener(s, func() *[]listener[func(*Socket, error)] { return &s.extraLocked().onError }, h, false)
 }
 
 // onError reports that a middleware refused e with err.
@@ -303,27 +268,11 @@ func (s *Socket) onError(e *Event, err error) {
 // disconnect, while Rooms still returns its rooms. It returns a function
 // that removes the handler.
 func (s *Socket) OnDisconnecting(h func(s *Socket, reason DisconnectReason)) (off func()) {
-	l := listener[func(*Socket, DisconnectReason)]{h, s.nsp.server.newListenerID(false)}
-	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, l)
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		s.onDisconnecting, _ = without(s.onDisconnecting, l.id)
-		s.mu.Unlock()
-	}
+	return addListener(s, func() *[]listener[func(*Socket, DisconnectReason)] { return &s.onDisconnecting }, h, false)
 }
 
 // OnDisconnect adds a handler run once the socket has disconnected. It
 // returns a function that removes the handler.
 func (s *Socket) OnDisconnect(h func(s *Socket, reason DisconnectReason)) (off func()) {
-	l := listener[func(*Socket, DisconnectReason)]{h, s.nsp.server.newListenerID(false)}
-	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, l)
-	s.mu.Unlock()
-	return func() {
-		s.mu.Lock()
-		s.onDisconnect, _ = without(s.onDisconnect, l.id)
-		s.mu.Unlock()
-	}
+	return addListener(s, func() *[]listener[func(*Socket, DisconnectReason)] { return &s.onDisconnect }, h, false)
 }

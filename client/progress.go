@@ -28,28 +28,58 @@ func (e *engine) lastProgress() time.Time {
 }
 
 // progressReader records progress on its engine each time bytes arrive.
+// On a WebSocket it also tells the server that the client is there, while
+// a large message keeps it from reading the server's pings.
 type progressReader struct {
-	r io.Reader
-	e *engine
+	r  io.Reader
+	e  *engine
+	ws *gorilla.Conn // nil on long-polling
+	// lastPing is when a WebSocket ping frame was last sent.
+	lastPing time.Time
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {
 		p.e.moved()
+		p.keepalive()
 	}
 	return n, err
 }
 
+// keepalive sends a WebSocket ping frame (a control frame, which Engine.IO
+// does not see) at most every half of the server's shorter heartbeat
+// period while a message is arriving. An Engine.IO ping that the server
+// sent after that message cannot reach the client before it: the server
+// would otherwise hear nothing from the client, and close it for a missing
+// pong, while the client is busy receiving. Reading any bytes, a control
+// frame's included, is a sign of life to a Ferry server; others at least
+// answer the frame.
+func (p *progressReader) keepalive() {
+	if p.ws == nil {
+		return
+	}
+	every := min(p.e.pingInterval, p.e.pingTimeout) / 2
+	now := time.Now()
+	if every <= 0 || now.Sub(p.lastPing) < every {
+		return
+	}
+	p.lastPing = now
+	// WriteControl may be called alongside the writer; it waits at most
+	// until its deadline.
+	p.ws.WriteControl(gorilla.PingMessage, nil, now.Add(every))
+}
+
 // readFrame reads one WebSocket message, recording progress as its bytes
-// arrive: a large message from a slow server is not taken for silence.
+// arrive: a large message from a slow server is not taken for silence,
+// and the server hears from the client meanwhile (see keepalive).
 func (e *engine) readFrame(ws *gorilla.Conn) (messageType int, data []byte, err error) {
 	mt, r, err := ws.NextReader()
 	if err != nil {
 		return mt, nil, err
 	}
 	e.moved()
-	data, err = io.ReadAll(&progressReader{r: r, e: e})
+	data, err = io.ReadAll(&progressReader{r: r, e: e, ws: ws, lastPing: time.Now()})
 	return mt, data, err
 }
 

@@ -107,3 +107,79 @@ func TestWriteFrameRecordsProgress(t *testing.T) {
 		assert.Equal(t, want, data)
 	}
 }
+
+// While a message arrives in pieces over a longer time than the server's
+// heartbeat allows, the client sends WebSocket ping frames, which the
+// server reads as signs of life; it sends none for a message that arrives
+// at once.
+func TestReadFrameSendsKeepalives(t *testing.T) {
+	e := testEngine(40, 40, 0) // ms: a keepalive at most every 20 ms
+	c, s := wsPair(t)
+	pings := make(chan struct{}, 100)
+	s.SetPingHandler(func(string) error { pings <- struct{}{}; return nil })
+	// The server's reader handles control frames while the test writes,
+	// and passes on the client's messages: a message read means every
+	// ping sent before it was handled.
+	marks := make(chan string, 4)
+	go func() {
+		for {
+			_, data, err := s.ReadMessage()
+			if err != nil {
+				return
+			}
+			marks <- string(data)
+		}
+	}()
+	// drain returns how many pings the server handled before the client's
+	// next message.
+	drain := func(mark string) int {
+		require.NoError(t, c.WriteMessage(gorilla.TextMessage, []byte(mark)))
+		require.Equal(t, mark, <-marks)
+		n := 0
+		for {
+			select {
+			case <-pings:
+				n++
+			default:
+				return n
+			}
+		}
+	}
+
+	got := make(chan []byte, 1)
+	go func() {
+		_, data, _ := e.readFrame(c)
+		got <- data
+	}()
+	w, err := s.NextWriter(gorilla.TextMessage)
+	require.NoError(t, err)
+	piece := bytes.Repeat([]byte{'a'}, 8<<10)
+	var sent []byte
+	// One piece per tick until a keepalive came: the message is still
+	// arriving, as a large one on a slow link would.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	giveUp := time.After(5 * time.Second)
+	for waiting := true; waiting; {
+		select {
+		case <-pings:
+			waiting = false
+		case <-tick.C:
+			_, err := w.Write(piece)
+			require.NoError(t, err)
+			sent = append(sent, piece...)
+		case <-giveUp:
+			t.Fatal("no keepalive while a message arrived for longer than the heartbeat allows")
+		}
+	}
+	require.NoError(t, w.Close())
+	assert.Equal(t, sent, <-got)
+	drain("after the large message")
+
+	// A small message that arrives at once brings no keepalive.
+	require.NoError(t, s.WriteMessage(gorilla.TextMessage, []byte("4hi")))
+	_, data, err := e.readFrame(c)
+	require.NoError(t, err)
+	assert.Equal(t, "4hi", string(data))
+	assert.Zero(t, drain("after the small one"), "a keepalive for a message that arrived at once")
+}

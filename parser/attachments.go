@@ -45,8 +45,8 @@ var (
 // data and times written as the encoder writes them.
 func (e *jsonEncoder) appendFallback(b []byte, v any) ([]byte, error) {
 	rv := reflect.ValueOf(v)
-	if e.holdsMarkable(rv.Type()) {
-		m := marker{e: e}
+	if e.c.holdsMarkable(rv.Type()) {
+		m := marker{c: e.c, binary: e.binary}
 		cp, changed, err := m.copyValue(rv, 0)
 		if err != nil {
 			return nil, err
@@ -59,11 +59,7 @@ func (e *jsonEncoder) appendFallback(b []byte, v any) ([]byte, error) {
 			return e.appendMarked(b, out, &m), nil
 		}
 	}
-	out, err := marshalJSON(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, out...), nil
+	return appendMarshalJSON(b, v)
 }
 
 // appendMarked appends out with every marker replaced by what it stands
@@ -112,7 +108,8 @@ func (e *jsonEncoder) appendMarked(b, out []byte, m *marker) []byte {
 // nine fraction digits (dateNanos never ends in 0), which are the same for
 // the whole call, as are most of the date.
 type marker struct {
-	e      *jsonEncoder
+	c      *jsonCodec // the encoder's codec, or nil
+	binary binaryForm // the encoder's
 	nonce  [9]byte
 	prefix string   // base64 of nonce, set by the first mark
 	bufs   [][]byte // the binary data, copied, by index
@@ -240,7 +237,7 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 			return v, false, nil
 		}
 		if isByteSlice(t) {
-			if m.e.binary == binaryBase64 {
+			if m.binary == binaryBase64 {
 				return v, false, nil
 			}
 			mk, err := m.mark(v.Bytes())
@@ -263,7 +260,7 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 			return nv
 		})
 	case reflect.Map:
-		if v.IsNil() || !m.e.holdsMarkable(t.Elem()) {
+		if v.IsNil() || !m.c.holdsMarkable(t.Elem()) {
 			return v, false, nil
 		}
 		var changedKeys, changedVals []reflect.Value
@@ -299,7 +296,7 @@ func (m *marker) copyValue(v reflect.Value, depth int) (reflect.Value, bool, err
 // copyElems copies the elements of a slice or array, creating the copy with
 // fresh only when an element changes.
 func (m *marker) copyElems(v reflect.Value, depth int, fresh func() reflect.Value) (reflect.Value, bool, error) {
-	if !m.e.holdsMarkable(v.Type().Elem()) {
+	if !m.c.holdsMarkable(v.Type().Elem()) {
 		return v, false, nil
 	}
 	var nv reflect.Value
@@ -368,7 +365,7 @@ func (m *marker) copyStruct(v reflect.Value, depth int) (reflect.Value, bool, er
 // markers where its binary data was. Without binary, a Raw from this codec
 // is left to its MarshalJSON, and a msgpack one is written out once.
 func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
-	if v.IsNil() || m.e.binary == binaryBase64 {
+	if v.IsNil() || m.binary == binaryBase64 {
 		return v, false, nil // the Raw's own MarshalJSON writes it
 	}
 	jr, ok := v.Interface().(*jsonRaw)
@@ -377,7 +374,7 @@ func (m *marker) copyRaw(v reflect.Value) (reflect.Value, bool, error) {
 		if err := v.Interface().(Raw).Decode(&x); err != nil {
 			return v, false, err
 		}
-		sub := jsonEncoder{c: m.e.c}
+		sub := jsonEncoder{c: m.c}
 		b, err := sub.appendValue(nil, x, 1)
 		if err != nil {
 			return v, false, err
@@ -456,16 +453,16 @@ func isByteSlice(t reflect.Type) bool {
 
 // holdsMarkable reports whether values of type t may hold binary data or
 // times that encoding/json would write, remembering the answer per type
-// when the encoder belongs to a codec.
-func (e *jsonEncoder) holdsMarkable(t reflect.Type) bool {
-	if e.c == nil {
+// in c. A nil c remembers nothing.
+func (c *jsonCodec) holdsMarkable(t reflect.Type) bool {
+	if c == nil {
 		return holdsMarkableType(t, map[reflect.Type]bool{})
 	}
-	if v, ok := e.c.markableTypes.Load(t); ok {
+	if v, ok := c.markableTypes.Load(t); ok {
 		return v.(bool)
 	}
 	r := holdsMarkableType(t, map[reflect.Type]bool{})
-	e.c.markableTypes.Store(t, r)
+	c.markableTypes.Store(t, r)
 	return r
 }
 

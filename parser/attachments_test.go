@@ -2,6 +2,7 @@ package parser_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/ferryio/ferry/parser"
@@ -183,30 +184,39 @@ func TestDecoderFailsForGood(t *testing.T) {
 	}
 }
 
-// A decoder copies what it keeps: the caller may reuse its buffers.
+// A decoder copies what it keeps: the caller may reuse its buffers. A
+// short packet of few arguments and a long one of more are kept in
+// different ways by the JSON decoder.
 func TestDecoderCopiesInput(t *testing.T) {
 	t.Parallel()
+	long := strings.Repeat("long", 30)
 	for name, c := range codecs {
-		t.Run(name, func(t *testing.T) {
-			frames, err := c.Encode(&parser.Packet{Type: parser.Event, Args: []any{"x", "kept", []byte{1, 2}}})
-			require.NoError(t, err)
-			d := c.NewDecoder()
-			var m *parser.Message
-			for _, f := range frames {
-				buf := bytes.Clone(f.Data)
-				m, err = d.Decode(buf, f.Binary)
-				require.NoError(t, err)
-				for i := range buf {
-					buf[i] = 0
+		for _, kept := range []string{"kept", long} {
+			t.Run(name+"/"+kept[:4], func(t *testing.T) {
+				args := []any{"x", kept, []byte{1, 2}}
+				if kept == long {
+					args = append(args, 3)
 				}
-			}
-			require.NotNil(t, m)
-			var s string
-			var b []byte
-			require.NoError(t, m.Args[0].Decode(&s))
-			require.NoError(t, m.Args[1].Decode(&b))
-			assert.Equal(t, "kept", s)
-			assert.Equal(t, []byte{1, 2}, b)
-		})
+				frames, err := c.Encode(&parser.Packet{Type: parser.Event, Args: args})
+				require.NoError(t, err)
+				d := c.NewDecoder()
+				var m *parser.Message
+				for _, f := range frames {
+					buf := bytes.Clone(f.Data)
+					m, err = d.Decode(buf, f.Binary)
+					require.NoError(t, err)
+					for i := range buf {
+						buf[i] = 0
+					}
+				}
+				require.NotNil(t, m)
+				var s string
+				var b []byte
+				require.NoError(t, m.Args[0].Decode(&s))
+				require.NoError(t, m.Args[1].Decode(&b))
+				assert.Equal(t, kept, s)
+				assert.Equal(t, []byte{1, 2}, b)
+			})
+		}
 	}
 }

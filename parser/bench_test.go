@@ -2,6 +2,7 @@ package parser_test
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/ferryio/ferry/parser"
@@ -74,5 +75,100 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// echoPayloads are arguments of an echo event: the benchmark's 32-byte
+// string (bench/, scenario echo), a longer one, a string that needs
+// escaping, and a small object.
+var echoPayloads = []struct {
+	name string
+	arg  any
+}{
+	{"string32", strings.Repeat("x", 32)},
+	{"string1k", strings.Repeat("x", 1024)},
+	{"escaped", "line one\nline \"two\"\tand ünïcödé"},
+	{"object", map[string]any{"user": "ann", "text": "hello world", "ts": 1700000000123}},
+}
+
+// echoFrame returns the only message of an EVENT "echo" with ack id 1
+// carrying arg, as a client sends it.
+func echoFrame(b *testing.B, c parser.Codec, arg any) parser.Frame {
+	b.Helper()
+	frames, err := c.Encode(&parser.Packet{Type: parser.Event, Namespace: "/", ID: 1, HasID: true, Args: []any{"echo", arg}})
+	if err != nil || len(frames) != 1 {
+		b.Fatalf("encoding the echo event: %v, %d frames", err, len(frames))
+	}
+	return frames[0]
+}
+
+// BenchmarkEcho is the parser's work for one round trip of the benchmark's
+// echo scenario: one connection's decoder reads the event, and the ack
+// relays its argument (a Raw) back.
+func BenchmarkEcho(b *testing.B) {
+	for _, name := range []string{"msgpack", "json"} {
+		c := codecs[name]
+		for _, ep := range echoPayloads {
+			f := echoFrame(b, c, ep.arg)
+			b.Run(name+"/"+ep.name, func(b *testing.B) {
+				b.ReportAllocs()
+				d := c.NewDecoder()
+				for b.Loop() {
+					m, err := d.Decode(f.Data, f.Binary)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := c.Encode(&parser.Packet{Type: parser.Ack, ID: m.ID, HasID: true, Args: []any{m.Args[0]}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkEchoTyped is BenchmarkEcho with a handler that decodes the
+// argument into its own type (Args.Decode) and acks that value: a string
+// (decoded without encoding/json by the JSON codec) or a struct (through
+// encoding/json both ways).
+func BenchmarkEchoTyped(b *testing.B) {
+	for _, name := range []string{"msgpack", "json"} {
+		c := codecs[name]
+		b.Run(name+"/string", func(b *testing.B) {
+			f := echoFrame(b, c, strings.Repeat("x", 32))
+			b.ReportAllocs()
+			d := c.NewDecoder()
+			for b.Loop() {
+				m, err := d.Decode(f.Data, f.Binary)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var s string
+				if err := parser.Args(m.Args).Decode(&s); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Encode(&parser.Packet{Type: parser.Ack, ID: m.ID, HasID: true, Args: []any{s}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(name+"/struct", func(b *testing.B) {
+			f := echoFrame(b, c, chatMessage{User: "ann", Text: "hello world", TS: 1700000000123})
+			b.ReportAllocs()
+			d := c.NewDecoder()
+			for b.Loop() {
+				m, err := d.Decode(f.Data, f.Binary)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var cm chatMessage
+				if err := parser.Args(m.Args).Decode(&cm); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Encode(&parser.Packet{Type: parser.Ack, ID: m.ID, HasID: true, Args: []any{cm}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

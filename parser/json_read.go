@@ -107,18 +107,19 @@ func decodeJSONText(s []byte, lim *Limits) (*Message, *jsonPacket, int, string) 
 		}
 		i++
 	}
-	m := &Message{Type: typ, Namespace: "/"}
+	hdr := Message{Type: typ, Namespace: "/"}
 	switch typ {
 	case BinaryEvent:
-		m.Type = Event
+		hdr.Type = Event
 	case BinaryAck:
-		m.Type = Ack
+		hdr.Type = Ack
 	}
+	var nsp []byte // the namespace, when the message names one
 	if i < len(s) && s[i] == '/' {
 		if j := bytes.IndexByte(s[i:], ','); j >= 0 {
-			m.Namespace, i = string(s[i:i+j]), i+j+1
+			nsp, i = s[i:i+j], i+j+1
 		} else {
-			m.Namespace, i = string(s[i:]), len(s)
+			nsp, i = s[i:], len(s)
 		}
 	}
 	if i < len(s) && isDigit(s[i]) {
@@ -130,11 +131,16 @@ func decodeJSONText(s []byte, lim *Limits) (*Message, *jsonPacket, int, string) 
 		if err != nil {
 			return nil, nil, 0, "invalid packet id"
 		}
-		m.ID, m.HasID = id, true
+		hdr.ID, hdr.HasID = id, true
 	}
 	rest := s[i:]
 	if len(rest) == 0 {
-		if m.Type == Connect || m.Type == Disconnect {
+		if hdr.Type == Connect || hdr.Type == Disconnect {
+			m := new(Message)
+			*m = hdr
+			if nsp != nil {
+				m.Namespace = string(nsp)
+			}
 			return m, nil, 0, ""
 		}
 		return nil, nil, 0, "invalid payload: " + typ.String() + " needs data"
@@ -143,7 +149,7 @@ func decodeJSONText(s []byte, lim *Limits) (*Message, *jsonPacket, int, string) 
 	if len(v) == 0 {
 		return nil, nil, 0, "invalid payload: not JSON"
 	}
-	switch m.Type {
+	switch hdr.Type {
 	case Connect:
 		if v[0] != '{' {
 			return nil, nil, 0, "invalid payload: CONNECT data must be an object"
@@ -159,53 +165,107 @@ func decodeJSONText(s []byte, lim *Limits) (*Message, *jsonPacket, int, string) 
 			return nil, nil, 0, "invalid payload: " + typ.String() + " data must be an array"
 		}
 	}
-	maxTop := math.MaxInt
-	if m.Type == Event || m.Type == Ack {
-		maxTop = lim.MaxArgs + 1 // an EVENT's name and arguments
+	hasArgs := hdr.Type == Event || hdr.Type == Ack
+	check := jsonCheck{lim: lim, maxTop: math.MaxInt}
+	if hasArgs {
+		check.maxTop = lim.MaxArgs + 1 // an EVENT's name and arguments
 	}
-	count, reason := jsonCount(v, lim, maxTop)
-	if reason != "" {
+	if reason := check.run(v); reason != "" {
 		return nil, nil, 0, reason
 	}
-	if !json.Valid(v) {
-		return nil, nil, 0, "invalid payload: not JSON"
-	}
-	args := count
-	if m.Type == Event {
+	args := check.top
+	if hdr.Type == Event {
 		args--
 	}
-	if (m.Type == Event || m.Type == Ack) && args > lim.MaxArgs {
+	if hasArgs && args > lim.MaxArgs {
 		return nil, nil, 0, lim.tooManyArgs()
 	}
 
-	// Valid: keep a copy of the data, which the Raw values point into.
-	pkt := &jsonPacket{text: bytes.Clone(v)}
+	// Valid: keep a copy of the data, which the Raw values point into,
+	// with the Message and, for a few arguments, their Raw values.
+	nargs := 0 // an EVENT without a name has -1 arguments, which setJSONArgs refuses
+	if hasArgs {
+		nargs = max(args, 0)
+	}
+	var m *Message
+	var pkt *jsonPacket
+	var raws []jsonRaw
+	var argv []Raw
+	if nargs <= jsonInlineArgs {
+		jm := &jsonMessage{m: hdr}
+		m, pkt = &jm.m, &jm.pkt
+		raws, argv = jm.raws[:nargs:nargs], jm.args[:nargs:nargs]
+		if len(v) <= len(jm.text) {
+			pkt.text = jm.text[:len(v):len(v)]
+			copy(pkt.text, v)
+		}
+	} else {
+		m, pkt = new(Message), &jsonPacket{}
+		*m = hdr
+		raws, argv = make([]jsonRaw, nargs), make([]Raw, nargs)
+	}
+	if pkt.text == nil {
+		pkt.text = bytes.Clone(v)
+	}
+	if nsp != nil {
+		m.Namespace = string(nsp)
+	}
 	switch m.Type {
 	case Connect, ConnectError:
 		m.Payload = pkt.raw(0, len(pkt.text))
 	case Event, Ack:
-		if reason := m.setJSONArgs(pkt, count); reason != "" {
+		if reason := m.setJSONArgs(pkt, &check, raws, argv); reason != "" {
 			return nil, nil, 0, reason
 		}
 	}
 	return m, pkt, n, ""
 }
 
+// jsonInlineArgs is how many arguments a decoded packet holds in the same
+// allocation as its Message (see jsonMessage).
+const jsonInlineArgs = 2
+
+// jsonMessage is a decoded packet of at most jsonInlineArgs arguments, and
+// of data up to 64 bytes long, in one allocation: the Message, the data
+// its Raw values share, and those Raw values.
+type jsonMessage struct {
+	m    Message
+	pkt  jsonPacket
+	raws [jsonInlineArgs]jsonRaw
+	args [jsonInlineArgs]Raw
+	text [64]byte
+}
+
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // setJSONArgs fills m.Event and m.Args from the data array that pkt holds,
-// which has count elements.
-func (m *Message) setJSONArgs(pkt *jsonPacket, count int) string {
+// which check validated. raws and argv have room for the arguments.
+func (m *Message) setJSONArgs(pkt *jsonPacket, check *jsonCheck, raws []jsonRaw, argv []Raw) string {
 	v := pkt.text
+	count := check.top
+	spans := check.spans[:min(count, jsonSpanCap)]
+	if count > jsonSpanCap {
+		spans = nil // find them again below
+	}
 	it := jsonIter{b: v}
+	// next returns the extent of the next element of the array.
+	next := func() (start, end int) {
+		if len(spans) > 0 {
+			s := spans[0]
+			spans = spans[1:]
+			return s.start, s.end
+		}
+		it.next()
+		start, end = it.i, jsonSkip(v, it.i)
+		it.i = end
+		return start, end
+	}
 	if m.Type == Event {
 		if count == 0 {
 			return "invalid payload: EVENT data is empty"
 		}
-		it.next()
-		end := jsonSkip(v, it.i)
-		name := v[it.i:end]
-		it.i = end
+		start, end := next()
+		name := v[start:end]
 		switch c := name[0]; {
 		case c == '"':
 			m.Event = jsonString(name)
@@ -223,15 +283,12 @@ func (m *Message) setJSONArgs(pkt *jsonPacket, count int) string {
 	if count == 0 {
 		return ""
 	}
-	raws := make([]jsonRaw, count)
-	m.Args = make([]Raw, count)
 	for k := range raws {
-		it.next()
-		end := jsonSkip(v, it.i)
-		raws[k] = jsonRaw{pkt: pkt, off: uint32(it.i), end: uint32(end)}
-		m.Args[k] = &raws[k]
-		it.i = end
+		start, end := next()
+		raws[k] = jsonRaw{pkt: pkt, off: uint32(start), end: uint32(end)}
+		argv[k] = &raws[k]
 	}
+	m.Args = argv
 	return ""
 }
 
@@ -325,6 +382,9 @@ func (r *jsonRaw) Decode(v any) error {
 		}
 		return nil
 	}
+	if r.decodeScalar(v) {
+		return nil
+	}
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errDecodeTarget
@@ -334,6 +394,70 @@ func (r *jsonRaw) Decode(v any) error {
 		r.restoreBinary(rv)
 	}
 	return err
+}
+
+// decodeScalar decodes the value into v when v is a non-nil *string,
+// *bool, *float64, *int or *int64 and the value is null or one that
+// encoding/json would store there without error, exactly as it would:
+// null leaves the target alone, and numbers are parsed by the same strconv
+// calls. It reports whether it did; otherwise encoding/json decides.
+func (r *jsonRaw) decodeScalar(v any) bool {
+	t := r.text()
+	if len(t) == 0 {
+		return false
+	}
+	if t[0] == 'n' { // null
+		switch x := v.(type) {
+		case *string, *bool, *float64, *int, *int64:
+			return x != nil
+		}
+		return false
+	}
+	switch x := v.(type) {
+	case *string:
+		if x == nil || t[0] != '"' {
+			return false
+		}
+		*x = jsonString(t)
+		return true
+	case *bool:
+		if x == nil || (t[0] != 't' && t[0] != 'f') {
+			return false
+		}
+		*x = t[0] == 't'
+		return true
+	case *float64:
+		if x == nil || (t[0] != '-' && !isDigit(t[0])) {
+			return false
+		}
+		f, err := strconv.ParseFloat(string(t), 64)
+		if err != nil {
+			return false
+		}
+		*x = f
+		return true
+	case *int:
+		if x == nil {
+			return false
+		}
+		n, err := strconv.ParseInt(string(t), 10, strconv.IntSize)
+		if err != nil {
+			return false
+		}
+		*x = int(n)
+		return true
+	case *int64:
+		if x == nil {
+			return false
+		}
+		n, err := strconv.ParseInt(string(t), 10, 64)
+		if err != nil {
+			return false
+		}
+		*x = n
+		return true
+	}
+	return false
 }
 
 // tree decodes the value into Go's dynamic types.

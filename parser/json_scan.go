@@ -7,9 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// This file walks JSON text that encoding/json's Valid has accepted. The
-// functions never index out of range, whatever the input, but only give
-// meaningful answers for valid JSON.
+// This file walks JSON text that jsonCheck has accepted. The functions
+// never index out of range, whatever the input, but only give meaningful
+// answers for valid JSON.
 
 func jsonSkipSpace(b []byte, i int) int {
 	for i < len(b) && isJSONSpace(b[i]) {
@@ -57,15 +57,19 @@ func jsonSkip(b []byte, i int) int {
 
 // jsonSkipString returns the offset just past the string starting at b[i].
 func jsonSkipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
+	for i++; ; {
+		if i = jsonPlainRun(b, i); i >= len(b) {
+			return len(b)
+		}
 		switch b[i] {
 		case '\\':
-			i++
+			i += 2
 		case '"':
 			return i + 1
+		default: // a control character, which valid JSON does not hold
+			i++
 		}
 	}
-	return len(b)
 }
 
 // jsonIter steps through the elements of an array or the members of an
@@ -143,52 +147,6 @@ func jsonKeyIs(raw []byte, name string) bool {
 		}
 	}
 	return false
-}
-
-// jsonCount checks the JSON text v against lim, and returns the
-// number of elements (or members) of its outermost array (or object).
-// Like mpScan, it counts array elements and object members at every depth.
-// It stops at an outermost array of more than maxTop elements, the most an
-// EVENT may hold, with the reason for too many arguments. It runs before
-// encoding/json's Valid, so that a long packet is refused early; on text
-// that is not JSON its count means nothing, but it stays in bounds.
-func jsonCount(v []byte, lim *Limits, maxTop int) (int, string) {
-	depth, elems, top := 0, 0, 0
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '"':
-			i = jsonSkipString(v, i) - 1
-			continue
-		case '[', '{':
-			depth++
-			if depth > lim.MaxDepth {
-				return 0, lim.tooDeep()
-			}
-			if j := jsonSkipSpace(v, i+1); j < len(v) && v[j] != ']' && v[j] != '}' {
-				elems++
-				if depth == 1 {
-					top++
-				}
-			}
-		case ']', '}':
-			depth--
-			continue
-		case ',':
-			elems++
-			if depth == 1 {
-				top++
-			}
-		default:
-			continue
-		}
-		if elems > lim.MaxElements {
-			return 0, lim.tooManyElements()
-		}
-		if top > maxTop {
-			return 0, lim.tooManyArgs()
-		}
-	}
-	return top, ""
 }
 
 // placeholderProbe looks at the members of an object, one by one, as

@@ -23,7 +23,7 @@ func (c *jsonCodec) Encode(p *Packet) ([]Frame, error) {
 		return nil, encodeError(nameJSON, "namespace must not contain a comma", nil)
 	}
 	e := jsonEncoder{c: c}
-	b := make([]byte, 0, 64)
+	b := make([]byte, 0, jsonSizeHint(p))
 	b = append(b, '0'+byte(cp.typ))
 	if cp.nsp != "/" {
 		b = append(append(b, cp.nsp...), ',')
@@ -76,6 +76,26 @@ func (c *jsonCodec) Encode(p *Packet) ([]Frame, error) {
 		frames = append(frames, Frame{Data: a, Binary: true})
 	}
 	return frames, nil
+}
+
+// jsonSizeHint returns a capacity for the text of p: its header, and its
+// arguments where their size is known in advance (strings and this codec's
+// Raw values), so that relaying a long argument does not grow the buffer.
+func jsonSizeHint(p *Packet) int {
+	n := 24 + len(p.Namespace) // type, namespace, comma, id, brackets
+	for _, a := range p.Args {
+		switch x := a.(type) {
+		case string:
+			n += len(x) + 3 // quotes and a comma; escapes may need more
+		case *jsonRaw:
+			if x != nil {
+				n += int(x.end-x.off) + 1
+			}
+		default:
+			n += 16
+		}
+	}
+	return n
 }
 
 // jsonEncoder writes the JSON of one packet, or of one value, and collects
@@ -306,6 +326,16 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time.
+		for len(s)-i >= 8 {
+			if w := stringLanes(s, i); jsonSpecialBytes(w)|w&lanes80 != 0 {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -347,14 +377,34 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
+// stringLanes returns s[i:i+8] as a little-endian uint64.
+func stringLanes(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
 // marshalJSON is json.Marshal without HTML escaping, closer to what
 // JSON.stringify writes.
 func marshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	return appendMarshalJSON(nil, v)
+}
+
+// appendMarshalJSON appends what marshalJSON returns to b.
+func appendMarshalJSON(b []byte, v any) ([]byte, error) {
+	w := appendWriter{b: b}
+	enc := json.NewEncoder(&w)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	return bytes.TrimSuffix(w.b, []byte{'\n'}), nil
+}
+
+// appendWriter is an io.Writer appending to b.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
 }

@@ -299,3 +299,37 @@ func TestRawRelay(t *testing.T) {
 		assert.Equal(t, mp(`83 'type' 02 'data' 91 07 'nsp' '/'`), frames[0].Data)
 	})
 }
+
+// A JSON argument decoded into *string, *bool, *float64, *int or *int64
+// gets what encoding/json.Unmarshal gives, error or not, the target's old
+// value kept where Unmarshal keeps it.
+func TestJSONScalarTargetsMatchUnmarshal(t *testing.T) {
+	t.Parallel()
+	literals := []string{
+		`null`, `true`, `false`, `0`, `-0`, `42`, `-42`, `1.5`, `-1.5e-7`, `1e2`, `1E+2`, `1.0`,
+		`9223372036854775807`, `9223372036854775808`, `-9223372036854775809`, `1e400`, `-1e400`,
+		`123456789012345678901234567890`, `""`, `"x"`, `"a\"b\\c\u00e9\n"`, "\"\xff\xfe\"", `"\ud800"`,
+		`"42"`, `"true"`, `[]`, `[1]`, `{}`, `{"a":1}`,
+	}
+	targets := []struct {
+		name string
+		make func() any // a pointer to a non-zero value
+	}{
+		{"string", func() any { s := "old"; return &s }},
+		{"bool", func() any { b := true; return &b }},
+		{"float64", func() any { f := 7.5; return &f }},
+		{"int", func() any { n := 7; return &n }},
+		{"int64", func() any { n := int64(7); return &n }},
+	}
+	for _, lit := range literals {
+		m := decodeOne(t, parser.JSON(), text(`2["e",`+lit+`]`))
+		require.Len(t, m.Args, 1)
+		for _, tg := range targets {
+			got, want := tg.make(), tg.make()
+			gotErr := m.Args[0].Decode(got)
+			wantErr := json.Unmarshal([]byte(lit), want)
+			assert.Equal(t, want, got, "%s into *%s", lit, tg.name)
+			assert.Equal(t, wantErr, gotErr, "%s into *%s", lit, tg.name)
+		}
+	}
+}

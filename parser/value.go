@@ -2,7 +2,6 @@ package parser
 
 import (
 	"bytes"
-	"encoding/json"
 	"math"
 )
 
@@ -85,11 +84,14 @@ func JSONRaw(b []byte, l Limits) (Raw, error) {
 		return nil, decodeError(nameJSON, "value of 4 GiB or more", nil)
 	}
 	v := trimSpaceJSON(b)
-	if _, reason := jsonCount(v, &l, math.MaxInt); reason != "" {
-		return nil, decodeError(nameJSON, reason, nil)
-	}
-	if len(v) == 0 || !json.Valid(v) {
+	if len(v) == 0 {
 		return nil, decodeError(nameJSON, "not JSON", nil)
+	}
+	check := jsonCheck{lim: &l, maxTop: math.MaxInt}
+	if reason := check.run(v); reason == notJSON {
+		return nil, decodeError(nameJSON, "not JSON", nil)
+	} else if reason != "" {
+		return nil, decodeError(nameJSON, reason, nil)
 	}
 	return newJSONRaw(bytes.Clone(v), nil), nil
 }

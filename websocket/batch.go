@@ -61,8 +61,9 @@ type batchConn struct {
 	// chunkTimeout is the write timeout each chunk of a large write gets
 	// (the transport's WriteTimeout); 0 writes large frames in one go.
 	chunkTimeout time.Duration
-	// progress is when bytes were last read from the connection or taken
-	// by it, in Unix nanoseconds.
+	// progress is when bytes were last read from the connection, or the
+	// peer was seen taking what was written (see lastProgress), in Unix
+	// nanoseconds.
 	progress atomic.Int64
 	// queued is the socket's send queue the last time lastProgress looked.
 	queued atomic.Int64
@@ -265,13 +266,16 @@ func (c *batchConn) flushLocked() error {
 // moved records that bytes moved now.
 func (c *batchConn) moved() { c.progress.Store(time.Now().UnixNano()) }
 
-// lastProgress returns when bytes were last read from the connection or
-// taken by it, or the zero time. A large write that the kernel took at once
-// drains at the link's pace: a send queue that changed since the last look
-// (the peer acknowledged bytes) counts as progress now.
+// lastProgress returns when bytes were last read from the connection, or
+// the peer was seen taking what was written, or the zero time. Writing is
+// no sign of the peer: a kernel takes small writes whether or not anyone
+// is there. Only these are: a chunk of a large write accepted after the
+// first (the ones before drained), and a send queue shorter than at the
+// last look (the peer acknowledged bytes; a large write that the kernel
+// took at once drains at the link's pace).
 func (c *batchConn) lastProgress() time.Time {
 	if q := int64(c.unsent()); q >= 0 {
-		if prev := c.queued.Swap(q); q != prev && (q > 0 || prev > 0) {
+		if prev := c.queued.Swap(q); q < prev {
 			c.moved()
 		}
 	}
@@ -295,7 +299,11 @@ func (c *batchConn) writeConn(p []byte) (int, error) {
 		if err != nil {
 			return written, err
 		}
-		c.moved()
+		if written > writeChunk {
+			// The kernel took a chunk after the first: the peer is
+			// taking the frame.
+			c.moved()
+		}
 		p = p[writeChunk:]
 		// The deadline set here is not the one asked for: applied records
 		// it, so that the next batch sets its own.
@@ -305,9 +313,6 @@ func (c *batchConn) writeConn(p []byte) (int, error) {
 		}
 	}
 	n, err := c.Conn.Write(p)
-	if n > 0 {
-		c.moved()
-	}
 	return written + n, err
 }
 
@@ -319,11 +324,7 @@ func (c *batchConn) writeNowLocked(p []byte) (int, error) {
 		// peer received sees the write logged.
 		c.testHook('W', p)
 	}
-	n, err := c.writeNow(p)
-	if n > 0 {
-		c.moved()
-	}
-	return n, err
+	return c.writeNow(p)
 }
 
 // writeFinal makes one attempt, without waiting for the socket, to write

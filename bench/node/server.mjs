@@ -1,5 +1,6 @@
 // The Node side of Ferry's benchmark: socket.io 4.8.4 with
-// socket.io-msgpack-parser, running the same application as
+// socket.io-msgpack-parser (or, with the arguments "-parser json",
+// socket.io's default JSON parser), running the same application as
 // bench/cmd/ferryserver. It listens on 127.0.0.1 with an OS-picked port,
 // prints the port as the first line of stdout, and runs until SIGTERM or
 // SIGINT.
@@ -40,11 +41,24 @@ const http = createServer((req, res) => {
   res.end();
 });
 
+// "-parser json" picks socket.io's default parser, socket.io-parser.
+const args = process.argv.slice(2);
+const at = args.indexOf("-parser");
+const parserName = at >= 0 ? args[at + 1] : "msgpack";
+if (parserName !== "msgpack" && parserName !== "json") {
+  process.stderr.write(`server.mjs: -parser ${parserName}: want msgpack or json\n`);
+  process.exit(2);
+}
+
 // socket.io's defaults (both transports, upgrades, pingInterval 25s,
 // maxHttpBufferSize 1e6, no per-message deflate) except the parser and
 // the bundled client, which Ferry's server does not need either.
-const perMessageDeflate = process.argv.slice(2).includes("-deflate");
-const io = new Server(http, { parser, serveClient: false, perMessageDeflate });
+const perMessageDeflate = args.includes("-deflate");
+const io = new Server(http, {
+  ...(parserName === "msgpack" ? { parser } : {}),
+  serveClient: false,
+  perMessageDeflate,
+});
 
 // Wall-clock time in microseconds, with sub-millisecond resolution.
 const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);

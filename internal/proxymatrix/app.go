@@ -35,6 +35,11 @@ type ServerConfig struct {
 	MaxPollHold time.Duration
 	// MaxPayload is the largest message, in bytes (maxHttpBufferSize).
 	MaxPayload int64
+	// Recovery turns on connection state recovery, with the server's
+	// defaults (Ferry's ConnectionStateRecovery, Node's
+	// connectionStateRecovery). The app then emits its numbers while the
+	// client is away too, for the server to keep and replay.
+	Recovery bool
 }
 
 // App is the matrix app served by Ferry or by Node socket.io.
@@ -44,7 +49,13 @@ type App struct {
 	// Addr is "127.0.0.1:port", for a proxy's upstream.
 	Addr string
 	logs *logBuffer // Ferry's log, nil for Node
+	// exchanging is closed once the app received a client's first number.
+	exchanging chan struct{}
 }
+
+// Exchanging returns a channel closed once the app received a client's
+// first number: from then on, numbers flow both ways.
+func (a *App) Exchanging() <-chan struct{} { return a.exchanging }
 
 // URL returns the app's base URL.
 func (a *App) URL() string { return "http://" + a.Addr }
@@ -80,6 +91,7 @@ func (l *logBuffer) String() string {
 type peer struct {
 	mu      sync.Mutex
 	socket  *ferry.Socket // guarded by mu: the client's current socket
+	keep    bool          // set when made: the server keeps events for replay, so emit while the client is away
 	down    int           // guarded by mu: "down" numbers emitted so far
 	up      []int         // guarded by mu: "up" numbers received
 	ticking bool          // guarded by mu
@@ -94,14 +106,20 @@ type peer struct {
 func StartFerry(t testing.TB, cfg ServerConfig) *App {
 	t.Helper()
 	logs := &logBuffer{}
-	srv := ferry.NewServer(&ferry.Options{
+	opts := &ferry.Options{
 		PingInterval:      cfg.PingInterval,
 		PingTimeout:       cfg.PingTimeout,
 		UpgradeTimeout:    cfg.UpgradeTimeout,
 		MaxPollHold:       cfg.MaxPollHold,
 		MaxHTTPBufferSize: cfg.MaxPayload,
 		Logger:            slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+	if cfg.Recovery {
+		opts.ConnectionStateRecovery = &ferry.RecoveryOptions{}
+	}
+	srv := ferry.NewServer(opts)
+	app := &App{Kind: "ferry", logs: logs, exchanging: make(chan struct{})}
+	var exchanging sync.Once
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -117,13 +135,14 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 		mu.Lock()
 		p := peers[auth.ID]
 		if p == nil {
-			p = &peer{}
+			p = &peer{keep: cfg.Recovery}
 			peers[auth.ID] = p
 		}
 		mu.Unlock()
 		p.mu.Lock()
 		p.socket = s
 		p.mu.Unlock()
+		fmt.Fprintf(logs, "matrix app: %s (%s) connected, recovered: %t\n", auth.ID, s.ID(), s.Recovered())
 		s.Emit("welcome", s.ID())
 		s.OnDisconnect(func(s *ferry.Socket, reason ferry.DisconnectReason) {
 			fmt.Fprintf(logs, "matrix app: %s (%s) disconnected: %s\n", auth.ID, s.ID(), reason)
@@ -139,6 +158,7 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 			p.ticking = true
 			p.mu.Unlock()
 			if start {
+				exchanging.Do(func() { close(app.exchanging) })
 				wg.Go(func() { p.tick(done) })
 			}
 		})
@@ -172,12 +192,14 @@ func StartFerry(t testing.TB, cfg ServerConfig) *App {
 			t.Logf("ferry log:\n%s", logs.String())
 		}
 	})
-	return &App{Kind: "ferry", Addr: hs.Listener.Addr().String(), logs: logs}
+	app.Addr = hs.Listener.Addr().String()
+	return app
 }
 
 // tick emits "down" numbers every Tick to the client's current socket
 // until the client asks for its report or done is closed. A number
-// emitted while the client is not connected is lost.
+// emitted while the client is not connected is lost, unless the server
+// keeps it for replay.
 func (p *peer) tick(done <-chan struct{}) {
 	t := time.NewTicker(Tick)
 	defer t.Stop()
@@ -195,7 +217,7 @@ func (p *peer) tick(done <-chan struct{}) {
 			p.mu.Unlock()
 			return
 		}
-		if p.socket.Connected() {
+		if p.keep || p.socket.Connected() {
 			p.socket.Emit("down", p.down)
 		}
 		p.down++
@@ -223,6 +245,9 @@ func StartNode(t testing.TB, cfg ServerConfig) *App {
 	if cfg.MaxPayload > 0 {
 		env = append(env, "MAX_PAYLOAD="+strconv.FormatInt(cfg.MaxPayload, 10))
 	}
+	if cfg.Recovery {
+		env = append(env, "RECOVERY=1")
+	}
 	cmd := exec.Command("node", filepath.Join(nodetest.Dir(), "matrix-server.mjs"))
 	cmd.Dir = nodetest.Dir()
 	cmd.Env = env
@@ -248,17 +273,31 @@ func StartNode(t testing.TB, cfg ServerConfig) *App {
 			t.Logf("node matrix-server stderr:\n%s", stderr.String())
 		}
 	})
+	// The first line is the port; a later "exchanging" line says a client's
+	// numbers started. The reader ends when the process does.
 	port := make(chan string, 1)
+	exchanging := make(chan struct{})
 	go func() {
-		line, _ := bufio.NewReader(stdout).ReadString('\n')
+		r := bufio.NewReader(stdout)
+		line, _ := r.ReadString('\n')
 		port <- strings.TrimSpace(line)
+		for announced := false; ; {
+			line, err := r.ReadString('\n')
+			if strings.TrimSpace(line) == "exchanging" && !announced {
+				close(exchanging)
+				announced = true
+			}
+			if err != nil {
+				return
+			}
+		}
 	}()
 	select {
 	case p := <-port:
 		if _, err := strconv.Atoi(p); err != nil {
 			t.Fatalf("proxymatrix: the Node server printed %q, not a port\n%s", p, stderr.String())
 		}
-		return &App{Kind: "node", Addr: "127.0.0.1:" + p}
+		return &App{Kind: "node", Addr: "127.0.0.1:" + p, exchanging: exchanging}
 	case <-time.After(startTimeout):
 		t.Fatalf("proxymatrix: the Node server did not start within %v\n%s", startTimeout, stderr.String())
 	}

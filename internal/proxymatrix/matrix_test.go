@@ -84,12 +84,17 @@ type run struct {
 	cfg    ClientConfig
 	url    string
 	note   string
+	// after, if set, runs once the client is done, and returns the note.
+	after func() string
 }
 
 // measure runs the client, logs and records the result, and returns it.
 func (r *run) measure(t *testing.T) Result {
 	t.Helper()
 	res := r.client.run(t, r.url, r.cfg)
+	if r.after != nil {
+		r.note = r.after()
+	}
 	t.Logf("%s | %s | %s: %s (transports %v, errors %v)", r.cell, r.label, r.app.Kind, Summary(res), res.Transports, res.Errors)
 	table.Add(Row{Cell: r.cell, Server: r.app.Kind, Client: r.label, Result: res, Note: r.note})
 	return res
@@ -230,9 +235,12 @@ func TestBlackHoledUpgrade(t *testing.T) {
 // A proxy or NAT that drops connections idle for 3 s (HAProxy's timeout
 // client and timeout tunnel; 20 s in the issue, scaled down). With
 // pingInterval below it, the heartbeat keeps the connection up; above it,
-// the connection is dropped and the client reconnects, losing what was in
-// flight: connection state recovery, once Ferry has it, is the variant to
-// add to idleDrop's callers with lost messages asserted to be zero.
+// the connection is dropped and the client reconnects.
+//
+// With connection state recovery on, a drop costs nothing the server sent:
+// a NAT forgets the flow while the server's numbers are flowing to the
+// client (see flowForgotten), and the client comes back recovered with
+// every number, once, in order.
 func TestIdleDrop(t *testing.T) {
 	t.Parallel()
 	const idle = 3 * time.Second
@@ -253,6 +261,15 @@ func TestIdleDrop(t *testing.T) {
 					assert.Positive(t, res.Reconnects(), "the idle connection was dropped")
 				}
 			})
+			for _, tr := range []string{"polling", "websocket"} {
+				t.Run(srv.name+"/"+c.name+"/recovery/"+tr, func(t *testing.T) {
+					t.Parallel()
+					res := flowForgotten(t, srv.start, c, tr)
+					if srv.name == "ferry" {
+						recoveredWhole(t, res, tr)
+					}
+				})
+			}
 		}
 	}
 }
@@ -268,6 +285,84 @@ func idleDrop(t *testing.T, start func(testing.TB, ServerConfig) *App, c clientR
 	r := &run{cell: "idle connections dropped after 3 s (HAProxy)", client: c, label: c.name + ", " + variant,
 		app: app, url: lb, cfg: ClientConfig{Duration: duration, IdleFirst: 2 * idle}}
 	return r.measure(t)
+}
+
+// flowForgotten runs one client on one transport through a NAT (StartNAT)
+// to a server with connection state recovery on, pinging every second
+// with a pingTimeout of a second. A third of the way into the exchange,
+// while numbers flow both ways, the NAT forgets the client's open flows:
+// neither end is told, the heartbeat finds out within pingInterval +
+// pingTimeout, and the client reconnects on a new flow. It records the run
+// with the bytes the server sent into the forgotten flows, and fails t if
+// the NAT forgot no flow or the server sent nothing into them.
+func flowForgotten(t *testing.T, start func(testing.TB, ServerConfig) *App, c clientRunner, transport string) Result {
+	t.Helper()
+	app := start(t, ServerConfig{PingInterval: time.Second, PingTimeout: time.Second, UpgradeTimeout: upgradeTimeout, Recovery: true})
+	nat, url := StartNAT(t, app.Addr)
+	exchange := max(duration, 4*time.Second)
+	forgot := make(chan int, 1) // how many flows the NAT forgot
+	go func() {
+		select {
+		case <-app.Exchanging():
+		case <-t.Context().Done():
+			return
+		}
+		select {
+		case <-time.After(exchange / 3):
+		case <-t.Context().Done():
+			return
+		}
+		// A client that opens a connection per request (socket.io-client
+		// in Node, over polling) may have none open for a moment.
+		retry := time.NewTicker(5 * time.Millisecond)
+		defer retry.Stop()
+		for {
+			if n := nat.Forget(); n > 0 {
+				forgot <- n
+				return
+			}
+			select {
+			case <-retry.C:
+			case <-t.Context().Done():
+				return
+			}
+		}
+	}()
+	r := &run{cell: "idle connections dropped, recovery on: a NAT forgets the flow while the server sends (pingInterval 1 s, pingTimeout 1 s)",
+		client: c, label: c.name + " (" + transport + ")", app: app, url: url,
+		cfg: ClientConfig{Transports: []string{transport}, Duration: exchange},
+		after: func() string {
+			select {
+			case <-forgot:
+			default:
+				t.Error("the exchange ended before the NAT forgot the flows")
+			}
+			assert.Positive(t, nat.Dropped(), "the server sent into the forgotten flows")
+			return fmt.Sprintf("%d B from the server went into the forgotten flows", nat.Dropped())
+		}}
+	return r.measure(t)
+}
+
+// recoveredWhole asserts that a run whose connection was lost came back
+// recovered every time, on the transport wanted, with every
+// server-to-client number once and in order, and no client-to-server
+// number twice. What the client sent into a dead connection is not
+// replayed: recovery covers the server's events only.
+func recoveredWhole(t *testing.T, res Result, transport string) {
+	t.Helper()
+	require.NotNil(t, res.Report, "no report: errors %v, disconnects %v", res.Errors, res.Reasons)
+	assert.True(t, res.Connected, "disconnected at the end")
+	assert.Equal(t, transport, res.Transport, "transports taken: %v", res.Transports)
+	assert.Positive(t, res.Reconnects(), "the lost connection was noticed")
+	assert.Equal(t, res.Reconnects(), res.Recovered, "every reconnection recovered: disconnects %v", res.Reasons)
+	want := make([]int, res.Report.Down)
+	for i := range want {
+		want[i] = i
+	}
+	assert.Equal(t, want, res.Down, "every server-to-client number, once, in order")
+	_, upDup, _ := res.Up()
+	assert.Zero(t, upDup, "client-to-server messages duplicated")
+	assert.Positive(t, res.UpSent)
 }
 
 // A buffering reverse proxy (nginx with proxy_buffering and

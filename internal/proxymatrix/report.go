@@ -32,8 +32,8 @@ func (tb *Table) Add(r Row) {
 }
 
 // Summary renders one result in a table cell: the transport ended on, the
-// time to the first event, reconnections, and the messages lost or
-// duplicated each way.
+// time to the first event, reconnections (and how many recovered), the
+// messages lost or duplicated each way, and those out of order.
 func Summary(r Result) string {
 	var b strings.Builder
 	if r.FirstEventMs == nil {
@@ -44,6 +44,9 @@ func Summary(r Result) string {
 			t = "?"
 		}
 		fmt.Fprintf(&b, "%s, first event %d ms, %d reconnects", t, *r.FirstEventMs, r.Reconnects())
+		if r.Reconnects() > 0 {
+			fmt.Fprintf(&b, " (%d recovered)", r.Recovered)
+		}
 	}
 	upLost, upDup, ok := r.Up()
 	downLost, downDup, _ := r.DownCounts()
@@ -51,6 +54,9 @@ func Summary(r Result) string {
 		fmt.Fprintf(&b, "; lost ↑%d/%d ↓%d/%d, dup ↑%d ↓%d", upLost, r.UpSent, downLost, r.Report.Down, upDup, downDup)
 	} else {
 		b.WriteString("; no report")
+	}
+	if n := r.Reordered(); n > 0 {
+		fmt.Fprintf(&b, "; %d ↓ out of order", n)
 	}
 	if r.BigBackMs != nil {
 		fmt.Fprintf(&b, "; 1 MB back in %.1f s", float64(*r.BigBackMs)/1000)

@@ -65,6 +65,7 @@ type Result struct {
 	Connected    bool     `json:"connected"`    // whether it was connected at the end
 	FirstEventMs *int     `json:"firstEventMs"` // from start to the first event
 	Connects     int      `json:"connects"`
+	Recovered    int      `json:"recovered"`  // connections that restored the previous one (socket.recovered)
 	Reasons      []string `json:"reasons"`    // disconnections: "<ms>ms <reason>"
 	Transports   []string `json:"transports"` // transports taken: "<ms>ms <name>"
 	Down         []int    `json:"down"`       // "down" numbers received, in order
@@ -93,6 +94,19 @@ func lostDup(sent int, got []int) (lost, dup int) {
 		}
 	}
 	return lost, dup
+}
+
+// Reordered counts the server-to-client numbers that arrived after a
+// higher one.
+func (r *Result) Reordered() int {
+	n, high := 0, -1
+	for _, d := range r.Down {
+		if d < high {
+			n++
+		}
+		high = max(high, d)
+	}
+	return n
 }
 
 // Up returns the client-to-server numbers lost and duplicated; ok is false
@@ -241,6 +255,9 @@ func RunGoClient(t testing.TB, baseURL string, cfg ClientConfig) Result {
 	s.OnConnect(func() {
 		g.mu.Lock()
 		g.r.Connects++
+		if s.Recovered() {
+			g.r.Recovered++
+		}
 		g.r.Transports = append(g.r.Transports, fmt.Sprintf("%dms %s", g.ms(), c.Transport()))
 		g.mu.Unlock()
 		select {

@@ -1,5 +1,6 @@
 // Command ferryserver is the Ferry side of the benchmark: a Ferry server
 // (msgpack parser, socket.io's defaults) with the benchmark application.
+// With -parser json it uses the JSON parser instead.
 // It listens on 127.0.0.1 with an OS-picked port, prints the port as the
 // first line of stdout, and runs until SIGTERM or SIGINT.
 //
@@ -49,6 +50,7 @@ import (
 	"github.com/ferryio/ferry"
 	"github.com/ferryio/ferry/bench/internal/procstat"
 	"github.com/ferryio/ferry/bench/internal/serve"
+	"github.com/ferryio/ferry/parser"
 )
 
 func main() {
@@ -60,10 +62,20 @@ func main() {
 	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
 	deflate := flag.Bool("deflate", false, "WebSocket compression (permessage-deflate)")
 	deflateLevel := flag.Int("deflate-level", 0, "with -deflate: compress/flate level (0: Ferry's default, flate.BestSpeed)")
+	parserName := flag.String("parser", "msgpack", "Socket.IO parser: msgpack or json")
 	flag.Parse()
 	opts := &ferry.Options{Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	if *deflate {
 		opts.PerMessageDeflate = &ferry.DeflateOptions{Level: *deflateLevel}
+	}
+	switch *parserName {
+	case "msgpack":
+		opts.Parser = parser.Msgpack()
+	case "json":
+		opts.Parser = parser.JSON()
+	default:
+		fmt.Fprintf(os.Stderr, "ferryserver: -parser %q: want msgpack or json\n", *parserName)
+		os.Exit(2)
 	}
 	if err := run(*addr, opts, *cpuprofile, *tracefile, *onSignal, *memprofile, *withPprof); err != nil {
 		fmt.Fprintln(os.Stderr, "ferryserver:", err)

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/ferryio/ferry/bench/internal/procstat"
+	"github.com/ferryio/ferry/parser"
 )
 
 // ClusterScenario is the scenario name of RunCluster's results.
@@ -124,14 +125,15 @@ func runClusterOnce(ctx context.Context, s ClusterServer, src *sources, p Params
 		defer proc.stop()
 		servers[i] = proc
 	}
-	connect, err := connectFrame()
+	codec := parser.Msgpack()
+	connect, err := connectFrame(codec)
 	if err != nil {
 		r.Err = err.Error()
 		return r
 	}
 	c := &clusterTarget{redis: rds, p: p}
 	for i, proc := range servers {
-		c.servers[i] = &target{server: Server{Name: s.Name, Protocol: SocketIO}, proc: proc, src: src, p: p, deadline: deadline, connect: connect}
+		c.servers[i] = &target{server: Server{Name: s.Name, Protocol: SocketIO}, proc: proc, src: src, p: p, deadline: deadline, codec: codec, connect: connect}
 	}
 	if err := c.fanout(ctx, &r); err != nil {
 		r.Err = err.Error()
@@ -199,15 +201,16 @@ func (c *clusterTarget) fanout(ctx context.Context, r *Result) error {
 	r.add("clients_b", counts[1])
 	r.add("messages", m)
 	r.add("payload_bytes", c.p.Payload)
-	join, err := event("join", fanoutRoom)
+	a := c.servers[0]
+	join, err := a.event("join", fanoutRoom)
 	if err != nil {
 		return err
 	}
-	warmup, err := event("fanout", fanoutRoom, 1, c.p.Payload)
+	warmup, err := a.event("fanout", fanoutRoom, 1, c.p.Payload)
 	if err != nil {
 		return err
 	}
-	trigger, err := event("fanout", fanoutRoom, m, c.p.Payload)
+	trigger, err := a.event("fanout", fanoutRoom, m, c.p.Payload)
 	if err != nil {
 		return err
 	}
@@ -232,7 +235,6 @@ func (c *clusterTarget) fanout(ctx context.Context, r *Result) error {
 		defer closeWS(o.conns)
 		conns[i] = o.conns
 	}
-	a := c.servers[0]
 	control, err := a.open(ctx)
 	if err != nil {
 		return err
@@ -316,7 +318,7 @@ func (c *clusterTarget) fanout(ctx context.Context, r *Result) error {
 // receive sends request on control, waits for its ack, and has every
 // connection read m ticks. It returns each connection's delivery latencies
 // and when the last tick arrived.
-func (c *clusterTarget) receive(control *wsConn, request []byte, conns [2][]*wsConn, m int) ([2][][]time.Duration, time.Time, error) {
+func (c *clusterTarget) receive(control *wsConn, request parser.Frame, conns [2][]*wsConn, m int) ([2][][]time.Duration, time.Time, error) {
 	var lats [2][][]time.Duration
 	var mu sync.Mutex
 	var last time.Time

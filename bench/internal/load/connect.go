@@ -32,7 +32,7 @@ func runConnect(ctx context.Context, t *target, mode string) Result {
 			if err != nil {
 				return nil, err
 			}
-			if err := newPollConn(t.proc.addr, h, h).connect(t.connect, t.deadline); err != nil {
+			if err := newPollConn(t.proc.addr, h, h, t.codec).connect(t.connect, t.deadline); err != nil {
 				h.close()
 				return nil, err
 			}
@@ -40,7 +40,7 @@ func runConnect(ctx context.Context, t *target, mode string) Result {
 		}
 	case mode == "upgrade":
 		open = closer(func(ctx context.Context) (*wsConn, error) {
-			return openUpgrade(ctx, t.src, t.proc.addr, t.connect, t.deadline)
+			return openUpgrade(ctx, t.src, t.proc.addr, t.codec, t.connect, t.deadline)
 		})
 	default:
 		open = closer(t.open)

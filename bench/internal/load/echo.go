@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ferryio/ferry/parser"
 )
 
 // window is the measured part of a timed scenario: round trips that start
@@ -36,9 +38,10 @@ func (t *target) measure(ctx context.Context, w window) (m0, m1 cpuMark, err err
 // events with acks, depth of them in flight, for
 // Params.Duration after Params.Warmup. It reports acked messages per
 // second, round-trip latency, and the server's CPU time per message. The
-// raw server echoes the same bytes in a raw frame instead.
-func runEcho(ctx context.Context, t *target, depth int) Result {
-	r := t.result("echo")
+// raw server echoes the same bytes in a raw frame instead. The scenario
+// ("echo" or "echo-json") names the results.
+func runEcho(ctx context.Context, t *target, scenario string, depth int) Result {
+	r := t.result(scenario)
 	c := t.p.EchoClients
 	r.add("clients", c)
 	r.add("window", depth)
@@ -51,7 +54,7 @@ func runEcho(ctx context.Context, t *target, depth int) Result {
 }
 
 func (t *target) echo(ctx context.Context, c, depth int, r *Result) error {
-	msg, err := event("echo", echoPayload(t.p.Payload))
+	msg, err := t.event("echo", echoPayload(t.p.Payload))
 	if err != nil {
 		return err
 	}
@@ -60,13 +63,13 @@ func (t *target) echo(ctx context.Context, c, depth int, r *Result) error {
 		return err
 	}
 	if t.server.Protocol == Raw {
-		msg = rawEcho(msg)
+		msg = rawEcho(msg.Data)
 		readReply = func(conn *wsConn) error {
 			op, data, err := conn.readFrame()
 			if err != nil {
 				return err
 			}
-			if op != opBinary || !bytes.Equal(data, msg) {
+			if op != opBinary || !bytes.Equal(data, msg.Data) {
 				return fmt.Errorf("load: raw echo returned %q", truncate(data))
 			}
 			return nil
@@ -106,7 +109,7 @@ func (t *target) echo(ctx context.Context, c, depth int, r *Result) error {
 // depth messages in flight until w ends, and returns the round-trip times
 // of the messages sent within w. Replies come in order; those already
 // received are answered with as many new messages in one write.
-func pipeline(conn *wsConn, msg []byte, depth int, w window, readReply func(*wsConn) error) ([]time.Duration, error) {
+func pipeline(conn *wsConn, msg parser.Frame, depth int, w window, readReply func(*wsConn) error) ([]time.Duration, error) {
 	frame := conn.frame(msg)
 	frames := bytes.Repeat(frame, depth)
 	sent := make([]time.Time, 0, depth) // send times of the messages in flight, oldest first

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ferryio/ferry/parser"
+	"github.com/ferryio/ferry/transport"
 )
 
 // errClosedByServer reports an Engine.IO close packet from the server.
@@ -13,15 +14,22 @@ var errClosedByServer = errors.New("load: server closed the session")
 // messageDecoder decodes the Socket.IO packets of one connection.
 type messageDecoder struct{ dec parser.Decoder }
 
-func newMessageDecoder() messageDecoder { return messageDecoder{parser.Msgpack().NewDecoder()} }
+func newMessageDecoder(codec parser.Codec) messageDecoder {
+	return messageDecoder{codec.NewDecoder()}
+}
 
-func (d messageDecoder) decode(data []byte) (*parser.Message, error) {
-	m, err := d.dec.Decode(data, true)
+// decode decodes one Engine.IO message's data; the scenarios' packets
+// carry no attachments.
+func (d messageDecoder) decode(data []byte, binary bool) (*parser.Message, error) {
+	if d.dec == nil {
+		return nil, errors.New("load: no Socket.IO decoder on a raw connection")
+	}
+	m, err := d.dec.Decode(data, binary)
 	if err != nil {
 		return nil, err
 	}
 	if m == nil {
-		return nil, errors.New("load: msgpack decoder awaits attachments")
+		return nil, errors.New("load: decoder awaits attachments")
 	}
 	return m, nil
 }
@@ -57,10 +65,13 @@ func (ws *wsConn) readMessage() (*parser.Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !binary {
+	if binary {
+		return ws.dec.decode(data, true)
+	}
+	if len(data) == 0 || data[0] != '0'+byte(transport.Message) {
 		return nil, fmt.Errorf("load: unexpected text message %q", truncate(data))
 	}
-	return ws.dec.decode(data)
+	return ws.dec.decode(data[1:], false)
 }
 
 // readAck reads the next packet and checks that it is the ack of an event

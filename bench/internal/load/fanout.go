@@ -108,21 +108,21 @@ func (t *target) fanout(ctx context.Context, r *Result) error {
 }
 
 // fanoutFrames returns the join request and the fanout trigger.
-func (t *target) fanoutFrames() (join, trigger []byte, err error) {
+func (t *target) fanoutFrames() (join, trigger parser.Frame, err error) {
 	if t.server.Protocol == Raw {
-		return []byte(rawJoin), rawFanout(t.p.FanoutM, t.p.Payload), nil
+		return parser.Frame{Data: []byte(rawJoin), Binary: true}, rawFanout(t.p.FanoutM, t.p.Payload), nil
 	}
-	if join, err = event("join", fanoutRoom); err != nil {
-		return nil, nil, err
+	if join, err = t.event("join", fanoutRoom); err != nil {
+		return parser.Frame{}, parser.Frame{}, err
 	}
-	trigger, err = event("fanout", fanoutRoom, t.p.FanoutM, t.p.Payload)
+	trigger, err = t.event("fanout", fanoutRoom, t.p.FanoutM, t.p.Payload)
 	return join, trigger, err
 }
 
 // request sends a request frame and waits for its answer: the ack (the
 // raw server answers with the command's letter).
-func (t *target) request(c *wsConn, frame []byte) error {
-	if err := c.writeBinary(frame); err != nil {
+func (t *target) request(c *wsConn, frame parser.Frame) error {
+	if err := c.writeMessage(frame); err != nil {
 		return err
 	}
 	if t.server.Protocol == Raw {
@@ -130,8 +130,8 @@ func (t *target) request(c *wsConn, frame []byte) error {
 		if err != nil {
 			return err
 		}
-		if mt != opBinary || len(data) != 1 || data[0] != frame[0] {
-			return fmt.Errorf("load: raw request %q answered %q", frame[:1], truncate(data))
+		if mt != opBinary || len(data) != 1 || data[0] != frame.Data[0] {
+			return fmt.Errorf("load: raw request %q answered %q", frame.Data[:1], truncate(data))
 		}
 		return nil
 	}

@@ -12,8 +12,8 @@ const wsPath = "/socket.io/?EIO=4&transport=websocket"
 
 // openWebsocket opens a WebSocket-only Socket.IO connection (the client
 // option transports: ["websocket"]) and joins the main namespace.
-func openWebsocket(ctx context.Context, src *sources, addr string, connect []byte, deadline time.Time) (*wsConn, error) {
-	c, err := dialWS(ctx, src, addr, wsPath)
+func openWebsocket(ctx context.Context, src *sources, addr string, codec parser.Codec, connect parser.Frame, deadline time.Time) (*wsConn, error) {
+	c, err := dialWS(ctx, src, addr, wsPath, codec)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func openWebsocket(ctx context.Context, src *sources, addr string, connect []byt
 }
 
 // join reads the open packet, sends CONNECT and reads the reply.
-func (c *wsConn) join(connect []byte) error {
+func (c *wsConn) join(connect parser.Frame) error {
 	binary, data, err := c.readEngine()
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func (c *wsConn) join(connect []byte) error {
 	if binary || len(data) == 0 || data[0] != '0' {
 		return fmt.Errorf("load: got %q, want the open packet", truncate(data))
 	}
-	if err := c.writeBinary(connect); err != nil {
+	if err := c.writeMessage(connect); err != nil {
 		return err
 	}
 	return c.readConnect()
@@ -55,17 +55,17 @@ func (c *wsConn) readConnect() error {
 // handshake, CONNECT over POST, the reply over GET, then the WebSocket
 // probe (2probe, 3probe) and the upgrade (5). The polling requests share
 // one keep-alive connection, closed once the upgrade is done.
-func openUpgrade(ctx context.Context, src *sources, addr string, connect []byte, deadline time.Time) (*wsConn, error) {
+func openUpgrade(ctx context.Context, src *sources, addr string, codec parser.Codec, connect parser.Frame, deadline time.Time) (*wsConn, error) {
 	h, err := dialHTTP(ctx, src, addr)
 	if err != nil {
 		return nil, err
 	}
 	defer h.close()
-	p := newPollConn(addr, h, h)
+	p := newPollConn(addr, h, h, codec)
 	if err := p.connect(connect, deadline); err != nil {
 		return nil, err
 	}
-	c, err := dialWS(ctx, src, addr, wsPath+"&sid="+p.sid)
+	c, err := dialWS(ctx, src, addr, wsPath+"&sid="+p.sid, codec)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ func (c *wsConn) upgrade() error {
 
 // openRaw opens a WebSocket to the raw server.
 func openRaw(ctx context.Context, src *sources, addr string, deadline time.Time) (*wsConn, error) {
-	c, err := dialWS(ctx, src, addr, "/ws")
+	c, err := dialWS(ctx, src, addr, "/ws", nil)
 	if err != nil {
 		return nil, err
 	}

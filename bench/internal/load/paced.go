@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/ferryio/ferry/parser"
 )
 
 // pacedRoom is the room the paced-fanout clients join.
@@ -137,22 +139,22 @@ func (t *target) paced(ctx context.Context, rate int, r *Result) error {
 
 // pacedFrames returns the join request and the paced-fanout trigger for m
 // messages, one every interval.
-func (t *target) pacedFrames(m int, interval time.Duration) (join, trigger []byte, err error) {
+func (t *target) pacedFrames(m int, interval time.Duration) (join, trigger parser.Frame, err error) {
 	us := int(interval / time.Microsecond)
 	if t.server.Protocol == Raw {
-		return []byte(rawJoin), rawPaced(m, t.p.Payload, us), nil
+		return parser.Frame{Data: []byte(rawJoin), Binary: true}, rawPaced(m, t.p.Payload, us), nil
 	}
-	if join, err = event("join", pacedRoom); err != nil {
-		return nil, nil, err
+	if join, err = t.event("join", pacedRoom); err != nil {
+		return parser.Frame{}, parser.Frame{}, err
 	}
-	trigger, err = event("paced", pacedRoom, m, t.p.Payload, us)
+	trigger, err = t.event("paced", pacedRoom, m, t.p.Payload, us)
 	return join, trigger, err
 }
 
 // startPaced sends the paced-fanout trigger on c and returns the time the
 // first message is due, which the server answers with.
-func (t *target) startPaced(c *wsConn, trigger []byte) (time.Time, error) {
-	if err := c.writeBinary(trigger); err != nil {
+func (t *target) startPaced(c *wsConn, trigger parser.Frame) (time.Time, error) {
+	if err := c.writeMessage(trigger); err != nil {
 		return time.Time{}, err
 	}
 	var us int64

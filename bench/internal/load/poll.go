@@ -103,7 +103,7 @@ type pollConn struct {
 
 // openPolling opens a Socket.IO connection that stays on long-polling:
 // handshake, CONNECT, and the CONNECT reply.
-func openPolling(ctx context.Context, src *sources, addr string, connect []byte, deadline time.Time) (*pollConn, error) {
+func openPolling(ctx context.Context, src *sources, addr string, codec parser.Codec, connect parser.Frame, deadline time.Time) (*pollConn, error) {
 	get, err := dialHTTP(ctx, src, addr)
 	if err != nil {
 		return nil, err
@@ -113,7 +113,7 @@ func openPolling(ctx context.Context, src *sources, addr string, connect []byte,
 		get.close()
 		return nil, err
 	}
-	p := newPollConn(addr, get, post)
+	p := newPollConn(addr, get, post, codec)
 	if err := p.connect(connect, deadline); err != nil {
 		p.close()
 		return nil, err
@@ -122,13 +122,13 @@ func openPolling(ctx context.Context, src *sources, addr string, connect []byte,
 }
 
 // newPollConn returns a pollConn on get and post, which may be the same
-// connection if GETs and POSTs never overlap.
-func newPollConn(addr string, get, post *httpConn) *pollConn {
-	return &pollConn{addr: addr, get: get, post: post, dec: parser.Msgpack().NewDecoder()}
+// connection if GETs and POSTs never overlap, decoding with codec.
+func newPollConn(addr string, get, post *httpConn, codec parser.Codec) *pollConn {
+	return &pollConn{addr: addr, get: get, post: post, dec: codec.NewDecoder()}
 }
 
 // connect opens the Engine.IO session and joins the main namespace.
-func (p *pollConn) connect(connect []byte, deadline time.Time) error {
+func (p *pollConn) connect(connect parser.Frame, deadline time.Time) error {
 	sid, err := pollHandshake(p.get, p.addr, deadline)
 	if err != nil {
 		return err
@@ -192,10 +192,7 @@ func (p *pollConn) poll(deadline time.Time) ([]*parser.Message, error) {
 		case transport.Close:
 			return nil, errClosedByServer
 		case transport.Message:
-			if !pkt.Binary {
-				return nil, fmt.Errorf("load: unexpected text message %q", truncate(pkt.Data))
-			}
-			m, err := p.dec.Decode(pkt.Data, true)
+			m, err := p.dec.Decode(pkt.Data, pkt.Binary)
 			if err != nil {
 				return nil, err
 			}

@@ -29,12 +29,12 @@ func runPolling(ctx context.Context, t *target) Result {
 var errPollingEnded = errors.New("load: long-polling ended")
 
 func (t *target) pollEcho(ctx context.Context, c int, r *Result) error {
-	frame, err := event("echo", echoPayload(t.p.Payload))
+	frame, err := t.event("echo", echoPayload(t.p.Payload))
 	if err != nil {
 		return err
 	}
 	open := func(ctx context.Context) (*pollConn, error) {
-		return openPolling(ctx, t.src, t.proc.addr, t.connect, t.deadline)
+		return openPolling(ctx, t.src, t.proc.addr, t.codec, t.connect, t.deadline)
 	}
 	o, err := openAll(ctx, c, t.p.ConnectConcurrency, open, (*pollConn).close)
 	if err != nil {

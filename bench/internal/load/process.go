@@ -22,7 +22,9 @@ import (
 type Protocol int
 
 const (
-	// SocketIO is Engine.IO v4 + Socket.IO v5 with the msgpack parser.
+	// SocketIO is Engine.IO v4 + Socket.IO v5 with the msgpack parser, or
+	// with the JSON parser when started with the arguments "-parser json"
+	// (scenario echo-json).
 	SocketIO Protocol = iota
 	// Raw is bench/cmd/rawserver's frame protocol on /ws.
 	Raw
@@ -43,7 +45,9 @@ type Server struct {
 	// Protocol is what it speaks.
 	Protocol Protocol
 	// Command starts it. The process must print its port as the first line
-	// of stdout, serve GET /stats, and exit on SIGTERM.
+	// of stdout, serve GET /stats, and exit on SIGTERM. A Socket.IO server
+	// must take the arguments "-parser json" after its command line to
+	// run with the JSON parser.
 	Command []string
 	// Dir is the command's working directory; "" is the current one.
 	Dir string

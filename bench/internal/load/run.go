@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ferryio/ferry/bench/internal/procstat"
+	"github.com/ferryio/ferry/parser"
 )
 
 // Params sizes the scenarios. DefaultParams gives the values bench/run
@@ -99,13 +100,19 @@ func DefaultParams() Params {
 }
 
 // Scenarios lists the scenario names in the order Run runs them.
-func Scenarios() []string { return []string{"connect", "idle", "echo", "fanout", "paced", "polling"} }
+func Scenarios() []string {
+	return []string{"connect", "idle", "echo", "echo-json", "fanout", "paced", "polling"}
+}
 
 // variant is one run of a scenario: a fresh server, one Result.
 type variant struct {
 	scenario string
 	label    string // scenario and variant, such as "idle-10000"
 	run      func(ctx context.Context, t *target) Result
+	// json runs the server and the clients with the JSON parser
+	// (socket.io's default) instead of msgpack: the server's command gets
+	// the arguments "-parser json".
+	json bool
 }
 
 // variants returns the variants of scenario for a server speaking proto.
@@ -118,34 +125,40 @@ func variants(scenario string, proto Protocol, p Params) ([]variant, error) {
 		}
 		var vs []variant
 		for _, mode := range modes {
-			vs = append(vs, variant{scenario, "connect-" + mode, func(ctx context.Context, t *target) Result { return runConnect(ctx, t, mode) }})
+			vs = append(vs, variant{scenario: scenario, label: "connect-" + mode, run: func(ctx context.Context, t *target) Result { return runConnect(ctx, t, mode) }})
 		}
 		return vs, nil
 	case "idle":
 		var vs []variant
 		for _, n := range p.IdleN {
-			vs = append(vs, variant{scenario, fmt.Sprintf("idle-%d", n), func(ctx context.Context, t *target) Result { return runIdle(ctx, t, n) }})
+			vs = append(vs, variant{scenario: scenario, label: fmt.Sprintf("idle-%d", n), run: func(ctx context.Context, t *target) Result { return runIdle(ctx, t, n) }})
 		}
 		return vs, nil
-	case "echo":
+	case "echo", "echo-json":
+		useJSON := scenario == "echo-json"
+		if useJSON && proto == Raw {
+			return nil, nil // the raw server has no Socket.IO parser
+		}
 		var vs []variant
 		for _, w := range p.EchoWindows {
-			vs = append(vs, variant{scenario, fmt.Sprintf("echo-w%d", w), func(ctx context.Context, t *target) Result { return runEcho(ctx, t, w) }})
+			run := func(ctx context.Context, t *target) Result { return runEcho(ctx, t, scenario, w) }
+			vs = append(vs, variant{scenario: scenario, label: fmt.Sprintf("%s-w%d", scenario, w), run: run, json: useJSON})
 		}
 		return vs, nil
 	case "fanout":
-		return []variant{{scenario, scenario, runFanout}}, nil
+		return []variant{{scenario: scenario, label: scenario, run: runFanout}}, nil
 	case "paced":
 		var vs []variant
 		for _, rate := range p.PacedRates {
-			vs = append(vs, variant{scenario, fmt.Sprintf("paced-%d", rate), func(ctx context.Context, t *target) Result { return runPaced(ctx, t, rate) }})
+			run := func(ctx context.Context, t *target) Result { return runPaced(ctx, t, rate) }
+			vs = append(vs, variant{scenario: scenario, label: fmt.Sprintf("paced-%d", rate), run: run})
 		}
 		return vs, nil
 	case "polling":
 		if proto == Raw {
 			return nil, nil // the raw server has no long-polling
 		}
-		return []variant{{scenario, scenario, runPolling}}, nil
+		return []variant{{scenario: scenario, label: scenario, run: runPolling}}, nil
 	}
 	return nil, fmt.Errorf("load: unknown scenario %q", scenario)
 }
@@ -248,17 +261,22 @@ func runVariant(ctx context.Context, s Server, src *sources, p Params, v variant
 	for i, arg := range s.Command {
 		s.Command[i] = strings.ReplaceAll(arg, "{variant}", v.label)
 	}
+	codec := parser.Msgpack()
+	if v.json {
+		codec = parser.JSON()
+		s.Command = append(s.Command, "-parser", "json")
+	}
+	connect, err := connectFrame(codec)
+	if err != nil {
+		return Result{Server: s.Name, Scenario: v.scenario, Err: err.Error()}
+	}
 	proc, err := start(ctx, s)
 	if err != nil {
 		return Result{Server: s.Name, Scenario: v.scenario, Err: err.Error()}
 	}
 	defer proc.stop()
 	deadline, _ := ctx.Deadline()
-	connect, err := connectFrame()
-	if err != nil {
-		return Result{Server: s.Name, Scenario: v.scenario, Err: err.Error()}
-	}
-	t := &target{server: s, proc: proc, src: src, p: p, deadline: deadline, connect: connect}
+	t := &target{server: s, proc: proc, src: src, p: p, deadline: deadline, codec: codec, connect: connect}
 	return v.run(ctx, t)
 }
 
@@ -268,14 +286,24 @@ type target struct {
 	proc     *process
 	src      *sources
 	p        Params
-	deadline time.Time // the variant's end at the latest
-	connect  []byte    // the Socket.IO CONNECT frame
+	deadline time.Time    // the variant's end at the latest
+	codec    parser.Codec // the Socket.IO parser of the clients and the server
+	connect  parser.Frame // the Socket.IO CONNECT message
 }
 
-// result starts the Result of a scenario against t.
+// result starts the Result of a scenario against t. A Socket.IO server's
+// results name its parser.
 func (t *target) result(scenario string) Result {
-	return Result{Server: t.server.Name, Scenario: scenario}
+	r := Result{Server: t.server.Name, Scenario: scenario}
+	if t.server.Protocol == SocketIO {
+		r.add("parser", t.codec.Name())
+	}
+	return r
 }
+
+// event returns an EVENT for "/" carrying args, with the ack id, in the
+// target's parser.
+func (t *target) event(args ...any) (parser.Frame, error) { return event(t.codec, args...) }
 
 // open opens a WebSocket connection as the scenarios use it: Socket.IO
 // (WebSocket only, main namespace joined) or raw.
@@ -283,7 +311,7 @@ func (t *target) open(ctx context.Context) (*wsConn, error) {
 	if t.server.Protocol == Raw {
 		return openRaw(ctx, t.src, t.proc.addr, t.deadline)
 	}
-	return openWebsocket(ctx, t.src, t.proc.addr, t.connect, t.deadline)
+	return openWebsocket(ctx, t.src, t.proc.addr, t.codec, t.connect, t.deadline)
 }
 
 // begin marks the start of a measurement: it reads both sides' CPU time

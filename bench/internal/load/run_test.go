@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -90,7 +91,7 @@ func TestScenariosAgainstFerry(t *testing.T) {
 		assert.Equal(t, "ferry", rec["server"])
 		got = append(got, rec["scenario"].(string))
 	}
-	require.Equal(t, []string{"connect", "connect", "connect", "idle", "echo", "echo", "fanout", "paced", "paced", "polling"}, got)
+	require.Equal(t, []string{"connect", "connect", "connect", "idle", "echo", "echo", "echo-json", "echo-json", "fanout", "paced", "paced", "polling"}, got)
 
 	assert.Equal(t, "websocket", recs[0]["mode"])
 	assert.Equal(t, "upgrade", recs[1]["mode"])
@@ -109,19 +110,28 @@ func TestScenariosAgainstFerry(t *testing.T) {
 	// Every Ferry connection has at least its read goroutine.
 	positive(t, idle, "goroutines_per_conn")
 
-	for i, echo := range recs[3:5] {
-		assert.EqualValues(t, p.EchoWindows[i], echo["window"])
+	for i, echo := range recs[3:7] {
+		assert.EqualValues(t, p.EchoWindows[i%2], echo["window"])
 		positive(t, echo, "msgs", "msgs_per_s", "p50_us", "p99_us")
 		assert.GreaterOrEqual(t, echo["p99_us"], echo["p50_us"])
 		assert.Contains(t, echo, "server_cpu_s_per_100k_msgs")
 	}
+	// The echo-json variants speak the JSON parser to a server started
+	// with it: the acks could not be read otherwise.
+	for _, rec := range recs {
+		want := "msgpack"
+		if rec["scenario"] == "echo-json" {
+			want = "json"
+		}
+		assert.Equal(t, want, rec["parser"], "%v", rec["scenario"])
+	}
 
-	fanout := recs[5]
+	fanout := recs[7]
 	assert.EqualValues(t, p.FanoutN*p.FanoutM, fanout["deliveries"], "every client gets every message")
 	positive(t, fanout, "deliveries_per_s", "p99_ms")
 
-	checkPaced(t, p, recs[6:8])
-	positive(t, recs[8], "msgs", "msgs_per_s", "p99_us")
+	checkPaced(t, p, recs[8:10])
+	positive(t, recs[10], "msgs", "msgs_per_s", "p99_us")
 }
 
 // checkPaced checks the paced-fanout variants' records: every client got
@@ -139,6 +149,26 @@ func checkPaced(t *testing.T, p Params, recs []map[string]any) {
 		positive(t, rec, "deliveries_per_s", "p50_ms", "p99_ms", "max_ms")
 		assert.GreaterOrEqual(t, rec["p99_ms"], rec["p50_ms"])
 		assert.GreaterOrEqual(t, rec["max_ms"], rec["p99_ms"])
+	}
+}
+
+// TestEchoJSONAgainstNode runs the JSON echo against the Node server, when
+// node and its packages are installed (bench/run installs them).
+func TestEchoJSONAgainstNode(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	script, err := filepath.Abs("../../node/server.mjs")
+	require.NoError(t, err)
+	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules", "socket.io")); err != nil {
+		t.Skip("bench/node has no node_modules: run npm ci there")
+	}
+	recs := runLines(t, Server{Name: "node", Command: []string{node, script}}, []string{"echo", "echo-json"})
+	require.Len(t, recs, 4)
+	for i, rec := range recs {
+		assert.Equal(t, []string{"msgpack", "json"}[i/2], rec["parser"])
+		positive(t, rec, "msgs", "msgs_per_s")
 	}
 }
 

@@ -17,6 +17,9 @@ type row struct {
 	variant  func(rec map[string]any) bool // nil: any
 	metric   string
 	scale    float64 // applied to the value; 0 means 1
+	// derived, when set, computes the row's value for a server from other
+	// rows instead (scenario, variant and metric are then unused).
+	derived func(rs results, server string) (float64, bool)
 }
 
 func mode(m string) func(map[string]any) bool {
@@ -36,56 +39,62 @@ func inFlight(w float64) func(map[string]any) bool {
 }
 
 var tableRows = []row{
-	{"connect websocket: conns/s", "connect", mode("websocket"), "conns_per_s", 0},
-	{"connect websocket: server CPU µs/conn", "connect", mode("websocket"), "server_cpu_s_per_100k_conns", 10},
-	{"connect polling→upgrade: conns/s", "connect", mode("upgrade"), "conns_per_s", 0},
-	{"connect polling→upgrade: server CPU µs/conn", "connect", mode("upgrade"), "server_cpu_s_per_100k_conns", 10},
-	{"connect polling: conns/s", "connect", mode("polling"), "conns_per_s", 0},
-	{"connect polling: server CPU µs/conn", "connect", mode("polling"), "server_cpu_s_per_100k_conns", 10},
-	{"idle 1k: server RSS KiB/conn", "idle", count(1000), "rss_per_conn_bytes", 1.0 / 1024},
-	{"idle 1k: goroutines/conn", "idle", count(1000), "goroutines_per_conn", 0},
-	{"idle 10k: server RSS KiB/conn", "idle", count(10000), "rss_per_conn_bytes", 1.0 / 1024},
-	{"idle 10k: server RSS KiB/conn after GC", "idle", count(10000), "rss_per_conn_after_gc_bytes", 1.0 / 1024},
-	{"idle 10k: goroutines/conn", "idle", count(10000), "goroutines_per_conn", 0},
-	{"echo: msgs/s", "echo", inFlight(1), "msgs_per_s", 0},
-	{"echo: p50 µs", "echo", inFlight(1), "p50_us", 0},
-	{"echo: p99 µs", "echo", inFlight(1), "p99_us", 0},
-	{"echo: server CPU s/100k msgs", "echo", inFlight(1), "server_cpu_s_per_100k_msgs", 0},
-	{"echo: msgs per server CPU s", "echo", inFlight(1), "msgs_per_server_cpu_s", 0},
-	{"echo: server write(2) calls/msg", "echo", inFlight(1), "server_writes_per_msgs", 0},
-	{"echo: server CPU util", "echo", inFlight(1), "server_cpu_util", 0},
-	{"echo: load tool CPU util", "echo", inFlight(1), "load_cpu_util", 0},
-	{"echo 8 in flight: msgs/s", "echo", inFlight(8), "msgs_per_s", 0},
-	{"echo 8 in flight: p99 µs", "echo", inFlight(8), "p99_us", 0},
-	{"echo 8 in flight: msgs per server CPU s", "echo", inFlight(8), "msgs_per_server_cpu_s", 0},
-	{"echo 8 in flight: server write(2) calls/msg", "echo", inFlight(8), "server_writes_per_msgs", 0},
-	{"fanout: deliveries/s", "fanout", nil, "deliveries_per_s", 0},
-	{"fanout: p50 ms", "fanout", nil, "p50_ms", 0},
-	{"fanout: p99 ms", "fanout", nil, "p99_ms", 0},
-	{"fanout: server CPU s/100k deliveries", "fanout", nil, "server_cpu_s_per_100k_deliveries", 0},
-	{"fanout: server write(2) calls/delivery", "fanout", nil, "server_writes_per_deliveries", 0},
-	{"fanout: server CPU util", "fanout", nil, "server_cpu_util", 0},
-	{"fanout: load tool CPU util", "fanout", nil, "load_cpu_util", 0},
-	{"paced 50/s: p50 ms", "paced", rate(50), "p50_ms", 0},
-	{"paced 50/s: p99 ms", "paced", rate(50), "p99_ms", 0},
-	{"paced 50/s: max ms", "paced", rate(50), "max_ms", 0},
-	{"paced 50/s: deliveries/s", "paced", rate(50), "deliveries_per_s", 0},
-	{"paced 50/s: server CPU util", "paced", rate(50), "server_cpu_util", 0},
-	{"paced 100/s: p50 ms", "paced", rate(100), "p50_ms", 0},
-	{"paced 100/s: p99 ms", "paced", rate(100), "p99_ms", 0},
-	{"paced 100/s: max ms", "paced", rate(100), "max_ms", 0},
-	{"paced 100/s: deliveries/s", "paced", rate(100), "deliveries_per_s", 0},
-	{"paced 100/s: server CPU util", "paced", rate(100), "server_cpu_util", 0},
-	{"paced 200/s: p50 ms", "paced", rate(200), "p50_ms", 0},
-	{"paced 200/s: p99 ms", "paced", rate(200), "p99_ms", 0},
-	{"paced 200/s: max ms", "paced", rate(200), "max_ms", 0},
-	{"paced 200/s: deliveries/s", "paced", rate(200), "deliveries_per_s", 0},
-	{"paced 200/s: server CPU util", "paced", rate(200), "server_cpu_util", 0},
-	{"paced 200/s: load tool CPU util", "paced", rate(200), "load_cpu_util", 0},
-	{"polling: msgs/s", "polling", nil, "msgs_per_s", 0},
-	{"polling: p99 µs", "polling", nil, "p99_us", 0},
-	{"polling: msgs per server CPU s", "polling", nil, "msgs_per_server_cpu_s", 0},
-	{"polling: server CPU util", "polling", nil, "server_cpu_util", 0},
+	{"connect websocket: conns/s", "connect", mode("websocket"), "conns_per_s", 0, nil},
+	{"connect websocket: server CPU µs/conn", "connect", mode("websocket"), "server_cpu_s_per_100k_conns", 10, nil},
+	{"connect polling→upgrade: conns/s", "connect", mode("upgrade"), "conns_per_s", 0, nil},
+	{"connect polling→upgrade: server CPU µs/conn", "connect", mode("upgrade"), "server_cpu_s_per_100k_conns", 10, nil},
+	{"connect polling: conns/s", "connect", mode("polling"), "conns_per_s", 0, nil},
+	{"connect polling: server CPU µs/conn", "connect", mode("polling"), "server_cpu_s_per_100k_conns", 10, nil},
+	{"idle 1k: server RSS KiB/conn", "idle", count(1000), "rss_per_conn_bytes", 1.0 / 1024, nil},
+	{"idle 1k: goroutines/conn", "idle", count(1000), "goroutines_per_conn", 0, nil},
+	{"idle 10k: server RSS KiB/conn", "idle", count(10000), "rss_per_conn_bytes", 1.0 / 1024, nil},
+	{"idle 10k: server RSS KiB/conn after GC", "idle", count(10000), "rss_per_conn_after_gc_bytes", 1.0 / 1024, nil},
+	{"idle 10k: goroutines/conn", "idle", count(10000), "goroutines_per_conn", 0, nil},
+	{"echo: msgs/s", "echo", inFlight(1), "msgs_per_s", 0, nil},
+	{"echo: p50 µs", "echo", inFlight(1), "p50_us", 0, nil},
+	{"echo: p99 µs", "echo", inFlight(1), "p99_us", 0, nil},
+	{"echo: server CPU s/100k msgs", "echo", inFlight(1), "server_cpu_s_per_100k_msgs", 0, nil},
+	{"echo: msgs per server CPU s", "echo", inFlight(1), "msgs_per_server_cpu_s", 0, nil},
+	{"echo: server write(2) calls/msg", "echo", inFlight(1), "server_writes_per_msgs", 0, nil},
+	{"echo: server CPU util", "echo", inFlight(1), "server_cpu_util", 0, nil},
+	{"echo: load tool CPU util", "echo", inFlight(1), "load_cpu_util", 0, nil},
+	{"echo 8 in flight: msgs/s", "echo", inFlight(8), "msgs_per_s", 0, nil},
+	{"echo 8 in flight: p99 µs", "echo", inFlight(8), "p99_us", 0, nil},
+	{"echo 8 in flight: msgs per server CPU s", "echo", inFlight(8), "msgs_per_server_cpu_s", 0, nil},
+	{"echo 8 in flight: server write(2) calls/msg", "echo", inFlight(8), "server_writes_per_msgs", 0, nil},
+	{"echo JSON: msgs/s", "echo-json", inFlight(1), "msgs_per_s", 0, nil},
+	{"echo JSON: server CPU s/100k msgs", "echo-json", inFlight(1), "server_cpu_s_per_100k_msgs", 0, nil},
+	{"echo JSON: msgs per server CPU s", "echo-json", inFlight(1), "msgs_per_server_cpu_s", 0, nil},
+	{"echo JSON: load tool CPU util", "echo-json", inFlight(1), "load_cpu_util", 0, nil},
+	{label: jsonOverMsgpack, derived: jsonCostRatio},
+	{"echo JSON 8 in flight: msgs per server CPU s", "echo-json", inFlight(8), "msgs_per_server_cpu_s", 0, nil},
+	{"fanout: deliveries/s", "fanout", nil, "deliveries_per_s", 0, nil},
+	{"fanout: p50 ms", "fanout", nil, "p50_ms", 0, nil},
+	{"fanout: p99 ms", "fanout", nil, "p99_ms", 0, nil},
+	{"fanout: server CPU s/100k deliveries", "fanout", nil, "server_cpu_s_per_100k_deliveries", 0, nil},
+	{"fanout: server write(2) calls/delivery", "fanout", nil, "server_writes_per_deliveries", 0, nil},
+	{"fanout: server CPU util", "fanout", nil, "server_cpu_util", 0, nil},
+	{"fanout: load tool CPU util", "fanout", nil, "load_cpu_util", 0, nil},
+	{"paced 50/s: p50 ms", "paced", rate(50), "p50_ms", 0, nil},
+	{"paced 50/s: p99 ms", "paced", rate(50), "p99_ms", 0, nil},
+	{"paced 50/s: max ms", "paced", rate(50), "max_ms", 0, nil},
+	{"paced 50/s: deliveries/s", "paced", rate(50), "deliveries_per_s", 0, nil},
+	{"paced 50/s: server CPU util", "paced", rate(50), "server_cpu_util", 0, nil},
+	{"paced 100/s: p50 ms", "paced", rate(100), "p50_ms", 0, nil},
+	{"paced 100/s: p99 ms", "paced", rate(100), "p99_ms", 0, nil},
+	{"paced 100/s: max ms", "paced", rate(100), "max_ms", 0, nil},
+	{"paced 100/s: deliveries/s", "paced", rate(100), "deliveries_per_s", 0, nil},
+	{"paced 100/s: server CPU util", "paced", rate(100), "server_cpu_util", 0, nil},
+	{"paced 200/s: p50 ms", "paced", rate(200), "p50_ms", 0, nil},
+	{"paced 200/s: p99 ms", "paced", rate(200), "p99_ms", 0, nil},
+	{"paced 200/s: max ms", "paced", rate(200), "max_ms", 0, nil},
+	{"paced 200/s: deliveries/s", "paced", rate(200), "deliveries_per_s", 0, nil},
+	{"paced 200/s: server CPU util", "paced", rate(200), "server_cpu_util", 0, nil},
+	{"paced 200/s: load tool CPU util", "paced", rate(200), "load_cpu_util", 0, nil},
+	{"polling: msgs/s", "polling", nil, "msgs_per_s", 0, nil},
+	{"polling: p99 µs", "polling", nil, "p99_us", 0, nil},
+	{"polling: msgs per server CPU s", "polling", nil, "msgs_per_server_cpu_s", 0, nil},
+	{"polling: server CPU util", "polling", nil, "server_cpu_util", 0, nil},
 }
 
 // servers are the table's columns.
@@ -104,8 +113,29 @@ func (rs results) find(server string, r row) map[string]any {
 	return nil
 }
 
+// jsonOverMsgpack labels the row of each server's JSON parser cost
+// relative to its msgpack parser's.
+const jsonOverMsgpack = "echo: server CPU per msg, JSON/msgpack"
+
+// jsonCostRatio is the server CPU per message of echo (window 1) with the
+// JSON parser over the same with msgpack.
+func jsonCostRatio(rs results, server string) (float64, bool) {
+	cpu := func(scenario string) (float64, bool) {
+		return rs.value(server, row{scenario: scenario, variant: inFlight(1), metric: "server_cpu_s_per_100k_msgs"})
+	}
+	j, ok1 := cpu("echo-json")
+	m, ok2 := cpu("echo")
+	if !ok1 || !ok2 || m == 0 {
+		return 0, false
+	}
+	return j / m, true
+}
+
 // value returns the row's metric for server, and whether there is one.
 func (rs results) value(server string, r row) (float64, bool) {
+	if r.derived != nil {
+		return r.derived(rs, server)
+	}
 	rec := rs.find(server, r)
 	if rec == nil {
 		return 0, false
@@ -255,6 +285,15 @@ func targets(rs results) []string {
 		fmt.Sprintf("%.2f× (ferry %s, node %s)", fd/nd, number(fd), number(nd)))
 	check("fanout p99 lower than Node", fp < np, ok3 && ok4,
 		fmt.Sprintf("ferry %s ms, node %s ms", number(fp), number(np)))
+
+	fj, ok1 := get("ferry", jsonOverMsgpack)
+	nj, ok2 := get("node", jsonOverMsgpack)
+	nodeJSON := "node not measured"
+	if ok2 {
+		nodeJSON = fmt.Sprintf("node %.2f×", nj)
+	}
+	check("echo JSON server CPU per msg within 1.15× of msgpack", fj <= 1.15, ok1,
+		fmt.Sprintf("ferry %.2f× (%s)", fj, nodeJSON))
 
 	for _, rate := range []string{"50", "100", "200"} {
 		fp, ok1 := get("ferry", "paced "+rate+"/s: p99 ms")

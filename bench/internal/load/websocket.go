@@ -14,6 +14,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/ferryio/ferry/parser"
+	"github.com/ferryio/ferry/transport"
 )
 
 // WebSocket opcodes (RFC 6455 §5.2).
@@ -48,12 +51,16 @@ type wsConn struct {
 }
 
 // dialWS opens a WebSocket to ws://addr+path from the next source address.
-func dialWS(ctx context.Context, src *sources, addr, path string) (*wsConn, error) {
+// Its Socket.IO packets are decoded with codec (nil for the raw server).
+func dialWS(ctx context.Context, src *sources, addr, path string, codec parser.Codec) (*wsConn, error) {
 	c, err := src.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	ws := &wsConn{c: c, br: bufio.NewReaderSize(c, 8<<10), dec: newMessageDecoder()}
+	ws := &wsConn{c: c, br: bufio.NewReaderSize(c, 8<<10)}
+	if codec != nil {
+		ws.dec = newMessageDecoder(codec)
+	}
 	if err := ws.handshake(ctx, addr, path); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("load: websocket %s%s: %w", addr, path, err)
@@ -114,8 +121,15 @@ func (ws *wsConn) appendFrame(dst []byte, op byte, payload []byte) []byte {
 	return dst
 }
 
-// frame returns a binary frame carrying payload, to write with writeFrames.
-func (ws *wsConn) frame(payload []byte) []byte { return ws.appendFrame(nil, opBinary, payload) }
+// frame returns the WebSocket frame carrying the Engine.IO message m, to
+// write with writeFrames: a binary frame holding a binary message as it
+// is, a text frame holding a text message after its packet type.
+func (ws *wsConn) frame(m parser.Frame) []byte {
+	if m.Binary {
+		return ws.appendFrame(nil, opBinary, m.Data)
+	}
+	return ws.appendFrame(nil, opText, transport.EncodePacket(enginePacket(m)))
+}
 
 // writeFrames writes frames built by frame (one or several, concatenated)
 // in one write.
@@ -134,8 +148,8 @@ func (ws *wsConn) write(op byte, payload []byte) error {
 	return err
 }
 
-// writeBinary sends one binary message.
-func (ws *wsConn) writeBinary(b []byte) error { return ws.write(opBinary, b) }
+// writeMessage sends one Engine.IO message.
+func (ws *wsConn) writeMessage(m parser.Frame) error { return ws.writeFrames(ws.frame(m)) }
 
 // writeText sends one text message.
 func (ws *wsConn) writeText(s string) error { return ws.write(opText, []byte(s)) }

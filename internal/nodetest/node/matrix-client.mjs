@@ -38,11 +38,12 @@ if (env.PROXY) opts.agent = new HttpProxyAgent(env.PROXY);
 
 const start = performance.now();
 const ms = () => Math.round(performance.now() - start);
-const result = { firstEventMs: null, connects: 0, reasons: [], down: [], upSent: 0, transports: [], bigBackMs: null, errors: [] };
+const result = { firstEventMs: null, connects: 0, recovered: 0, reasons: [], down: [], upSent: 0, transports: [], bigBackMs: null, errors: [] };
 const socket = io(env.URL, opts);
 socket.io.on("error", (err) => result.errors.length < 5 && result.errors.push(String(err?.message ?? err)));
 socket.on("connect", () => {
   result.connects++;
+  if (socket.recovered) result.recovered++;
   socket.io.engine.on("upgrade", (t) => result.transports.push(`${ms()}ms ${t.name}`));
   result.transports.push(`${ms()}ms ${socket.io.engine.transport.name}`);
 });

@@ -9,6 +9,9 @@
 //   PING_INTERVAL, PING_TIMEOUT, UPGRADE_TIMEOUT  ms (socket.io defaults)
 //   MAX_PAYLOAD   bytes (maxHttpBufferSize), default 1e6
 //   BUNDLE        path of Ferry's browser bundle, served at /matrix/ferry.min.js
+//   RECOVERY      "1" turns on connectionStateRecovery (its defaults); "down"
+//                 numbers are then emitted while the client is away too, and
+//                 kept for replay
 //
 // The app (msgpack parser), per client id (the auth payload's id, kept
 // across reconnections):
@@ -16,6 +19,8 @@
 //   up n            records n; the first one starts "down" 0, 1, 2, ... every
 //                   TICK_MS (default 100) to the client's current socket; a
 //                   number emitted while the client is not connected is lost
+//                   (unless RECOVERY keeps it); the first client's first one
+//                   prints "exchanging" on stdout
 //   big buffer      emits "big-back" with a buffer of the same length
 //   report, ack     stops "down" and acks {up: [numbers received], down: count emitted},
 //                   then emits "end" (after every "down", for clients that hand
@@ -47,9 +52,12 @@ const opts = { parser: msgpackParser, maxHttpBufferSize: Number(env.MAX_PAYLOAD 
 if (env.PING_INTERVAL) opts.pingInterval = Number(env.PING_INTERVAL);
 if (env.PING_TIMEOUT) opts.pingTimeout = Number(env.PING_TIMEOUT);
 if (env.UPGRADE_TIMEOUT) opts.upgradeTimeout = Number(env.UPGRADE_TIMEOUT);
+const recovery = env.RECOVERY === "1";
+if (recovery) opts.connectionStateRecovery = {};
 const io = new Server(httpServer, opts);
 
 const clients = new Map();
+let exchanging = false;
 io.on("connection", (socket) => {
   const id = socket.handshake.auth?.id ?? socket.id;
   let c = clients.get(id);
@@ -58,13 +66,16 @@ io.on("connection", (socket) => {
     clients.set(id, c);
   }
   c.socket = socket;
+  console.error(`matrix-server: ${id} (${socket.id}) connected, recovered: ${socket.recovered}`);
   socket.emit("welcome", socket.id);
   socket.on("up", (n) => {
     c.up.push(n);
     if (!c.timer && !c.stopped) {
+      if (!exchanging) console.log("exchanging");
+      exchanging = true;
       c.timer = setInterval(() => {
         const n = c.down++;
-        if (c.socket?.connected) c.socket.emit("down", n);
+        if (recovery || c.socket?.connected) c.socket.emit("down", n);
       }, tick);
     }
   });

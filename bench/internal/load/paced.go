@@ -20,7 +20,12 @@ const pacedRoom = "paced"
 // was sent, so a server that falls behind its pace is charged for it.
 // Deliveries of messages due in the measured window count: it reports
 // their latency from the due time (p50, p99, max), deliveries per second
-// against the rate offered, and the server's CPU time.
+// against the rate offered, and the server's CPU time. To tell a server
+// that starts a broadcast late (a timer woken late, a collection, an
+// earlier broadcast not yet written) from one that is slow handing it out,
+// it also reports, over the broadcasts, the latency of each one's first
+// delivery (first_p50_ms, first_p99_ms) and the time from its first
+// delivery to its last (spread_p50_ms, spread_p99_ms).
 func runPaced(ctx context.Context, t *target, rate int) Result {
 	r := t.result("paced")
 	r.add("clients", t.p.PacedN)
@@ -133,6 +138,13 @@ func (t *target) paced(ctx context.Context, rate int, r *Result) error {
 	r.add("p50_ms", millis(p[0]))
 	r.add("p99_ms", millis(p[1]))
 	r.add("max_ms", millis(p[2]))
+	first, spread := broadcastSpread(lats)
+	p = percentiles(first, 0.5, 0.99)
+	r.add("first_p50_ms", millis(p[0]))
+	r.add("first_p99_ms", millis(p[1]))
+	p = percentiles(spread, 0.5, 0.99)
+	r.add("spread_p50_ms", millis(p[0]))
+	r.add("spread_p99_ms", millis(p[1]))
 	r.addCPU(m0, m1, d, "deliveries")
 	return nil
 }
@@ -180,4 +192,28 @@ func (t *target) startPaced(c *wsConn, trigger parser.Frame) (time.Time, error) 
 		return time.Time{}, err
 	}
 	return time.UnixMicro(us), nil
+}
+
+// broadcastSpread returns, for each broadcast measured, the latency of its
+// earliest delivery and the time from that delivery to its latest. lats
+// holds each client's latencies in the order the broadcasts were sent:
+// every client reads every broadcast, in order, so the k-th entries of
+// all clients are one broadcast's deliveries.
+func broadcastSpread(lats [][]time.Duration) (first, spread []time.Duration) {
+	if len(lats) == 0 {
+		return nil, nil
+	}
+	n := len(lats[0])
+	for _, l := range lats {
+		n = min(n, len(l))
+	}
+	for k := range n {
+		lo, hi := lats[0][k], lats[0][k]
+		for _, l := range lats[1:] {
+			lo, hi = min(lo, l[k]), max(hi, l[k])
+		}
+		first = append(first, lo)
+		spread = append(spread, hi-lo)
+	}
+	return first, spread
 }

@@ -149,6 +149,9 @@ func checkPaced(t *testing.T, p Params, recs []map[string]any) {
 		positive(t, rec, "deliveries_per_s", "p50_ms", "p99_ms", "max_ms")
 		assert.GreaterOrEqual(t, rec["p99_ms"], rec["p50_ms"])
 		assert.GreaterOrEqual(t, rec["max_ms"], rec["p99_ms"])
+		positive(t, rec, "first_p50_ms", "first_p99_ms")
+		assert.Contains(t, rec, "spread_p99_ms")
+		assert.GreaterOrEqual(t, rec["max_ms"], rec["first_p99_ms"])
 	}
 }
 

@@ -169,17 +169,16 @@ func (n *Namespace) join(s *Socket) {
 			o.Connected(n.name)
 		}
 	}
-	if !ok || !s.Connected() {
+	// Events that reached the socket once in its rooms were held: the
+	// client gets the CONNECT reply first, then what the middleware
+	// emitted, then those.
+	if !ok || !s.reply(early) {
 		// The connection closed while the socket was joining, and the
 		// socket may have left before it was added: undo the adds, and
 		// neither answer the CONNECT nor run the handlers.
 		n.remove(s)
 		s.leaveAll()
 		return
-	}
-	s.sendConnect()
-	if len(early) > 0 {
-		s.conn.sendFrames(early, false)
 	}
 	for _, h := range handlers {
 		h(s)

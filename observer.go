@@ -74,3 +74,96 @@ func (o *Observer) engineObserver() *EngineObserver {
 	}
 	return &o.Engine
 }
+
+// MultiObserver returns an Observer that reports each event to every one
+// of observers, in order: a metrics collector's and the Admin UI's meter
+// on one server, say. Nil observers, and their nil fields, are skipped. It
+// returns nil if no observer is given, and the observer itself if one is.
+func MultiObserver(observers ...*Observer) *Observer {
+	var list []*Observer
+	for _, o := range observers {
+		if o != nil {
+			list = append(list, o)
+		}
+	}
+	switch len(list) {
+	case 0:
+		return nil
+	case 1:
+		return list[0]
+	}
+	return &Observer{
+		Engine: EngineObserver{
+			Opened: func(tr string) {
+				for _, o := range list {
+					if f := o.Engine.Opened; f != nil {
+						f(tr)
+					}
+				}
+			},
+			Closed: func(tr string, r session.CloseReason) {
+				for _, o := range list {
+					if f := o.Engine.Closed; f != nil {
+						f(tr, r)
+					}
+				}
+			},
+			Upgrade: func(e session.UpgradeEvent) {
+				for _, o := range list {
+					if f := o.Engine.Upgrade; f != nil {
+						f(e)
+					}
+				}
+			},
+			Refused: func(c session.Refusal) {
+				for _, o := range list {
+					if f := o.Engine.Refused; f != nil {
+						f(c)
+					}
+				}
+			},
+			PacketsIn: func(tr string, packets, bytes int) {
+				for _, o := range list {
+					if f := o.Engine.PacketsIn; f != nil {
+						f(tr, packets, bytes)
+					}
+				}
+			},
+			PacketsOut: func(tr string, packets, bytes int) {
+				for _, o := range list {
+					if f := o.Engine.PacketsOut; f != nil {
+						f(tr, packets, bytes)
+					}
+				}
+			},
+		},
+		Connected: func(nsp string) {
+			for _, o := range list {
+				if f := o.Connected; f != nil {
+					f(nsp)
+				}
+			}
+		},
+		Disconnected: func(nsp string, r DisconnectReason) {
+			for _, o := range list {
+				if f := o.Disconnected; f != nil {
+					f(nsp, r)
+				}
+			}
+		},
+		Broadcast: func(nsp string) {
+			for _, o := range list {
+				if f := o.Broadcast; f != nil {
+					f(nsp)
+				}
+			}
+		},
+		AckTimeout: func(nsp string) {
+			for _, o := range list {
+				if f := o.AckTimeout; f != nil {
+					f(nsp)
+				}
+			}
+		},
+	}
+}

@@ -80,8 +80,10 @@ func (o *observed) snapshot(m map[string]int) map[string]int {
 func TestObserver(t *testing.T) {
 	t.Parallel()
 	run(t, func(t *testing.T, m mode) {
-		obs := newObserved()
-		ts := m.serve(t, &ferry.Options{Observer: obs.observer()})
+		// Each event reaches both observers (and the empty one, whose
+		// fields are nil), through MultiObserver.
+		obs, twin := newObserved(), newObserved()
+		ts := m.serve(t, &ferry.Options{Observer: ferry.MultiObserver(obs.observer(), nil, &ferry.Observer{}, twin.observer())})
 		watched := make(reasons, 8)
 		ts.Use(watched.middleware)
 		ts.Of("/chat").Use(watched.middleware)
@@ -148,7 +150,30 @@ func TestObserver(t *testing.T) {
 		assert.Positive(t, obs.packetsIn)
 		assert.Positive(t, obs.packetsOut)
 		obs.mu.Unlock()
+		for _, field := range []func(o *observed) map[string]int{
+			func(o *observed) map[string]int { return o.opened },
+			func(o *observed) map[string]int { return o.closed },
+			func(o *observed) map[string]int { return o.connected },
+			func(o *observed) map[string]int { return o.disconnected },
+			func(o *observed) map[string]int { return o.broadcasts },
+			func(o *observed) map[string]int { return o.ackTimeouts },
+		} {
+			assert.Equal(t, obs.snapshot(field(obs)), twin.snapshot(field(twin)))
+		}
+		twin.mu.Lock()
+		assert.Positive(t, twin.packetsIn)
+		assert.Positive(t, twin.packetsOut)
+		twin.mu.Unlock()
 	})
+}
+
+// TestMultiObserverFew: with no observer MultiObserver gives none, with
+// one it gives that one.
+func TestMultiObserverFew(t *testing.T) {
+	assert.Nil(t, ferry.MultiObserver())
+	assert.Nil(t, ferry.MultiObserver(nil, nil))
+	one := &ferry.Observer{}
+	assert.Same(t, one, ferry.MultiObserver(nil, one))
 }
 
 // TestObserverQueueFull: a connection whose queue overflows is reported

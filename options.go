@@ -12,6 +12,10 @@ import (
 // CORSOptions configures cross-origin access; see Options.CORS.
 type CORSOptions = session.CORSOptions
 
+// RelayOptions lets the servers of a cluster serve each other's
+// connections; see Options.Relay.
+type RelayOptions = session.RelayOptions
+
 // DeflateOptions configures WebSocket compression; see
 // Options.PerMessageDeflate. Threshold is the size, in bytes of an encoded
 // Engine.IO packet, from which messages are compressed (default 1024, as
@@ -115,6 +119,18 @@ type Options struct {
 	// made for a connection that was refused, and which no socket joined, is
 	// removed at once.
 	CleanupEmptyChildNamespaces bool
+	// Relay, if set, lets the servers of a cluster serve each other's
+	// connections, so that a load balancer in front of them needs no
+	// sticky sessions: any server may receive any request of a
+	// connection. A long-polling request that reaches a server which does
+	// not hold the connection is served by the one that does, through
+	// RelayOptions.Bus (redisadapter.NewRelay carries it over Redis); a
+	// WebSocket is accepted there and bridged to it. Each server needs a
+	// Bus of its own. See session.RelayOptions for the timeout, and what
+	// happens when a server goes away. Default nil: every request of a
+	// connection must reach the server that holds it (its id is unknown
+	// elsewhere).
+	Relay *RelayOptions
 	// Adapter builds each namespace's adapter, when the namespace is made;
 	// the adapter is closed when the namespace is removed or the server
 	// closes. Default NewMemoryAdapter.
@@ -170,6 +186,7 @@ func (o *Options) engineOptions(onConnection func(*session.Session)) *session.Op
 		CompressionThreshold: o.CompressionThreshold,
 		PerMessageDeflate:    o.PerMessageDeflate,
 		MaxQueuedPackets:     o.MaxQueuedPackets,
+		Relay:                o.Relay,
 		MaxPollHold:          o.MaxPollHold,
 		WriteTimeout:         o.WriteTimeout,
 		OnConnection:         onConnection,

@@ -87,8 +87,13 @@ type Socket struct {
 	mu    sync.Mutex
 	state socketState // guarded by mu
 	// early is guarded by mu: what the middleware asked of the socket
-	// before it connected, nil if nothing (as for most sockets).
-	early     *earlyActions
+	// before it connected, and what reached it before its CONNECT reply,
+	// nil if nothing (as for most sockets).
+	early *earlyActions
+	// holding is set, with mu held, from the moment the socket connects
+	// (and enters its rooms) until its CONNECT reply is queued: what is sent
+	// to it meanwhile waits in early.held (see reply).
+	holding   atomic.Bool
 	cancelled bool // guarded by mu: the socket's context is done, or due to be once made
 	// ctx and cancel are guarded by mu: made by the first call to Context,
 	// as most sockets never need them.
@@ -107,10 +112,21 @@ type Socket struct {
 }
 
 // earlyActions are what the middleware asked of a socket before it
-// connected, carried out when it connects and dropped if it is refused.
+// connected, carried out when it connects and dropped if it is refused, and
+// the events that reached it between its entering its rooms and its
+// CONNECT reply, sent after the reply.
 type earlyActions struct {
 	rooms   []string           // joined, in order
 	packets []transport.Packet // emitted, in order
+	held    []heldEvent        // sent to the connected socket before its reply, in order
+}
+
+// heldEvent is an event for a socket whose CONNECT reply is not queued
+// yet, with what sendOffset needs to queue it.
+type heldEvent struct {
+	frames []transport.Packet
+	offset string
+	alias  string
 }
 
 // earlyLocked returns s.early, made if needed.
@@ -224,6 +240,63 @@ func (s *Socket) Recovered() bool { return s.rec != nil && s.rec.recovered }
 // argument is the string alias, that string as an alias of the previous
 // offset.
 func (s *Socket) sendOffset(frames []transport.Packet, volatile bool, offset, alias string) error {
+	if s.holding.Load() {
+		if held, err := s.hold(frames, volatile, offset, alias); held {
+			return err
+		}
+	}
+	return s.queueOffset(frames, volatile, offset, alias)
+}
+
+// hold keeps an event for a socket whose CONNECT reply is not queued yet,
+// and reports whether it did: the client must get the reply first. A
+// volatile event is dropped instead (errDropped), as for a client that is
+// not ready for it.
+func (s *Socket) hold(frames []transport.Packet, volatile bool, offset, alias string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.holding.Load() {
+		return false, nil
+	}
+	if volatile {
+		return true, errDropped
+	}
+	early := s.earlyLocked()
+	early.held = append(early.held, heldEvent{frames, offset, alias})
+	return true, nil
+}
+
+// reply queues the CONNECT reply of a socket that connected, then what its
+// middleware emitted (early), then the events held since it entered its
+// rooms, and ends the holding: socket.io's clients take a namespace's
+// events only once connected to it. It reports false, and queues nothing,
+// if the socket is gone meanwhile.
+func (s *Socket) reply(early []transport.Packet) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var held []heldEvent
+	if s.early != nil {
+		held = s.early.held
+		s.early = nil
+	}
+	if s.state != socketConnected {
+		s.holding.Store(false)
+		return false
+	}
+	s.sendConnect()
+	if len(early) > 0 {
+		s.conn.sendFrames(early, false)
+	}
+	for _, h := range held {
+		s.queueOffset(h.frames, false, h.offset, h.alias)
+	}
+	// Senders that saw the holding wait for mu, and then send after these.
+	s.holding.Store(false)
+	return true
+}
+
+// queueOffset is sendOffset once the CONNECT reply is queued.
+func (s *Socket) queueOffset(frames []transport.Packet, volatile bool, offset, alias string) error {
 	r := s.rec
 	if r == nil || (offset == "" && alias == "") {
 		return s.conn.sendFrames(frames, volatile)
@@ -605,10 +678,11 @@ func (s *Socket) takeAck(id uint64) ackFunc {
 	return f
 }
 
-// connect moves a joining socket to connected. It returns the rooms it
-// joins, its own and those joined while the middleware ran, and the packets
-// emitted meanwhile, to send after the CONNECT reply. It reports false if
-// the socket was refused meanwhile.
+// connect moves a joining socket to connected, holding what is sent to it
+// until reply. It returns the rooms it joins, its own and those joined
+// while the middleware ran, and the packets emitted meanwhile, to send
+// after the CONNECT reply. It reports false if the socket was refused
+// meanwhile.
 func (s *Socket) connect() (rooms []string, packets []transport.Packet, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -616,6 +690,7 @@ func (s *Socket) connect() (rooms []string, packets []transport.Packet, ok bool)
 		return nil, nil, false
 	}
 	s.state = socketConnected
+	s.holding.Store(true)
 	rooms = []string{s.id}
 	if s.early != nil {
 		rooms = append(rooms, s.early.rooms...)

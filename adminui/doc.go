@@ -27,9 +27,10 @@
 // dropped instead of creating it; the stats' uptime is the time since
 // Instrument; a socket's data is shown as it is when the socket connects
 // and when the UI asks for every socket, not at each change (Ferry's
-// Socket.SetData is not observed); connections are counted from their
-// first socket's connection, so those that join no namespace are not;
-// packets and bytes are not counted.
+// Socket.SetData is not observed); without a Meter, connections are
+// counted from their first socket's connection, so those that join no
+// namespace are not, and packets and bytes are not counted; a Meter counts
+// packets including pings and pongs.
 //
 // The UI uses the same parser as the server: choose "msgpack" in its
 // advanced options for a server with Ferry's default parser, "default" for

@@ -63,7 +63,9 @@ func (i *Instrumentation) onConnection(s *ferry.Socket) {
 	if i.closed.Load() {
 		return
 	}
-	i.conns.seen(s.Conn())
+	if i.opts.Meter == nil {
+		i.conns.seen(s.Conn())
+	}
 	if i.opts.Mode != Development {
 		return
 	}

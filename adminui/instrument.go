@@ -72,7 +72,8 @@ type Instrumentation struct {
 //
 // Sockets are seen from the moment Instrument returns, in every namespace,
 // dynamic children included; connections are counted once one of their
-// sockets connects. Rooms are seen through Namespace.OnJoinRoom. A server
+// sockets connects, or from their handshake with an Options.Meter, which
+// also counts packets and bytes. Rooms are seen through Namespace.OnJoinRoom. A server
 // sharing an adapter with others sends its stats and events to the UIs
 // connected to any of them, as the npm package does.
 //

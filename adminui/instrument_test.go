@@ -254,6 +254,44 @@ func TestProductionMode(t *testing.T) {
 	}
 }
 
+// stats is a server_stats event.
+type stats struct {
+	ServerID string  `json:"serverId"`
+	PID      int     `json:"pid"`
+	Uptime   float64 `json:"uptime"`
+	Clients  int     `json:"clientsCount"`
+	Polling  int     `json:"pollingClientsCount"`
+	Events   []struct {
+		Timestamp int64  `json:"timestamp"`
+		Type      string `json:"type"`
+		SubType   string `json:"subType"`
+		Count     int    `json:"count"`
+	} `json:"aggregatedEvents"`
+	Namespaces []struct {
+		Name    string `json:"name"`
+		Sockets int    `json:"socketsCount"`
+	} `json:"namespaces"`
+}
+
+// waitStats returns the first server_stats among events for which ok
+// holds, with the aggregated events counted since the call, by type and
+// subtype.
+func waitStats(t testing.TB, events <-chan *client.Event, ok func(s stats, counts map[string]int) bool) stats {
+	t.Helper()
+	counts := make(map[string]int)
+	for {
+		var s stats
+		require.NoError(t, next(t, events, "server_stats").Decode(&s))
+		for _, e := range s.Events {
+			require.Zero(t, e.Timestamp%1000)
+			counts[e.Type+" "+e.SubType] += e.Count
+		}
+		if ok(s, counts) {
+			return s
+		}
+	}
+}
+
 // TestServerStats checks the stats: the clients, those on long-polling,
 // the namespaces and their sockets, and the connections and
 // disconnections counted.
@@ -262,41 +300,7 @@ func TestServerStats(t *testing.T) {
 	app.Of("/chat")
 	_, events, err := dial(t, app.URL, "/admin", nil, "websocket")
 	require.NoError(t, err)
-	type stats struct {
-		ServerID string  `json:"serverId"`
-		PID      int     `json:"pid"`
-		Uptime   float64 `json:"uptime"`
-		Clients  int     `json:"clientsCount"`
-		Polling  int     `json:"pollingClientsCount"`
-		Events   []struct {
-			Timestamp int64  `json:"timestamp"`
-			Type      string `json:"type"`
-			SubType   string `json:"subType"`
-			Count     int    `json:"count"`
-		} `json:"aggregatedEvents"`
-		Namespaces []struct {
-			Name    string `json:"name"`
-			Sockets int    `json:"socketsCount"`
-		} `json:"namespaces"`
-	}
-	// waitStats returns the first stats for which ok holds, with the
-	// aggregated events counted since the call.
-	waitStats := func(ok func(s stats, counts map[string]int) bool) stats {
-		t.Helper()
-		counts := make(map[string]int)
-		for {
-			var s stats
-			require.NoError(t, next(t, events, "server_stats").Decode(&s))
-			for _, e := range s.Events {
-				require.Zero(t, e.Timestamp%1000)
-				counts[e.Type+" "+e.SubType] += e.Count
-			}
-			if ok(s, counts) {
-				return s
-			}
-		}
-	}
-	s := waitStats(func(s stats, _ map[string]int) bool { return s.Clients == 1 })
+	s := waitStats(t, events, func(s stats, _ map[string]int) bool { return s.Clients == 1 })
 	require.Equal(t, testServerID, s.ServerID)
 	require.Positive(t, s.PID)
 	require.Zero(t, s.Polling)
@@ -305,7 +309,7 @@ func TestServerStats(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = dial(t, app.URL, "/", nil, "websocket")
 	require.NoError(t, err)
-	s = waitStats(func(s stats, counts map[string]int) bool {
+	s = waitStats(t, events, func(s stats, counts map[string]int) bool {
 		return s.Clients == 3 && s.Polling == 1 && counts["rawConnection "] == 2
 	})
 	names := make(map[string]int)
@@ -315,10 +319,45 @@ func TestServerStats(t *testing.T) {
 	require.Equal(t, map[string]int{"/": 1, "/admin": 1, "/chat": 1}, names)
 
 	polling.Disconnect()
-	s = waitStats(func(s stats, counts map[string]int) bool {
+	s = waitStats(t, events, func(s stats, counts map[string]int) bool {
 		return counts["rawDisconnection client namespace disconnect"]+counts["rawDisconnection transport close"] == 1 && s.Polling == 0
 	})
 	require.GreaterOrEqual(t, s.Uptime, 0.0)
+}
+
+// TestMeter: with a Meter, connections are counted from their handshake
+// (one that joins no namespace included), by transport, with the engine's
+// close reasons, and packets and bytes both ways.
+func TestMeter(t *testing.T) {
+	meter := adminui.NewMeter()
+	app := newAppServer(t, &ferry.Options{Observer: meter.Observer()},
+		&adminui.Options{NoAuth: true, Meter: meter, ServerStatsInterval: 20 * time.Millisecond})
+	_, events, err := dial(t, app.URL, "/admin", nil, "websocket")
+	require.NoError(t, err)
+	waitStats(t, events, func(s stats, counts map[string]int) bool {
+		return s.Clients == 1 && s.Polling == 0 && counts["rawConnection "] == 1
+	})
+
+	user, _, err := dial(t, app.URL, "/", nil, "polling")
+	require.NoError(t, err)
+	reply, err := user.EmitWithAck(bounded(t), "rooms")
+	require.NoError(t, err)
+	require.Len(t, reply, 1)
+	bare, err := client.Dial(bounded(t), app.URL, &client.Options{
+		Transports: []string{"websocket"}, DisableReconnection: true, Timeout: within, Logger: quiet,
+	})
+	require.NoError(t, err)
+	s := waitStats(t, events, func(s stats, counts map[string]int) bool {
+		return s.Clients == 3 && counts["rawConnection "] == 2 &&
+			counts["packetsIn "] > 0 && counts["bytesIn "] > 0 && counts["packetsOut "] > 0 && counts["bytesOut "] > 0
+	})
+	require.Equal(t, 1, s.Polling)
+
+	bare.Close()
+	user.Disconnect()
+	waitStats(t, events, func(s stats, counts map[string]int) bool {
+		return s.Clients == 1 && s.Polling == 0 && counts["rawDisconnection transport close"] == 2
+	})
 }
 
 func TestDynamicNamespaces(t *testing.T) {

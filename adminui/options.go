@@ -92,6 +92,11 @@ type Options struct {
 	// receives; the UI marks a server unhealthy after 10 s without one.
 	// Default 2s, as in the npm package.
 	ServerStatsInterval time.Duration
+	// Meter, if set, counts the server's connections, packets and bytes
+	// at the Engine.IO layer for the UI's charts; its Observer must be the
+	// server's Options.Observer. Default nil: connections are counted when
+	// their first socket connects, and packets and bytes are not.
+	Meter *Meter
 	// Logger receives diagnostics: refused credentials at debug level,
 	// failures of the Store and of actions at warning level. Default
 	// slog.Default().

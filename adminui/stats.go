@@ -185,5 +185,9 @@ func (i *Instrumentation) emitStats() {
 		}
 		stats.Namespaces = append(stats.Namespaces, namespaceStats{Name: nsp.Name(), SocketsCount: n})
 	}
+	if m := i.opts.Meter; m != nil {
+		stats.PollingClientsCount = m.pollingCount()
+		stats.AggregatedEvents = append(stats.AggregatedEvents, m.take()...)
+	}
 	i.emit("server_stats", stats)
 }

@@ -22,6 +22,11 @@
 // its GET, and the transport ends with an error, rather than holding the
 // handler, while a slow one taking a large response gets it whole.
 //
+// Clusters: a server that receives a request for a session another server
+// holds reads it (ReadPost) and writes the answer; the holder serves it on
+// its transport with Poll and Post, through a Responder that carries the
+// answer back, under the same rules as its own requests.
+//
 // Intermediaries: a GET is held until there is something to send, which a
 // proxy or load balancer with a shorter request timeout cuts, ending the
 // session. Options.MaxPollHold caps the hold (the GET is answered with a

@@ -30,6 +30,11 @@ var (
 	ErrGetAborted = errors.New("polling: client aborted a pending GET")
 )
 
+// ErrGetReleased, as the cause of the context of a GET served with Poll,
+// answers the GET at once without ending the transport: a server relaying
+// GETs for another releases them so when it closes.
+var ErrGetReleased = errors.New("polling: pending GET released")
+
 // Config holds the settings shared by the polling transports of one
 // engine. Build it once with NewConfig; it is safe for concurrent use.
 type Config struct {
@@ -132,6 +137,10 @@ type Transport struct {
 	mu      sync.Mutex
 	parked  bool // guarded by mu: a GET is waiting
 	posting bool // guarded by mu: a POST is in flight
+	// answering is guarded by mu: closed once the payload a GET is
+	// answered with has been written (or, relayed, is known to have
+	// been), or nil when no answer is in flight.
+	answering chan struct{}
 	// idleSince is guarded by mu: when the last GET was answered (at
 	// first, when the transport was created), or zero while a GET is in
 	// progress.

@@ -402,7 +402,7 @@ func (a *classic) onRequest(_ string, payload []byte) {
 		}
 		a.respond(uid, obj{{"requestId", id}, {"sockets", list}}, false)
 	case reqServerSideEmit:
-		a.onServerSideEmit(m, uid, id)
+		a.onServerSideEmit(m, id)
 	case reqBroadcast:
 		a.onBroadcastWithAck(m, uid, id)
 	}
@@ -434,43 +434,15 @@ func (a *classic) legacyRoomRequest(m map[string]node, uid, id string, typ int) 
 	a.respond(uid, obj{{"requestId", id}}, false)
 }
 
-func (a *classic) onServerSideEmit(m map[string]node, uid, id string) {
-	if m["data"] == nil {
-		a.logDrop("serverSideEmit", errors.New("no data"))
-		return
-	}
-	args, err := rawArgs(m["data"])
-	if err != nil {
-		a.logDrop("serverSideEmit", err)
-		return
-	}
-	var ack func([]any)
-	if id != "" {
-		ack = func(reply []any) {
-			var first any
-			if len(reply) > 0 {
-				first = value{reply[0]}
-			}
-			// Always on the shared response channel, as Node does.
-			a.respond("", obj{{"type", reqServerSideEmit}, {"requestId", id}, {"data", first}}, false)
-		}
-	}
-	if err := a.nsp.ReceiveServerSideEmit(args, ack); err != nil {
-		a.logDrop("serverSideEmit", err)
-	}
+func (a *classic) onServerSideEmit(m map[string]node, id string) {
+	a.receiveServerSideEmit(m["data"], "data", id, func(first any) {
+		// Always on the shared response channel, as Node does.
+		a.respond("", obj{{"type", reqServerSideEmit}, {"requestId", id}, {"data", first}}, false)
+	})
 }
 
 func (a *classic) onBroadcastWithAck(m map[string]node, uid, id string) {
-	if m["packet"] == nil {
-		a.logDrop("broadcast with ack", errors.New("no packet"))
-		return
-	}
-	packet, err := m["packet"].Map()
-	if err != nil || packet["data"] == nil {
-		a.logDrop("broadcast with ack", errors.Join(err, errors.New("bad packet")))
-		return
-	}
-	pkt, err := eventPacket(packet["data"])
+	pkt, _, err := broadcastPacket(m["packet"])
 	if err != nil {
 		a.logDrop("broadcast with ack", err)
 		return

@@ -262,16 +262,7 @@ func (a *cluster) onMessage(typ int, data map[string]node) {
 	}
 	switch typ {
 	case msgBroadcast:
-		if data["packet"] == nil {
-			a.logDrop("broadcast", errors.New("no packet"))
-			return
-		}
-		packet, err := data["packet"].Map()
-		if err != nil || packet["data"] == nil {
-			a.logDrop("broadcast", errors.Join(err, errors.New("bad packet")))
-			return
-		}
-		pkt, err := eventPacket(packet["data"])
+		pkt, _, err := broadcastPacket(data["packet"])
 		if err != nil {
 			a.logDrop("broadcast", err)
 			return
@@ -312,28 +303,9 @@ func (a *cluster) onMessage(typ int, data map[string]node) {
 		}
 		a.tr.respond(uid, msgFetchSocketsResp, obj{{"requestId", id}, {"sockets", list}})
 	case msgServerSideEmit:
-		if data["packet"] == nil {
-			a.logDrop("serverSideEmit", errors.New("no packet"))
-			return
-		}
-		args, err := rawArgs(data["packet"])
-		if err != nil {
-			a.logDrop("serverSideEmit", err)
-			return
-		}
-		var ack func([]any)
-		if id != "" {
-			ack = func(reply []any) {
-				var first any
-				if len(reply) > 0 {
-					first = value{reply[0]}
-				}
-				a.tr.respond(uid, msgServerSideEmitResp, obj{{"requestId", id}, {"packet", first}})
-			}
-		}
-		if err := a.nsp.ReceiveServerSideEmit(args, ack); err != nil {
-			a.logDrop("serverSideEmit", err)
-		}
+		a.receiveServerSideEmit(data["packet"], "packet", id, func(first any) {
+			a.tr.respond(uid, msgServerSideEmitResp, obj{{"requestId", id}, {"packet", first}})
+		})
 	}
 }
 

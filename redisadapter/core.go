@@ -367,6 +367,24 @@ func (r *ackReceiver) Ack(args ferry.Args) {
 
 func (r *ackReceiver) Lost() {}
 
+// broadcastPacket decodes the packet of a broadcast received from another
+// server: a map whose data holds the event's name, then its arguments. It
+// returns the map too, for the fields a protocol adds.
+func broadcastPacket(n node) (*ferry.EncodedPacket, map[string]node, error) {
+	if n == nil {
+		return nil, nil, errors.New("no packet")
+	}
+	packet, err := n.Map()
+	if err != nil {
+		return nil, nil, err
+	}
+	if packet["data"] == nil {
+		return nil, nil, errors.New("packet without data")
+	}
+	pkt, err := eventPacket(packet["data"])
+	return pkt, packet, err
+}
+
 // eventPacket returns the packet of a broadcast received from another
 // server: data holds the event's name, then its arguments.
 func eventPacket(data node) (*ferry.EncodedPacket, error) {
@@ -640,6 +658,35 @@ func decodeHandshake(n node, hs *ferry.Handshake) error {
 		}
 	}
 	return nil
+}
+
+// receiveServerSideEmit hands the arguments of another server's
+// serverSideEmit, carried in data (the wire's field field), to the
+// namespace. If the emitter wants acks (id is set), respond sends it the
+// first argument of this server's reply, as both protocols carry it.
+func (c *core) receiveServerSideEmit(data node, field, id string, respond func(first any)) {
+	if data == nil {
+		c.logDrop("serverSideEmit", errors.New("no "+field))
+		return
+	}
+	args, err := rawArgs(data)
+	if err != nil {
+		c.logDrop("serverSideEmit", err)
+		return
+	}
+	var ack func([]any)
+	if id != "" {
+		ack = func(reply []any) {
+			var first any
+			if len(reply) > 0 {
+				first = value{reply[0]}
+			}
+			respond(first)
+		}
+	}
+	if err := c.nsp.ReceiveServerSideEmit(args, ack); err != nil {
+		c.logDrop("serverSideEmit", err)
+	}
 }
 
 // logDrop counts a message that could not be decoded, and logs it (at

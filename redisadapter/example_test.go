@@ -14,8 +14,8 @@ import (
 
 // A server in a cluster: run several, on one Redis, behind a load balancer
 // with sticky sessions (long-polling needs every request of a connection
-// on the same server). A Node server on createAdapter joins the same
-// cluster.
+// on the same server), or with none and a relay (see ExampleNewRelay). A
+// Node server on createAdapter joins the same cluster.
 func Example() {
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	defer rdb.Close()

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(childRedisEnv); addr != "" {
 		os.Exit(runChild(addr))
 	}
+	if cfg := os.Getenv(relayChildEnv); cfg != "" {
+		os.Exit(runRelayChild(cfg))
+	}
 	goleak.VerifyTestMain(m)
 }
 

@@ -53,6 +53,12 @@ func (a *sharded) AddAll(id string, rooms []string) {
 	a.roomMu.Lock()
 	defer a.roomMu.Unlock()
 	a.MemoryAdapter.AddAll(id, rooms)
+	a.subscribeLocked(rooms)
+}
+
+// subscribeLocked subscribes to the channels of those of rooms that are on
+// this server and get a channel, if not done yet. The caller holds roomMu.
+func (a *sharded) subscribeLocked(rooms []string) {
 	for _, room := range rooms {
 		if _, ok := a.subscribed[room]; ok || !a.dynamicRoom(room) || !a.HasRoom(room) {
 			continue
@@ -60,6 +66,26 @@ func (a *sharded) AddAll(id string, rooms []string) {
 		a.subscribed[room] = struct{}{}
 		a.h.subscribe(subShard, a.onMessageChannel, a.roomChannel(room))
 	}
+}
+
+// RestoreSession implements ferry.RecoveryAdapter, in this server's memory
+// (as ferry.MemoryAdapter does), subscribing to the channels of the rooms
+// the restored socket is put back in.
+func (a *sharded) RestoreSession(ctx context.Context, pid, offset string, admit func(*ferry.SessionState, []*ferry.EncodedPacket) bool) (bool, error) {
+	var rooms []string
+	ok, err := a.MemoryAdapter.RestoreSession(ctx, pid, offset, func(s *ferry.SessionState, missed []*ferry.EncodedPacket) bool {
+		if !admit(s, missed) {
+			return false
+		}
+		rooms = s.Rooms
+		return true
+	})
+	if rooms != nil && a.f.mode != Static {
+		a.roomMu.Lock()
+		a.subscribeLocked(rooms)
+		a.roomMu.Unlock()
+	}
+	return ok, err
 }
 
 // Del implements ferry.Adapter, unsubscribing from a room's channel once

@@ -50,7 +50,10 @@ type StreamsOptions struct {
 	// RestoreWait is how long restoring a session waits for it to be
 	// kept, when it is not there yet: a client that reconnects at once to
 	// another server can be quicker than its old server is to keep its
-	// session. A negative RestoreWait does not wait. Default 250ms.
+	// session. With ferry.Options.Relay, a server finds a client whose
+	// relayed connection broke gone only RelayOptions.Timeout later: set
+	// RestoreWait above it. A negative RestoreWait does not wait. Default
+	// 250ms.
 	RestoreWait time.Duration
 	// RequestsTimeout bounds how long a request to the other servers
 	// waits for their answers, as Options.RequestsTimeout, and how long a

@@ -118,6 +118,15 @@ func TestStreamsConnectionsAndClose(t *testing.T) {
 	srv.Of("/chat") // socket.io-1 too (46457863 % 2)
 	srv.Of("/admin")
 	require.Eventually(t, func() bool { return readers() == 2 }, within, time.Millisecond)
+	// Each namespace has subscribed once it counts itself among the
+	// servers (the subscribers of its channel): only then are the
+	// subscription connections counted.
+	for _, nsp := range []string{"/", "/chat", "/admin"} {
+		require.Eventually(t, func() bool {
+			n, err := srv.Of(nsp).ServerCount(bounded(t))
+			return err == nil && n == 1
+		}, within, time.Millisecond, "namespace %s never subscribed", nsp)
+	}
 	require.Equal(t, 1, pubsubConnections(t, admin), "one subscription connection for three namespaces")
 
 	start := time.Now()

@@ -3,6 +3,7 @@ package redisadapter
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -316,19 +317,11 @@ func broadcastOf(data map[string]node) (*ferry.EncodedPacket, ferry.BroadcastOpt
 	if err != nil {
 		return nil, opts, false, err
 	}
-	if data["packet"] == nil {
-		return nil, opts, false, errors.New("redisadapter: broadcast without a packet")
-	}
-	packet, err := data["packet"].Map()
+	pkt, packet, err := broadcastPacket(data["packet"])
 	if err != nil {
-		return nil, opts, false, err
+		return nil, opts, false, fmt.Errorf("redisadapter: broadcast: %w", err)
 	}
-	if packet["data"] == nil {
-		return nil, opts, false, errors.New("redisadapter: packet without data")
-	}
-	acked := packet["id"] != nil && !isNull(packet["id"])
-	pkt, err := eventPacket(packet["data"])
-	return pkt, opts, acked, err
+	return pkt, opts, packet["id"] != nil && !isNull(packet["id"]), nil
 }
 
 // deliverMineLocked delivers this server's broadcast whose entry id the

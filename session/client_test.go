@@ -35,14 +35,25 @@ const (
 	modeUpgrade   = "upgrade"   // long-polling handshake, then probe and upgrade
 )
 
-// run runs f as three parallel subtests, one per mode, each with its own
-// engine configured by opts and a client connected in that mode.
+// run runs f as five parallel subtests, one per mode and two more for the
+// modes that send requests with a sid, each with its own engine configured
+// by opts and a client connected in that mode. In the last two, "polling
+// relayed" and "upgrade relayed", the engine is one of a cluster of two,
+// and every request of the client after the handshake (its GETs, POSTs and
+// WebSocket) reaches the other engine, which relays it (see newCluster).
 func run(t *testing.T, opts *Options, f func(t *testing.T, c *testClient)) {
 	t.Helper()
 	for _, mode := range []string{modePolling, modeWebSocket, modeUpgrade} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
 			ts := newTestServer(t, opts)
+			f(t, ts.connect(t, mode))
+		})
+	}
+	for _, mode := range []string{modePolling, modeUpgrade} {
+		t.Run(mode+" relayed", func(t *testing.T) {
+			t.Parallel()
+			ts := newRelayedTestServer(t, opts)
 			f(t, ts.connect(t, mode))
 		})
 	}
@@ -54,6 +65,10 @@ type testServer struct {
 	engine *Engine
 	srv    *httptest.Server
 	base   string // http://127.0.0.1:port/socket.io/
+
+	// via, if set, is the engine that the requests carrying a sid are
+	// sent to, which relays them to this one.
+	via *testServer
 
 	msgs      chan transport.Packet // messages received by any session, in order
 	upgrades  chan UpgradeEvent     // upgrade events of any session
@@ -104,12 +119,21 @@ func newTestServer(t testing.TB, opts *Options) *testServer {
 	return ts
 }
 
-// url returns the engine's URL with the given query.
-func (ts *testServer) url(query string) string { return ts.base + "?" + query }
+// url returns the engine's URL with the given query, or, for a query with
+// a sid when ts.via is set, that engine's.
+func (ts *testServer) url(query string) string { return ts.target(query).base + "?" + query }
 
-// wsURL returns the engine's ws:// URL with the given query.
+// wsURL returns the ws:// URL of url.
 func (ts *testServer) wsURL(query string) string {
-	return "ws" + strings.TrimPrefix(ts.base, "http") + "?" + query
+	return "ws" + strings.TrimPrefix(ts.target(query).base, "http") + "?" + query
+}
+
+// target returns the engine that a request with query is sent to.
+func (ts *testServer) target(query string) *testServer {
+	if ts.via != nil && strings.Contains(query, "sid=") {
+		return ts.via
+	}
+	return ts
 }
 
 // response is a completed HTTP exchange.

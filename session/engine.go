@@ -23,6 +23,7 @@ type Engine struct {
 	polling  *polling.Config
 	ws       *websocket.Config
 	registry registry
+	relay    *relayer // nil without Options.Relay
 	closed   atomic.Bool
 	obs      *Observer // Options.Observer with no nil fields, or nil
 
@@ -54,6 +55,9 @@ func NewEngine(opts *Options) *Engine {
 		Deflate:           o.PerMessageDeflate,
 		Logger:            o.Logger,
 	})
+	if o.Relay != nil {
+		e.relay = newRelayer(e, o.Relay)
+	}
 	return e
 }
 
@@ -89,6 +93,12 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	isUpgrade := isWebSocketRequest(r)
 	if sid := queryValue(query, "sid"); sid != "" {
+		if e.relay != nil {
+			if owner, remote := e.relay.owner(sid); remote {
+				e.relay.forward(w, r, owner, sid, name, isUpgrade)
+				return
+			}
+		}
 		s := e.registry.get(sid)
 		switch {
 		case s == nil:
@@ -156,14 +166,21 @@ func (e *Engine) refuseClosed(w http.ResponseWriter, r *http.Request) {
 // servePolling routes a long-polling request to the session's polling
 // transport, or refuses it if the session has moved to WebSocket.
 func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	pt, ok := s.current.(*polling.Transport)
-	s.mu.Unlock()
-	if !ok {
+	pt := s.pollingTransport()
+	if pt == nil {
 		s.engine.refuse(w, r, http.StatusBadRequest, transport.CodeBadRequest)
 		return
 	}
 	pt.ServeHTTP(w, r)
+}
+
+// pollingTransport returns the session's long-polling transport, or nil
+// once the session has moved to a WebSocket.
+func (s *Session) pollingTransport() *polling.Transport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	pt, _ := s.current.(*polling.Transport)
+	return pt
 }
 
 func isWebSocketRequest(r *http.Request) bool {
@@ -180,6 +197,9 @@ func (e *Engine) Close() error {
 	for _, s := range e.registry.close() {
 		s.closeWith(ReasonServerShuttingDown, nil, false)
 		s.finish()
+	}
+	if e.relay != nil {
+		e.relay.close()
 	}
 	return nil
 }
@@ -212,6 +232,11 @@ const shutdownPollGrace = 250 * time.Millisecond
 func (e *Engine) Shutdown(ctx context.Context) error {
 	if e.closed.Swap(true) {
 		return ErrServerClosed
+	}
+	if e.relay != nil {
+		// Once the sessions have flushed, what this engine relays for
+		// others ends, and the bus closes.
+		defer e.relay.close()
 	}
 	sessions := e.registry.close()
 	for _, s := range sessions {

@@ -50,7 +50,11 @@ func appendJSONString(dst []byte, s string) []byte {
 // handshake opens a session over the named transport and answers with the
 // open packet.
 func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) {
-	s := newSession(e, sid.New(), r)
+	id := sid.New()
+	if e.relay != nil {
+		id = e.relay.newSID()
+	}
+	s := newSession(e, id, r)
 	upgrade := name == transport.NamePolling && !e.opts.DisableUpgrades && slices.Contains(e.opts.Transports, transport.NameWebSocket)
 	data := appendOpenPayload(make([]byte, 0, 128), s.id, upgrade,
 		e.opts.PingInterval.Milliseconds(), e.opts.PingTimeout.Milliseconds(), e.opts.MaxHTTPBufferSize)

@@ -63,6 +63,12 @@ type Options struct {
 	// with ReasonTransportError once it passes. Default 10s; socket.io has
 	// no such bound.
 	WriteTimeout time.Duration
+	// Relay, if set, lets the engines of a cluster serve each other's
+	// sessions, so that any engine may receive any request of a session
+	// (no sticky sessions); see RelayOptions. Default nil: a request
+	// carrying the id of a session this engine does not hold is refused
+	// (400, code 1).
+	Relay *RelayOptions
 	// MaxPollHold caps how long a long-polling GET is held waiting for
 	// packets: when it passes, the GET is answered with a noop packet and
 	// the client polls again at once. Set it below the request timeout of

@@ -33,18 +33,29 @@ func (e *Engine) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		return
 	}
 	t := websocket.New(e.ws, conn, s)
-	s.mu.Lock()
-	if s.state != stateOpen || s.probe != nil || s.upgraded {
-		s.mu.Unlock()
+	started, ok := s.beginProbe(t)
+	if !ok {
 		t.Close()
 		return
 	}
+	started()
+	t.Start()
+}
+
+// beginProbe makes t the transport being probed, unless the session
+// closed or another upgrade began meanwhile. Its caller then calls started,
+// which reports the UpgradeStarted event, before t delivers anything.
+func (s *Session) beginProbe(t transport.Transport) (started func(), ok bool) {
+	s.mu.Lock()
+	if s.state != stateOpen || s.probe != nil || s.upgraded {
+		s.mu.Unlock()
+		return nil, false
+	}
 	s.probe = t
-	s.upTimer = time.AfterFunc(e.opts.UpgradeTimeout, func() { s.abortUpgrade(t, ErrUpgradeTimeout) })
+	s.upTimer = time.AfterFunc(s.engine.opts.UpgradeTimeout, func() { s.abortUpgrade(t, ErrUpgradeTimeout) })
 	f := s.onUpgrade
 	s.mu.Unlock()
-	s.reportUpgrade(f, UpgradeEvent{Phase: UpgradeStarted, Transport: t.Name()})
-	t.Start()
+	return func() { s.reportUpgrade(f, UpgradeEvent{Phase: UpgradeStarted, Transport: t.Name()}) }, true
 }
 
 // mayUpgrade reports whether a new WebSocket may start an upgrade.

@@ -48,5 +48,7 @@
 // status code and a short reason (1002 for a malformed packet, 1007 for a
 // text frame that is not UTF-8, 1008 for a packet the session does not
 // accept there, 1009 for a message over the size limit) before the
-// connection closes.
+// connection closes. Fail ends a transport in that way for a reason found
+// elsewhere: a server relaying a WebSocket for another server of a cluster
+// is told the session refused a packet there.
 package websocket

@@ -277,6 +277,18 @@ func (t *Transport) Close() error {
 	return nil
 }
 
+// Fail ends the transport as if its peer had broken the protocol with
+// reason: the connection is closed after a close frame with the status
+// reason calls for (1008 for a reason wrapping
+// transport.ErrUnexpectedPacket, 1002 for transport.ErrInvalidPacket),
+// and TransportClosed reports reason. A server relaying a session's
+// WebSocket for another server of a cluster ends it with Fail as the
+// session's own transport ended there. It does nothing once the transport
+// has ended.
+func (t *Transport) Fail(reason error) {
+	t.end(reason)
+}
+
 // end ends the transport for reason, once: it sends the close frame the
 // reason calls for, if any, and closes the connection.
 func (t *Transport) end(reason error) {

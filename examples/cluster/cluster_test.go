@@ -51,10 +51,11 @@ type browserPage struct {
 // (testdata/browser.mjs): alice, bob and carol each on a server of their
 // own, opened at its port (alice upgrading to WebSocket, bob on
 // long-polling only, carol on WebSocket only), and dave (long-polling) and
-// erin (upgrading) through nginx. Each sends a message, twice: every page
-// shows every message exactly once. Each page's member list shows the
-// members on its own server. Ctrl-C then stops every process and the
-// command exits 0.
+// erin (upgrading) through nginx, which spreads their requests over the
+// servers. Each sends a message, twice: every page shows every message
+// exactly once. Each page's member list shows the members on the server
+// holding its connection. Ctrl-C then stops every process and the command
+// exits 0.
 func TestBrowsers(t *testing.T) {
 	if _, err := os.Stat(chromiumPath); err != nil {
 		t.Fatalf("Chromium is not installed at %s: run make deps (%v)", chromiumPath, err)
@@ -62,7 +63,7 @@ func TestBrowsers(t *testing.T) {
 	nodetest.Require(t)
 	r := startCluster(t)
 	require.Len(t, r.servers, 3)
-	upstream := requireSticky(t, r)
+	requireRoundRobin(t, r)
 
 	at := func(i int) string { return "http://" + r.servers[i].addr + "/" }
 	proxy := "http://" + r.nginx.addr + "/"
@@ -70,8 +71,10 @@ func TestBrowsers(t *testing.T) {
 		{Name: "alice", URL: at(0), Transport: "websocket", server: r.servers[0].addr},
 		{Name: "bob", URL: at(1) + "?transport=polling", Transport: "polling", server: r.servers[1].addr},
 		{Name: "carol", URL: at(2) + "?transport=websocket", Transport: "websocket", server: r.servers[2].addr},
-		{Name: "dave", URL: proxy + "?transport=polling", Transport: "polling", server: upstream},
-		{Name: "erin", URL: proxy, Transport: "websocket", server: upstream},
+		// Through nginx, a page's connection is on whichever server got
+		// its handshake: found below from the member lists.
+		{Name: "dave", URL: proxy + "?transport=polling", Transport: "polling"},
+		{Name: "erin", URL: proxy, Transport: "websocket"},
 	}
 	dir := artifactsDir(t)
 	config, err := json.Marshal(map[string]any{"pages": pages, "artifacts": dir})
@@ -93,19 +96,25 @@ func TestBrowsers(t *testing.T) {
 			want[round+" from "+p.Name] = 1
 		}
 	}
+	people := make(map[string][]string)
 	for _, p := range pages {
 		got, ok := summary.Pages[p.Name]
 		require.True(t, ok, "no summary for %s", p.Name)
 		assert.Equal(t, want, got.Messages, "%s's messages, with how many times each shows", p.Name)
 		assert.Equal(t, p.Transport, got.Transport, "%s's transport", p.Name)
+		people[p.Name] = got.People
+	}
+	placed := placePages(r, pages, people)
+	require.NotNil(t, placed, "no placement of the pages through nginx on the servers gives these member lists: %v", people)
+	for _, p := range placed {
 		var mates []string
-		for _, q := range pages {
+		for _, q := range placed {
 			if q.server == p.server {
 				mates = append(mates, q.Name)
 			}
 		}
 		slices.Sort(mates)
-		assert.Equal(t, mates, got.People, "%s's member list: the members on %s", p.Name, p.server)
+		assert.Equal(t, mates, people[p.Name], "%s's member list: the members on %s", p.Name, p.server)
 	}
 	require.Len(t, summary.Screenshots, len(pages))
 	for _, name := range summary.Screenshots {
@@ -121,11 +130,54 @@ func TestBrowsers(t *testing.T) {
 	r.requireAllGone(t)
 }
 
-// requireSticky opens a long-polling session through nginx and sends it
-// requests, each on a new connection: nginx must send every one to the
-// same chat server, which knows the session. It returns that server's
-// address.
-func requireSticky(t *testing.T, r *running) string {
+// placePages returns pages with each page that went through nginx (no
+// server given) put on a chat server, the first placement under which
+// every page's member list is the members on its server, or nil if there
+// is none. A member list shows the members of its own server only.
+func placePages(r *running, pages []browserPage, people map[string][]string) []browserPage {
+	var free []int
+	for i, p := range pages {
+		if p.server == "" {
+			free = append(free, i)
+		}
+	}
+	placed := slices.Clone(pages)
+	var try func(k int) bool
+	try = func(k int) bool {
+		if k == len(free) {
+			for _, p := range placed {
+				var mates []string
+				for _, q := range placed {
+					if q.server == p.server {
+						mates = append(mates, q.Name)
+					}
+				}
+				slices.Sort(mates)
+				if !slices.Equal(mates, people[p.Name]) {
+					return false
+				}
+			}
+			return true
+		}
+		for _, srv := range r.servers {
+			placed[free[k]].server = srv.addr
+			if try(k + 1) {
+				return true
+			}
+		}
+		return false
+	}
+	if !try(0) {
+		return nil
+	}
+	return placed
+}
+
+// requireRoundRobin opens a long-polling session through nginx and sends
+// it requests, each on a new connection: nginx spreads them over the chat
+// servers, and every one is served all the same, relayed to the server
+// holding the session by the others.
+func requireRoundRobin(t *testing.T, r *running) {
 	t.Helper()
 	hc := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: within}
 	base := "http://" + r.nginx.addr + "/socket.io/?EIO=4&transport=polling"
@@ -149,13 +201,16 @@ func requireSticky(t *testing.T, r *running) string {
 	require.True(t, strings.HasPrefix(open, "0"), "handshake answered %q", open)
 	require.NoError(t, json.Unmarshal([]byte(open[1:]), &handshake))
 	session := base + "&sid=" + handshake.SID
-	for range 3 {
+	seen := map[string]bool{upstream: true}
+	for range 2 * len(r.servers) {
 		got, body := do(http.MethodPost, session, "6") // a noop packet
-		assert.Equal(t, upstream, got, "a request of the session went to another server")
+		_, ok := r.server(got)
+		require.True(t, ok, "nginx named upstream %q, not a chat server", got)
+		seen[got] = true
 		assert.Equal(t, "ok", body)
 	}
+	assert.Len(t, seen, len(r.servers), "the session's requests reached every server")
 	do(http.MethodPost, session, "1") // close the session
-	return upstream
 }
 
 // runNode runs node script args, with playwright-core from

@@ -28,9 +28,10 @@
 // whatever the program returned: scripts/cluster builds the program and
 // runs it in its own place.)
 //
-// nginx pins each client to one server with ip_hash (long-polling needs
-// every request of a connection on the server that holds it), and names the
-// server that answered in the X-Ferry-Upstream response header.
+// nginx spreads requests over the servers with plain round-robin, nothing
+// sticky: each server relays, through Redis, the requests of a connection
+// it does not hold to the one that does (ferry.Options.Relay). nginx names
+// the server that answered in the X-Ferry-Upstream response header.
 package main
 
 import (

@@ -60,12 +60,10 @@ http {
 	scgi_temp_path {{.Dir}}/tmp/scgi;
 
 	upstream ferry_chat {
-		# Sticky sessions. A long-polling connection is a series of HTTP
-		# requests, and each must reach the server that holds its session:
-		# ip_hash sends every request from one client address to the same
-		# server (for IPv4 it hashes the first three bytes, so every
-		# browser on this machine lands on the same server).
-		ip_hash;
+		# Plain round-robin, no sticky sessions: a long-polling request or
+		# a WebSocket that reaches a server which does not hold its
+		# connection is relayed, through Redis, to the one that does
+		# (ferry.Options.Relay).
 {{- range .Servers}}
 		server {{.}};
 {{- end}}

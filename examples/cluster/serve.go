@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/ferryio/ferry"
 	"github.com/ferryio/ferry/examples/chat/chatserver"
 	"github.com/ferryio/ferry/redisadapter"
 )
@@ -66,7 +67,14 @@ func serveChat(ctx context.Context, c serveConfig, stdout io.Writer, logger *slo
 	} else {
 		adapters = redisadapter.New(rdb, &redisadapter.Options{Logger: logger})
 	}
-	app := chatserver.NewWithOptions(&chatserver.Options{Logger: logger, Adapter: adapters.Adapter})
+	// The relay lets the servers serve each other's connections: nginx
+	// spreads requests with plain round-robin, no sticky sessions.
+	relay := redisadapter.NewRelay(rdb, &redisadapter.RelayOptions{Logger: logger})
+	app := chatserver.NewWithOptions(&chatserver.Options{
+		Logger:  logger,
+		Adapter: adapters.Adapter,
+		Relay:   &ferry.RelayOptions{Bus: relay},
+	})
 	hs := &http.Server{
 		Handler: app,
 		// As in examples/chat: bounds for slow clients that do not cut
@@ -103,7 +111,8 @@ func serveChat(ctx context.Context, c serveConfig, stdout io.Writer, logger *slo
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		httpErr = errors.Join(httpErr, err)
 	}
-	st := adapters.Stats()
-	logger.Info("chat server stopped", "published", st.Published, "received", st.Received, "publish_errors", st.PublishErrors)
+	st, rs := adapters.Stats(), relay.Stats()
+	logger.Info("chat server stopped", "published", st.Published, "received", st.Received, "publish_errors", st.PublishErrors,
+		"relayed_out", rs.Published, "relayed_in", rs.Received)
 	return errors.Join(ferryErr, httpErr)
 }

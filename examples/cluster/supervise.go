@@ -249,8 +249,9 @@ func (cl *cluster) print(w io.Writer, cfg clusterConfig) {
 		fmt.Fprintf(w, "  %-9s %-28s (pid %d)\n", c.name, cl.urls[i], c.pid())
 	}
 	fmt.Fprintf(w, "  %-9s %-28s (pid %d)\n", "redis", cl.redisAt, cl.redis.pid())
-	fmt.Fprintf(w, "\nnginx keeps each client address on one server (ip_hash), so every browser on this\n")
-	fmt.Fprintf(w, "machine lands on the same one; open the servers' own URLs to put a browser on each.\n")
+	fmt.Fprintf(w, "\nnginx spreads every request over the servers (round-robin, nothing sticky): each server\n")
+	fmt.Fprintf(w, "relays a connection's requests to the one that holds it. Open the servers' own URLs to\n")
+	fmt.Fprintf(w, "put a browser on each.\n")
 	fmt.Fprintf(w, "Ctrl-C stops everything.\n")
 }
 

@@ -57,6 +57,11 @@ type Options struct {
 	// members on every server, while presence and the room list stay each
 	// server's own. Default nil: Ferry's in-memory adapter, one server.
 	Adapter func(*ferry.Namespace) ferry.Adapter
+	// Relay lets several chat servers serve each other's connections, so
+	// that a load balancer in front of them needs no sticky sessions (see
+	// ferry.Options.Relay). Default nil: each connection's requests must
+	// reach the server that holds it.
+	Relay *ferry.RelayOptions
 }
 
 // New returns a chat server logging to logger (nil means slog.Default()).
@@ -88,6 +93,7 @@ func NewWithOptions(opts *Options) *Server {
 		// Chat messages are small: refuse anything larger than 64 KiB.
 		MaxHTTPBufferSize: 64 << 10,
 		Adapter:           o.Adapter,
+		Relay:             o.Relay,
 		Logger:            logger,
 		// A page that loses its connection for a while (a train tunnel, a
 		// laptop lid, a flaky Wi-Fi) comes back as the same member and

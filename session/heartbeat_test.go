@@ -335,7 +335,8 @@ func TestHeartbeatLingerBoundsFinalFlush(t *testing.T) {
 // TestHeartbeatOverNetwork runs the heartbeat for real, with short
 // intervals. It is not parallel, so that other tests do not delay the pongs.
 func TestHeartbeatOverNetwork(t *testing.T) {
-	const interval, timeout = 50 * time.Millisecond, 50 * time.Millisecond
+	// The timeout leaves a loaded machine's test goroutine time to answer.
+	const interval, timeout = 50 * time.Millisecond, 250 * time.Millisecond
 	for _, mode := range []string{modePolling, modeWebSocket} {
 		t.Run(mode, func(t *testing.T) {
 			ts := newTestServer(t, &Options{PingInterval: interval, PingTimeout: timeout})

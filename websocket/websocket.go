@@ -509,22 +509,22 @@ func (t *Transport) writeLoop() {
 //   - the read goroutine is delivering packets, or is between two packets
 //     that arrived together: their replies then share this write;
 //   - the packets include a broadcast (one framed once for many
-//     connections): once in any case, then while the server that sent it
-//     is still handing out a broadcast (transport.Burst), so that an
-//     application's consecutive broadcasts leave in one write per
-//     connection. A broadcast without a Burst (not sent by a server) is
-//     held while each round brings more.
+//     connections) and the server that sent it is still handing out a
+//     broadcast (transport.Burst), so that an application's consecutive
+//     broadcasts leave in one write per connection. A broadcast without a
+//     Burst (not sent by a server) is held for one round, then while each
+//     round brings more.
 //
-// The first round puts a broadcast's writer behind the other runnable
-// goroutines, mostly the writers of the same broadcast's other
-// connections: they write in turn, in the order the broadcast reached
-// them, and a broadcast that comes later waits for the earlier ones'
-// writes. Once the server has finished handing out, a broadcast's writer
-// waits no further: a round lasts as long as the other runnable goroutines
-// take (on a busy server, the other connections' writers), so waiting for
-// more would hold it back by as much, and paced broadcasts, which arrive
-// while it waits, would keep it waiting round after round. On an idle
-// machine a round takes nothing, and the packets leave at once.
+// Once the server has finished handing out, a broadcast's writer does not
+// wait: a round lasts as long as the other runnable goroutines take (on a
+// busy server, the writers of the same broadcast's other connections, a
+// few microseconds each), so one round would hold every connection's
+// write back until all the others had taken theirs, and waiting while
+// rounds bring more would let paced broadcasts, which arrive while it
+// waits, keep it waiting round after round. Broadcasts that reach a
+// connection before its writer runs (a server that falls behind) still
+// leave together, in the writer's first take. On an idle machine a round
+// takes nothing, and the packets leave at once.
 func (t *Transport) takeCoalesced(pkts []transport.Packet) ([]transport.Packet, bool) {
 	if len(pkts) == 0 {
 		var last bool
@@ -562,19 +562,19 @@ func (t *Transport) takeCoalesced(pkts []transport.Packet) ([]transport.Packet, 
 }
 
 // broadcastPending reports whether a writer holding the broadcast packet
-// cached in shared (nil if it holds none) takes another round: the first
-// round, then while its server is handing out a broadcast or, without a
-// Burst, while rounds bring more.
+// cached in shared (nil if it holds none) takes another round: while its
+// server is handing out a broadcast or, without a Burst, in the first
+// round and then while rounds bring more.
 func broadcastPending(shared *transport.FrameCache, round int, brought bool) bool {
 	switch {
 	case shared == nil:
 		return false
+	case shared.Burst != nil:
+		return shared.Burst.Active()
 	case round == 0:
 		return true
-	case shared.Burst == nil:
-		return brought
 	default:
-		return shared.Burst.Active()
+		return brought
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -415,4 +416,32 @@ func TestWriteTimeout(t *testing.T) {
 		t.Fatal("the handler did not return")
 	}
 	<-tr.Done()
+}
+
+func TestOctetStreamAsParseMediaType(t *testing.T) {
+	// isOctetStream finds application/octet-stream where
+	// mime.ParseMediaType does, parameters and case aside.
+	for _, ct := range []string{
+		"", "application/octet-stream", "Application/Octet-Stream", " application/octet-stream ; charset=x",
+		"application/octet-stream;;", "application/octet-stream; a", "application/octet-streamx",
+		"text/plain;charset=UTF-8", "application/octet-stream/x", "application /octet-stream",
+	} {
+		mt, _, _ := mime.ParseMediaType(ct)
+		assert.Equal(t, mt == "application/octet-stream", isOctetStream(ct), "Content-Type %q", ct)
+	}
+}
+
+func TestPOSTBodyShorterThanItsLength(t *testing.T) {
+	// A body that ends before its Content-Length is a bad request, and
+	// nothing of it is delivered.
+	cfg := NewConfig(&Options{MaxHTTPBufferSize: 16})
+	s := newRecordingSession()
+	tr := New(cfg, s)
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader("4a"))
+	req.ContentLength = 5
+	w := httptest.NewRecorder()
+	tr.ServeHTTP(w, req)
+	assert.Equal(t, http.StatusBadRequest, w.Code)
+	require.ErrorIs(t, <-s.closed, io.ErrUnexpectedEOF)
+	assert.Empty(t, s.delivered)
 }

@@ -3,8 +3,8 @@ package polling
 import (
 	"errors"
 	"io"
-	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/ferryio/ferry/transport"
 )
@@ -35,8 +35,11 @@ func (c *Config) ReadPost(w http.ResponseWriter, r *http.Request) ([]byte, error
 // readPost is ReadPost, recording the progress of the read on t if not
 // nil.
 func (c *Config) readPost(w http.ResponseWriter, r *http.Request, t *Transport) ([]byte, error) {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/octet-stream" {
+	if isOctetStream(r.Header.Get("Content-Type")) {
 		return nil, ErrBinaryBody
+	}
+	if n := r.ContentLength; n >= 0 && n <= c.maxBody {
+		return readKnownLength(r.Body, n, t)
 	}
 	var rd io.Reader = http.MaxBytesReader(w, r.Body, c.maxBody)
 	if t != nil {
@@ -47,6 +50,38 @@ func (c *Config) readPost(w http.ResponseWriter, r *http.Request, t *Transport) 
 		return nil, ErrPayloadTooLarge
 	}
 	return body, err
+}
+
+// isOctetStream reports whether a Content-Type header names the media
+// type application/octet-stream, whatever its parameters, as
+// mime.ParseMediaType would find it.
+func isOctetStream(contentType string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), "application/octet-stream")
+}
+
+// readKnownLength reads a body of n bytes, its Content-Length, into a
+// buffer of that size, recording progress on t (if not nil) as bytes
+// arrive. A body that ends short fails with io.ErrUnexpectedEOF.
+func readKnownLength(body io.Reader, n int64, t *Transport) ([]byte, error) {
+	buf := make([]byte, n)
+	for read := 0; read < len(buf); {
+		m, err := body.Read(buf[read:])
+		if m > 0 {
+			read += m
+			if t != nil {
+				t.moved()
+			}
+		}
+		switch {
+		case read == len(buf):
+		case err == io.EOF:
+			return nil, io.ErrUnexpectedEOF
+		case err != nil:
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // Post serves a POST of the client whose body was read by ReadPost, with

@@ -85,14 +85,14 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.refuse(w, r, http.StatusForbidden, transport.CodeForbidden)
 		return
 	}
-	q := r.URL.Query()
-	name := q.Get("transport")
+	query := r.URL.RawQuery
+	name := queryValue(query, "transport")
 	if !slices.Contains(e.opts.Transports, name) {
 		e.refuse(w, r, http.StatusBadRequest, transport.CodeUnknownTransport)
 		return
 	}
 	isUpgrade := isWebSocketRequest(r)
-	if sid := q.Get("sid"); sid != "" {
+	if sid := queryValue(query, "sid"); sid != "" {
 		if e.relay != nil {
 			if owner, remote := e.relay.owner(sid); remote {
 				e.relay.forward(w, r, owner, sid, name, isUpgrade)
@@ -120,7 +120,7 @@ func (e *Engine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e.refuse(w, r, http.StatusBadRequest, transport.CodeBadHandshakeMethod)
 	case name == transport.NameWebSocket && !isUpgrade:
 		e.refuse(w, r, http.StatusBadRequest, transport.CodeBadRequest)
-	case q.Get("EIO") != "4":
+	case queryValue(query, "EIO") != "4":
 		e.refuse(w, r, http.StatusBadRequest, transport.CodeUnsupportedVersion)
 	case e.closed.Load():
 		e.refuseClosed(w, r)

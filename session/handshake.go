@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/ferryio/ferry/internal/sid"
 	"github.com/ferryio/ferry/polling"
@@ -11,14 +12,39 @@ import (
 	"github.com/ferryio/ferry/websocket"
 )
 
-// openPayload is the JSON of the open packet. Clients and conformance
-// tests expect exactly these keys.
-type openPayload struct {
-	SID          string   `json:"sid"`
-	Upgrades     []string `json:"upgrades"`
-	PingInterval int64    `json:"pingInterval"`
-	PingTimeout  int64    `json:"pingTimeout"`
-	MaxPayload   int64    `json:"maxPayload"`
+// appendOpenPayload appends the JSON of the open packet to dst, with
+// exactly the keys, in the order, that clients and conformance tests
+// expect. It is written by hand: encoding/json's reflection costs a
+// handshake more than the rest of building the packet.
+func appendOpenPayload(dst []byte, sid string, upgrade bool, pingInterval, pingTimeout, maxPayload int64) []byte {
+	dst = append(dst, `{"sid":`...)
+	dst = appendJSONString(dst, sid)
+	if upgrade {
+		dst = append(dst, `,"upgrades":["websocket"],"pingInterval":`...)
+	} else {
+		dst = append(dst, `,"upgrades":[],"pingInterval":`...)
+	}
+	dst = strconv.AppendInt(dst, pingInterval, 10)
+	dst = append(dst, `,"pingTimeout":`...)
+	dst = strconv.AppendInt(dst, pingTimeout, 10)
+	dst = append(dst, `,"maxPayload":`...)
+	dst = strconv.AppendInt(dst, maxPayload, 10)
+	return append(dst, '}')
+}
+
+// appendJSONString appends s as a JSON string. A session id is made of
+// URL-safe base64 characters, which need no escaping; anything else goes
+// through encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	for i := range len(s) {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // handshake opens a session over the named transport and answers with the
@@ -29,17 +55,9 @@ func (e *Engine) handshake(w http.ResponseWriter, r *http.Request, name string) 
 		id = e.relay.newSID()
 	}
 	s := newSession(e, id, r)
-	open := openPayload{
-		SID:          s.id,
-		Upgrades:     []string{},
-		PingInterval: e.opts.PingInterval.Milliseconds(),
-		PingTimeout:  e.opts.PingTimeout.Milliseconds(),
-		MaxPayload:   e.opts.MaxHTTPBufferSize,
-	}
-	if name == transport.NamePolling && !e.opts.DisableUpgrades && slices.Contains(e.opts.Transports, transport.NameWebSocket) {
-		open.Upgrades = []string{transport.NameWebSocket}
-	}
-	data, _ := json.Marshal(open)
+	upgrade := name == transport.NamePolling && !e.opts.DisableUpgrades && slices.Contains(e.opts.Transports, transport.NameWebSocket)
+	data := appendOpenPayload(make([]byte, 0, 128), s.id, upgrade,
+		e.opts.PingInterval.Milliseconds(), e.opts.PingTimeout.Milliseconds(), e.opts.MaxHTTPBufferSize)
 	s.queue = []transport.Packet{{Type: transport.Open, Data: data}}
 
 	if c := e.opts.Cookie; c != nil {

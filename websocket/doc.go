@@ -39,10 +39,12 @@
 //     does not take at once stays buffered, ahead of later frames, for a
 //     writer goroutine to finish.
 //   - A writer goroutine, which ends when the queue is empty, takes the rest:
-//     a broadcast (which first lets the other runnable goroutines run, and
-//     takes again while they keep queueing or the server is still handing out
-//     a broadcast, up to 16 rounds, so that an application's consecutive
-//     broadcasts share a write), a large or last batch, and the replies to
+//     a broadcast (which, while the server is still handing out a broadcast,
+//     lets the other runnable goroutines run and takes again, up to 16
+//     rounds, so that an application's consecutive broadcasts share a write;
+//     once the server is done it leaves at once, so that a paced broadcast
+//     waits neither for the next nor for the other connections' writers to
+//     take theirs), a large or last batch, and the replies to
 //     packets a client sent together (it takes again while the reader is
 //     still delivering them, so that their replies share a write). An idle
 //     connection holds no writer goroutine and, with a pooled write buffer,

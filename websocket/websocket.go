@@ -573,12 +573,22 @@ func (t *Transport) writeLoop() {
 //   - the read goroutine is delivering packets, or is between two packets
 //     that arrived together: their replies then share this write;
 //   - the packets include a broadcast (one framed once for many
-//     connections), and each round brings more, or the server is still
-//     handing out a broadcast (transport.Burst): an application's
-//     consecutive broadcasts then leave in one write per connection.
+//     connections) and the server that sent it is still handing out a
+//     broadcast (transport.Burst), so that an application's consecutive
+//     broadcasts leave in one write per connection. A broadcast without a
+//     Burst (not sent by a server) is held for one round, then while each
+//     round brings more.
 //
-// On an idle machine the first round brings nothing, no broadcast is in
-// progress, and the packets leave at once.
+// Once the server has finished handing out, a broadcast's writer does not
+// wait: a round lasts as long as the other runnable goroutines take (on a
+// busy server, the writers of the same broadcast's other connections, a
+// few microseconds each), so one round would hold every connection's
+// write back until all the others had taken theirs, and waiting while
+// rounds bring more would let paced broadcasts, which arrive while it
+// waits, keep it waiting round after round. Broadcasts that reach a
+// connection before its writer runs (a server that falls behind) still
+// leave together, in the writer's first take. On an idle machine a round
+// takes nothing, and the packets leave at once.
 func (t *Transport) takeCoalesced(pkts []transport.Packet) ([]transport.Packet, bool) {
 	if len(pkts) == 0 {
 		var last bool
@@ -588,22 +598,20 @@ func (t *Transport) takeCoalesced(pkts []transport.Packet) ([]transport.Packet, 
 	}
 	shared := firstShared(pkts)
 	size := packetBytes(pkts)
-	for range maxCoalesceRounds {
+	brought := true // for a broadcast without a Burst: the last round brought more
+	for round := range maxCoalesceRounds {
 		if size >= maxBatch {
 			break
 		}
 		replies := t.readerBusy()
-		if shared == nil && !replies {
+		if !replies && !broadcastPending(shared, round, brought) {
 			break
 		}
 		runtime.Gosched()
 		more, last := t.sess.Take(t)
-		if len(more) == 0 {
-			// Every broadcast packet a server sends carries the same Burst.
-			if replies || (shared != nil && shared.Burst != nil && shared.Burst.Active()) {
-				continue
-			}
-			break
+		brought = len(more) > 0
+		if !brought {
+			continue
 		}
 		pkts = append(pkts, more...)
 		if last {
@@ -615,6 +623,23 @@ func (t *Transport) takeCoalesced(pkts []transport.Packet) ([]transport.Packet, 
 		}
 	}
 	return pkts, false
+}
+
+// broadcastPending reports whether a writer holding the broadcast packet
+// cached in shared (nil if it holds none) takes another round: while its
+// server is handing out a broadcast or, without a Burst, in the first
+// round and then while rounds bring more.
+func broadcastPending(shared *transport.FrameCache, round int, brought bool) bool {
+	switch {
+	case shared == nil:
+		return false
+	case shared.Burst != nil:
+		return shared.Burst.Active()
+	case round == 0:
+		return true
+	default:
+		return brought
+	}
 }
 
 // readerBusy reports whether the read goroutine is delivering packets, or
@@ -648,7 +673,28 @@ func packetBytes(pkts []transport.Packet) int {
 // last, in one batch. With wait, it waits for the socket as needed (a
 // writer goroutine); without, it makes one attempt that does not, and
 // carried reports that bytes are left for flushCarry.
+//
+// The batch is written from this frame, not from gatherPackets' deeper
+// one: a writer goroutine starts with a small stack, and the system call's
+// path below would otherwise make it grow (a stack copy per writer).
 func (t *Transport) writePackets(pkts []transport.Packet, last, wait bool) (carried bool, err error) {
+	t.conn.batch.begin()
+	err = t.gatherPackets(pkts, last)
+	var flushErr error
+	if wait {
+		flushErr = t.conn.batch.end()
+	} else {
+		carried, flushErr = t.conn.batch.endNow()
+	}
+	if err == nil {
+		err = flushErr
+	}
+	return carried, err
+}
+
+// gatherPackets frames pkts, then a bare close frame if last, into the
+// connection's batch, which the caller begins and ends.
+func (t *Transport) gatherPackets(pkts []transport.Packet, last bool) error {
 	ws := t.conn.ws
 	if last {
 		t.mu.Lock()
@@ -663,23 +709,10 @@ func (t *Transport) writePackets(pkts []transport.Packet, last, wait bool) (carr
 	if t.deadline.Sub(now) < t.cfg.writeTimeout/2 {
 		t.deadline = now.Add(t.cfg.writeTimeout)
 		if err := ws.SetWriteDeadline(t.deadline); err != nil {
-			return false, err
+			return err
 		}
 	}
 	deadline := t.deadline
-	// The frames go out together, in one system call per batch.
-	t.conn.batch.begin()
-	defer func() {
-		var flushErr error
-		if wait {
-			flushErr = t.conn.batch.end()
-		} else {
-			carried, flushErr = t.conn.batch.endNow()
-		}
-		if err == nil {
-			err = flushErr
-		}
-	}()
 	var text []byte
 	for _, p := range pkts {
 		if t.cfg.deflate {
@@ -701,14 +734,14 @@ func (t *Transport) writePackets(pkts []transport.Packet, last, wait bool) (carr
 			err = ws.WriteMessage(gorilla.TextMessage, text)
 		}
 		if err != nil {
-			return false, err
+			return err
 		}
 	}
 	if last {
 		// A close frame with no status, as the reference server sends.
-		return false, ws.WriteControl(gorilla.CloseMessage, nil, deadline)
+		return ws.WriteControl(gorilla.CloseMessage, nil, deadline)
 	}
-	return false, nil
+	return nil
 }
 
 // compresses reports whether p is sent compressed when the peer accepted

@@ -368,3 +368,38 @@ func TestWakeOnTheSpotWritesPing(t *testing.T) {
 	ping()
 	close(release)
 }
+
+func TestBroadcastAfterBurstDoesNotWait(t *testing.T) {
+	// A writer holding a broadcast whose server has finished handing out
+	// writes what it took without letting the others run first, even if
+	// broadcasts keep arriving (paced ones, each queued while the writer
+	// was writing the one before): one write per broadcast, none held back
+	// for a later one.
+	const total = 5
+	burst := new(transport.Burst)
+	paced := func() transport.Packet {
+		p := shared("x")
+		p.Shared.Burst = burst
+		return p
+	}
+	s := &scripted{}
+	s.onTake = func(takes int) []transport.Packet {
+		if takes >= total {
+			return nil
+		}
+		return []transport.Packet{paced()}
+	}
+	_, log, conn := serveLogged(t, s)
+	s.send(paced())
+	for range total {
+		_, data, err := conn.ReadMessage()
+		require.NoError(t, err)
+		require.Equal(t, "4x", string(data))
+	}
+	_, writes := log.log()
+	var sizes []int
+	for _, w := range writes {
+		sizes = append(sizes, len(frames(t, w)))
+	}
+	assert.Equal(t, []int{1, 1, 1, 1, 1}, sizes)
+}

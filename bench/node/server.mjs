@@ -10,6 +10,12 @@
 //   "fanout" room m size  broadcasts m "tick" events to room, each carrying
 //                         the send time (Unix microseconds) and a string of
 //                         size bytes, then acks m
+//   "paced" room m size intervalUs
+//                         acks the time the first of m "tick" events to
+//                         room is due (Unix microseconds, one interval from
+//                         now), then broadcasts them one every intervalUs
+//                         microseconds, each carrying the time it was due
+//                         and a string of size bytes
 //
 // With the argument "-deflate", WebSocket compression is on
 // (perMessageDeflate: true, socket.io's threshold of 1024 bytes and the
@@ -74,6 +80,29 @@ io.on("connection", (socket) => {
     const to = io.to(room);
     for (let i = 0; i < m; i++) to.emit("tick", nowMicros(), payload);
     if (typeof ack === "function") ack(m);
+  });
+  socket.on("paced", (room, m, size, intervalUs, ack) => {
+    const payload = "x".repeat(size);
+    const to = io.to(room);
+    const start = nowMicros() + intervalUs;
+    if (typeof ack === "function") ack(start);
+    // The i-th tick is due at start + i*intervalUs and carries that time;
+    // one that falls behind is sent at once. Node's timers count whole
+    // milliseconds: the wait is rounded up, so that no tick leaves early.
+    let i = 0;
+    const next = () => {
+      while (i < m) {
+        const due = start + i * intervalUs;
+        const wait = due - nowMicros();
+        if (wait > 0) {
+          setTimeout(next, Math.ceil(wait / 1000));
+          return;
+        }
+        to.emit("tick", due, payload);
+        i++;
+      }
+    };
+    next();
   });
 });
 

@@ -12,6 +12,12 @@
 //	                 broadcasts m "tick" events to room, each carrying the
 //	                 send time (Unix microseconds) and a string of size
 //	                 bytes, then acks m
+//	"paced" room m size intervalUs
+//	                 acks the time the first of m "tick" events to room
+//	                 is due (Unix microseconds, one interval from now),
+//	                 then broadcasts them one every intervalUs
+//	                 microseconds, each carrying the time it was due
+//	                 and a string of size bytes
 //
 // GET /stats returns {"goroutines","rss","heap_inuse"} as JSON.
 //
@@ -23,7 +29,8 @@
 //
 // Profiling: -cpuprofile FILE profiles from start to stop, or with
 // -profile-on-signal from SIGUSR1 to SIGUSR2 (the load tool's
-// -signal-profile sends them around each measurement); -memprofile FILE
+// -signal-profile sends them around each measurement); -trace FILE writes
+// an execution trace (runtime/trace) over the same span; -memprofile FILE
 // writes a heap profile when the server stops; -pprof mounts
 // net/http/pprof under /debug/pprof/.
 package main
@@ -38,6 +45,7 @@ import (
 	"os/signal"
 	"runtime"
 	rpprof "runtime/pprof"
+	"runtime/trace"
 	"strings"
 	"syscall"
 	"time"
@@ -51,7 +59,8 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
-	onSignal := flag.Bool("profile-on-signal", false, "with -cpuprofile: profile from SIGUSR1 to SIGUSR2 only")
+	tracefile := flag.String("trace", "", "write an execution trace to this file")
+	onSignal := flag.Bool("profile-on-signal", false, "with -cpuprofile or -trace: profile from SIGUSR1 to SIGUSR2 only")
 	memprofile := flag.String("memprofile", "", "write a heap profile to this file when stopping")
 	withPprof := flag.Bool("pprof", false, "serve net/http/pprof under /debug/pprof/")
 	deflate := flag.Bool("deflate", false, "WebSocket compression (permessage-deflate)")
@@ -75,15 +84,15 @@ func main() {
 		fmt.Fprintf(os.Stderr, "ferryserver: -parser %q: want msgpack or json\n", *parserName)
 		os.Exit(2)
 	}
-	if err := run(*addr, opts, *cpuprofile, *onSignal, *memprofile, *withPprof); err != nil {
+	if err := run(*addr, opts, *cpuprofile, *tracefile, *onSignal, *memprofile, *withPprof); err != nil {
 		fmt.Fprintln(os.Stderr, "ferryserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, opts *ferry.Options, cpuprofile string, onSignal bool, memprofile string, withPprof bool) error {
-	if cpuprofile != "" {
-		stop, err := profileCPU(cpuprofile, onSignal)
+func run(addr string, opts *ferry.Options, cpuprofile, tracefile string, onSignal bool, memprofile string, withPprof bool) error {
+	if cpuprofile != "" || tracefile != "" {
+		stop, err := profile(cpuprofile, tracefile, onSignal)
 		if err != nil {
 			return err
 		}
@@ -118,19 +127,52 @@ func run(addr string, opts *ferry.Options, cpuprofile string, onSignal bool, mem
 	return nil
 }
 
-// profileCPU starts CPU profiling into path, at once or (onSignal) from
-// SIGUSR1 to SIGUSR2, and returns the function that ends it.
-func profileCPU(path string, onSignal bool) (stop func(), err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
+// profile starts CPU profiling into cpuPath and tracing into tracePath
+// (either may be empty), at once or (onSignal) from SIGUSR1 to SIGUSR2, and
+// returns the function that ends them.
+func profile(cpuPath, tracePath string, onSignal bool) (stop func(), err error) {
+	var cpuFile, traceFile *os.File
+	closeFiles := func() {
+		for _, f := range []*os.File{cpuFile, traceFile} {
+			if f != nil {
+				f.Close()
+			}
+		}
 	}
-	if !onSignal {
-		if err := rpprof.StartCPUProfile(f); err != nil {
-			f.Close()
+	if cpuPath != "" {
+		if cpuFile, err = os.Create(cpuPath); err != nil {
 			return nil, err
 		}
-		return func() { rpprof.StopCPUProfile(); f.Close() }, nil
+	}
+	if tracePath != "" {
+		if traceFile, err = os.Create(tracePath); err != nil {
+			closeFiles()
+			return nil, err
+		}
+	}
+	// begin and end fail harmlessly when already on, or off.
+	begin := func() error {
+		if cpuFile != nil {
+			if err := rpprof.StartCPUProfile(cpuFile); err != nil {
+				return err
+			}
+		}
+		if traceFile != nil {
+			return trace.Start(traceFile)
+		}
+		return nil
+	}
+	end := func() {
+		rpprof.StopCPUProfile()
+		trace.Stop()
+	}
+	if !onSignal {
+		if err := begin(); err != nil {
+			end()
+			closeFiles()
+			return nil, err
+		}
+		return func() { end(); closeFiles() }, nil
 	}
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, syscall.SIGUSR1, syscall.SIGUSR2)
@@ -142,9 +184,9 @@ func profileCPU(path string, onSignal bool) (stop func(), err error) {
 			select {
 			case s := <-sigs:
 				if s == syscall.SIGUSR1 {
-					rpprof.StartCPUProfile(f) // fails harmlessly if already on
+					begin()
 				} else {
-					rpprof.StopCPUProfile()
+					end()
 				}
 			case <-done:
 				return
@@ -155,8 +197,8 @@ func profileCPU(path string, onSignal bool) (stop func(), err error) {
 		signal.Stop(sigs)
 		close(done)
 		<-ended
-		rpprof.StopCPUProfile()
-		f.Close()
+		end()
+		closeFiles()
 	}, nil
 }
 
@@ -195,4 +237,32 @@ func handle(srv *ferry.Server, s *ferry.Socket, logger *slog.Logger) {
 		}
 		e.Ack(m)
 	})
+	s.On("paced", func(e *ferry.Event) {
+		var room string
+		var m, size, intervalUs int
+		if err := e.Decode(&room, &m, &size, &intervalUs); err != nil || intervalUs <= 0 {
+			logger.Warn("paced: bad arguments", "err", err, "interval_us", intervalUs)
+			return
+		}
+		interval := time.Duration(intervalUs) * time.Microsecond
+		start := time.Now().Add(interval)
+		e.Ack(start.UnixMicro())
+		go paced(srv.To(room), start, interval, m, strings.Repeat("x", size), logger)
+	})
+}
+
+// paced broadcasts m "tick" events with to, the i-th when it is due, at
+// start + i*interval, carrying its due time. A broadcast that falls behind
+// is sent at once, with the time it was due.
+func paced(to ferry.Broadcast, start time.Time, interval time.Duration, m int, payload string, logger *slog.Logger) {
+	for i := range m {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		if err := to.Emit("tick", due.UnixMicro(), payload); err != nil {
+			logger.Warn("paced: emit", "err", err)
+			return
+		}
+	}
 }

@@ -2,7 +2,7 @@
 // test (a fresh process for each scenario variant), drives scenarios
 // against it over loopback, and prints one JSON line per variant:
 //
-//	load -server ferry -cmd 'bin/ferryserver' [-scenarios connect,idle,echo,fanout,polling] [sizes...]
+//	load -server ferry -cmd 'bin/ferryserver' [-scenarios connect,idle,echo,fanout,paced,polling] [sizes...]
 //	load -server raw -proto raw -cmd 'bin/rawserver'
 //	load -server node -cmd 'node node/server.mjs'
 //
@@ -49,6 +49,7 @@ func run() error {
 		scenarios = flag.String("scenarios", strings.Join(load.Scenarios(), ","), "scenarios to run, comma-separated")
 		idle      = flag.String("idle-n", joinInts(p.IdleN), "idle scenario connection counts, comma-separated")
 		windows   = flag.String("echo-windows", joinInts(p.EchoWindows), "echo scenario: events in flight per client, one variant each, comma-separated")
+		rates     = flag.String("paced-rates", joinInts(p.PacedRates), "paced scenario: broadcasts per second, one variant each, comma-separated")
 		table     = flag.String("table", "", "print the comparison table of this JSON-lines file and exit")
 		profile   = flag.String("cpuprofile", "", "write the load tool's own CPU profile to this file")
 	)
@@ -58,11 +59,12 @@ func run() error {
 	flag.DurationVar(&p.IdleCPUWindow, "idle-cpu-window", p.IdleCPUWindow, "idle scenario: then measure the server's CPU (heartbeats) over this window; 0: not measured")
 	flag.IntVar(&p.EchoClients, "echo-clients", p.EchoClients, "echo scenario: clients")
 	flag.IntVar(&p.PollClients, "poll-clients", p.PollClients, "polling scenario: clients")
-	flag.DurationVar(&p.Warmup, "warmup", p.Warmup, "echo and polling: unmeasured warm-up")
-	flag.DurationVar(&p.Duration, "duration", p.Duration, "echo and polling: measured time")
+	flag.DurationVar(&p.Warmup, "warmup", p.Warmup, "echo, paced and polling: unmeasured warm-up")
+	flag.DurationVar(&p.Duration, "duration", p.Duration, "echo, paced and polling: measured time")
 	flag.IntVar(&p.Payload, "payload", p.Payload, "echo argument and fanout message size, bytes")
 	flag.IntVar(&p.FanoutN, "fanout-n", p.FanoutN, "fanout scenario: clients in the room")
 	flag.IntVar(&p.FanoutM, "fanout-m", p.FanoutM, "fanout scenario: messages broadcast")
+	flag.IntVar(&p.PacedN, "paced-n", p.PacedN, "paced scenario: clients in the room")
 	flag.DurationVar(&p.Timeout, "timeout", p.Timeout, "bound on each scenario variant")
 	flag.DurationVar(&p.QuietBudget, "quiet-budget", p.QuietBudget, "total time to spend waiting for idle CPUs before variants and rerunning disturbed ones")
 	flag.Float64Var(&p.MaxOtherCPU, "max-other-cpu", p.MaxOtherCPU, "rerun a variant during which other processes used more than this share of a core")
@@ -83,6 +85,9 @@ func run() error {
 	}
 	if p.EchoWindows, err = parseInts(*windows); err != nil {
 		return fmt.Errorf("-echo-windows: %w", err)
+	}
+	if p.PacedRates, err = parseInts(*rates); err != nil {
+		return fmt.Errorf("-paced-rates: %w", err)
 	}
 	s := load.Server{Name: *name, Command: strings.Fields(*command), Dir: *dir}
 	switch *proto {

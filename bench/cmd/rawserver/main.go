@@ -11,6 +11,12 @@
 //	                         connection in the broadcast set (time in Unix
 //	                         microseconds, big-endian; payload size bytes),
 //	                         then answers 'F' to the sender
+//	'P' m:uint32 size:uint32 interval:uint32
+//	                         answers 'P' start:int64, the time the first of
+//	                         m frames is due (one interval from now), then
+//	                         sends them to the broadcast set, one every
+//	                         interval microseconds, each as 'T' carrying
+//	                         the time it was due
 //
 // Each connection has one goroutine, reading; the upgrade handler returns
 // once it is started. A broadcast frame is prepared once
@@ -18,6 +24,11 @@
 // the sender's goroutine. Connections use the same buffer settings as
 // Ferry's websocket transport: the read buffer net/http already has, and
 // pooled 4 KiB write buffers.
+//
+// /poll is a bare net/http handler with the shape of a long-polling
+// connect, the floor of its cost on net/http: a GET without sid is
+// answered with an open-packet-sized body, a POST (its body read) with
+// "ok", a GET with sid with a CONNECT-reply-sized body; no sessions.
 //
 // GET /stats returns {"goroutines","rss","heap_inuse"} as JSON.
 package main
@@ -46,6 +57,7 @@ func main() {
 	h := newHub()
 	mux := http.NewServeMux()
 	mux.Handle("/ws", h)
+	mux.HandleFunc("/poll", bareConnect)
 	mux.Handle("/stats", procstat.Handler())
 	if err := serve.Run(*addr, mux, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "rawserver:", err)
@@ -134,6 +146,8 @@ func (h *hub) read(c *conn) {
 			err = c.write(websocket.BinaryMessage, []byte{'J'})
 		case 'F':
 			err = h.fanout(c, buf)
+		case 'P':
+			err = h.paced(c, buf)
 		default:
 			err = errors.New("unknown frame")
 		}
@@ -175,6 +189,83 @@ func (h *hub) fanout(from *conn, cmd []byte) error {
 		}
 	}
 	return from.write(websocket.BinaryMessage, []byte{'F'})
+}
+
+// openBody and connectBody are /poll's answers: the sizes of an Engine.IO
+// open packet and of a Socket.IO CONNECT reply in a polling payload.
+var (
+	openBody    = []byte(`0{"sid":"AAAAAAAAAAAAAAAAAAAA","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}`)
+	connectBody = []byte(`bkwCgqRkYXRhgaNzaWS0QUFBQUFBQUFBQUFBQUFBQUFBQUGjbnNwoS8=`)
+)
+
+// bareConnect answers the three requests of a long-polling connect.
+func bareConnect(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	switch {
+	case r.Method == http.MethodPost:
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Write([]byte("ok"))
+	case r.URL.Query().Get("sid") == "":
+		w.Write(openBody)
+	default:
+		w.Write(connectBody)
+	}
+}
+
+// paced starts the broadcasts a 'P' command asks for, on a goroutine of
+// their own, and answers the command with the first one's due time.
+func (h *hub) paced(from *conn, cmd []byte) error {
+	if len(cmd) != 13 {
+		return errors.New("bad paced command")
+	}
+	m := binary.BigEndian.Uint32(cmd[1:5])
+	size := binary.BigEndian.Uint32(cmd[5:9])
+	interval := time.Duration(binary.BigEndian.Uint32(cmd[9:13])) * time.Microsecond
+	if size > maxFrame || interval <= 0 {
+		return errors.New("bad paced command")
+	}
+	start := time.Now().Add(interval)
+	answer := make([]byte, 9)
+	answer[0] = 'P'
+	binary.BigEndian.PutUint64(answer[1:], uint64(start.UnixMicro()))
+	if err := from.write(websocket.BinaryMessage, answer); err != nil {
+		return err
+	}
+	go h.pace(start, interval, int(m), int(size))
+	return nil
+}
+
+// pace sends m frames to the broadcast set, the i-th at start +
+// i*interval, or at once if that time has passed, carrying its due time.
+func (h *hub) pace(start time.Time, interval time.Duration, m, size int) {
+	frame := make([]byte, 9+size)
+	frame[0] = 'T'
+	copy(frame[9:], strings.Repeat("x", size))
+	var targets []*conn
+	for i := range m {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		binary.BigEndian.PutUint64(frame[1:9], uint64(due.UnixMicro()))
+		pm, err := websocket.NewPreparedMessage(websocket.BinaryMessage, frame)
+		if err != nil {
+			return
+		}
+		h.mu.Lock()
+		targets = targets[:0]
+		for c := range h.conns {
+			targets = append(targets, c)
+		}
+		h.mu.Unlock()
+		for _, c := range targets {
+			// A failed target is dropped by its own read goroutine.
+			c.writePrepared(pm)
+		}
+	}
 }
 
 // appendAll appends what r holds to buf, reusing its capacity.

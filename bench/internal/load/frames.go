@@ -70,6 +70,17 @@ func rawFanout(m, size int) parser.Frame {
 	return parser.Frame{Data: b, Binary: true}
 }
 
+// rawPaced returns the raw command broadcasting m frames of size bytes,
+// one every intervalUs microseconds.
+func rawPaced(m, size, intervalUs int) parser.Frame {
+	b := make([]byte, 13)
+	b[0] = 'P'
+	binary.BigEndian.PutUint32(b[1:5], uint32(m))
+	binary.BigEndian.PutUint32(b[5:9], uint32(size))
+	binary.BigEndian.PutUint32(b[9:13], uint32(intervalUs))
+	return parser.Frame{Data: b, Binary: true}
+}
+
 // rawTickTime returns the send time in a raw broadcast frame.
 func rawTickTime(frame []byte) (int64, error) {
 	if len(frame) < 9 || frame[0] != 'T' {

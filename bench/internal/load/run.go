@@ -51,6 +51,11 @@ type Params struct {
 	// messages to it.
 	FanoutN int
 	FanoutM int
+	// PacedN clients join one room; the paced-fanout scenario has the
+	// server broadcast to it at each of PacedRates (broadcasts per second,
+	// one variant each), for Warmup and then Duration.
+	PacedN     int
+	PacedRates []int
 	// Timeout bounds each scenario variant, server start included.
 	Timeout time.Duration
 	// QuietBudget bounds the time Run spends, over all variants, waiting
@@ -89,6 +94,8 @@ func DefaultParams() Params {
 		Payload:            32,
 		FanoutN:            10000,
 		FanoutM:            20,
+		PacedN:             1000,
+		PacedRates:         []int{50, 100, 200},
 		Timeout:            90 * time.Second,
 		QuietBudget:        90 * time.Second,
 		MaxOtherCPU:        0.2,
@@ -98,7 +105,7 @@ func DefaultParams() Params {
 
 // Scenarios lists the scenario names in the order Run runs them.
 func Scenarios() []string {
-	return []string{"connect", "idle", "echo", "echo-json", "fanout", "polling"}
+	return []string{"connect", "idle", "echo", "echo-json", "fanout", "paced", "polling"}
 }
 
 // variant is one run of a scenario: a fresh server, one Result.
@@ -116,9 +123,9 @@ type variant struct {
 func variants(scenario string, proto Protocol, p Params) ([]variant, error) {
 	switch scenario {
 	case "connect":
-		modes := []string{"websocket", "upgrade"}
+		modes := []string{"websocket", "upgrade", "polling"}
 		if proto == Raw {
-			modes = modes[:1]
+			modes = []string{"websocket", "polling"}
 		}
 		var vs []variant
 		for _, mode := range modes {
@@ -144,6 +151,13 @@ func variants(scenario string, proto Protocol, p Params) ([]variant, error) {
 		return vs, nil
 	case "fanout":
 		return []variant{{scenario: scenario, label: scenario, run: runFanout}}, nil
+	case "paced":
+		var vs []variant
+		for _, rate := range p.PacedRates {
+			run := func(ctx context.Context, t *target) Result { return runPaced(ctx, t, rate) }
+			vs = append(vs, variant{scenario: scenario, label: fmt.Sprintf("paced-%d", rate), run: run})
+		}
+		return vs, nil
 	case "polling":
 		if proto == Raw {
 			return nil, nil // the raw server has no long-polling

@@ -32,6 +32,8 @@ func tinyParams() Params {
 		Payload:            16,
 		FanoutN:            6,
 		FanoutM:            3,
+		PacedN:             5,
+		PacedRates:         []int{50, 200},
 		Timeout:            20 * time.Second,
 		SourcePerAddr:      3,
 	}
@@ -89,14 +91,17 @@ func TestScenariosAgainstFerry(t *testing.T) {
 		assert.Equal(t, "ferry", rec["server"])
 		got = append(got, rec["scenario"].(string))
 	}
-	require.Equal(t, []string{"connect", "connect", "idle", "echo", "echo", "echo-json", "echo-json", "fanout", "polling"}, got)
+	require.Equal(t, []string{"connect", "connect", "connect", "idle", "echo", "echo", "echo-json", "echo-json", "fanout", "paced", "paced", "polling"}, got)
 
 	assert.Equal(t, "websocket", recs[0]["mode"])
 	assert.Equal(t, "upgrade", recs[1]["mode"])
-	for _, rec := range recs[:2] {
+	assert.Equal(t, "polling", recs[2]["mode"])
+	for _, rec := range recs[:3] {
 		assert.EqualValues(t, p.ConnectN, rec["n"])
 		positive(t, rec, "conns_per_s", "p50_ms", "p99_ms")
+		assert.Contains(t, rec, "server_cpu_s_per_100k_conns")
 	}
+	recs = recs[1:]
 	idle := recs[2]
 	assert.EqualValues(t, p.IdleN[0], idle["n"])
 	positive(t, idle, "rss_before_bytes", "rss_after_bytes", "conns_per_s")
@@ -125,7 +130,29 @@ func TestScenariosAgainstFerry(t *testing.T) {
 	assert.EqualValues(t, p.FanoutN*p.FanoutM, fanout["deliveries"], "every client gets every message")
 	positive(t, fanout, "deliveries_per_s", "p99_ms")
 
-	positive(t, recs[8], "msgs", "msgs_per_s", "p99_us")
+	checkPaced(t, p, recs[8:10])
+	positive(t, recs[10], "msgs", "msgs_per_s", "p99_us")
+}
+
+// checkPaced checks the paced-fanout variants' records: every client got
+// every message due in the measured window, and the latencies are in order.
+func checkPaced(t *testing.T, p Params, recs []map[string]any) {
+	t.Helper()
+	require.Len(t, recs, len(p.PacedRates))
+	for i, rec := range recs {
+		rate := p.PacedRates[i]
+		assert.EqualValues(t, rate, rec["rate_per_s"])
+		interval := time.Second / time.Duration(rate)
+		measured := int((p.Warmup+p.Duration)/interval) - int((p.Warmup+interval-1)/interval)
+		assert.EqualValues(t, p.PacedN*measured, rec["deliveries"], "every client gets every message due in the window")
+		assert.EqualValues(t, p.PacedN*rate, rec["offered_per_s"])
+		positive(t, rec, "deliveries_per_s", "p50_ms", "p99_ms", "max_ms")
+		assert.GreaterOrEqual(t, rec["p99_ms"], rec["p50_ms"])
+		assert.GreaterOrEqual(t, rec["max_ms"], rec["p99_ms"])
+		positive(t, rec, "first_p50_ms", "first_p99_ms")
+		assert.Contains(t, rec, "spread_p99_ms")
+		assert.GreaterOrEqual(t, rec["max_ms"], rec["first_p99_ms"])
+	}
 }
 
 // TestEchoJSONAgainstNode runs the JSON echo against the Node server, when
@@ -157,12 +184,17 @@ func TestScenariosAgainstRaw(t *testing.T) {
 	for _, rec := range recs {
 		got = append(got, rec["scenario"].(string))
 	}
-	// The raw server has no polling, so no upgrade and no polling scenario.
-	require.Equal(t, []string{"connect", "idle", "echo", "echo", "fanout"}, got)
+	// The raw server has no Engine.IO, so no upgrade and no polling
+	// scenario; its connect over polling is three bare requests.
+	require.Equal(t, []string{"connect", "connect", "idle", "echo", "echo", "fanout", "paced", "paced"}, got)
+	assert.Equal(t, "websocket", recs[0]["mode"])
+	assert.Equal(t, "polling", recs[1]["mode"])
 	positive(t, recs[0], "conns_per_s")
-	positive(t, recs[2], "msgs", "msgs_per_s")
+	positive(t, recs[1], "conns_per_s")
 	positive(t, recs[3], "msgs", "msgs_per_s")
-	assert.EqualValues(t, p.FanoutN*p.FanoutM, recs[4]["deliveries"])
+	positive(t, recs[4], "msgs", "msgs_per_s")
+	assert.EqualValues(t, p.FanoutN*p.FanoutM, recs[5]["deliveries"])
+	checkPaced(t, p, recs[6:8])
 }
 
 func TestServerThatPrintsNoPort(t *testing.T) {

@@ -30,13 +30,21 @@ func count(n float64) func(map[string]any) bool {
 	return func(r map[string]any) bool { return r["n"] == n }
 }
 
+func rate(r float64) func(map[string]any) bool {
+	return func(rec map[string]any) bool { return rec["rate_per_s"] == r }
+}
+
 func inFlight(w float64) func(map[string]any) bool {
 	return func(r map[string]any) bool { return r["window"] == w }
 }
 
 var tableRows = []row{
 	{"connect websocket: conns/s", "connect", mode("websocket"), "conns_per_s", 0, nil},
+	{"connect websocket: server CPU µs/conn", "connect", mode("websocket"), "server_cpu_s_per_100k_conns", 10, nil},
 	{"connect polling→upgrade: conns/s", "connect", mode("upgrade"), "conns_per_s", 0, nil},
+	{"connect polling→upgrade: server CPU µs/conn", "connect", mode("upgrade"), "server_cpu_s_per_100k_conns", 10, nil},
+	{"connect polling: conns/s", "connect", mode("polling"), "conns_per_s", 0, nil},
+	{"connect polling: server CPU µs/conn", "connect", mode("polling"), "server_cpu_s_per_100k_conns", 10, nil},
 	{"idle 1k: server RSS KiB/conn", "idle", count(1000), "rss_per_conn_bytes", 1.0 / 1024, nil},
 	{"idle 1k: goroutines/conn", "idle", count(1000), "goroutines_per_conn", 0, nil},
 	{"idle 10k: server RSS KiB/conn", "idle", count(10000), "rss_per_conn_bytes", 1.0 / 1024, nil},
@@ -69,6 +77,22 @@ var tableRows = []row{
 	{"fanout: server write(2) calls/delivery", "fanout", nil, "server_writes_per_deliveries", 0, nil},
 	{"fanout: server CPU util", "fanout", nil, "server_cpu_util", 0, nil},
 	{"fanout: load tool CPU util", "fanout", nil, "load_cpu_util", 0, nil},
+	{"paced 50/s: p50 ms", "paced", rate(50), "p50_ms", 0, nil},
+	{"paced 50/s: p99 ms", "paced", rate(50), "p99_ms", 0, nil},
+	{"paced 50/s: max ms", "paced", rate(50), "max_ms", 0, nil},
+	{"paced 50/s: deliveries/s", "paced", rate(50), "deliveries_per_s", 0, nil},
+	{"paced 50/s: server CPU util", "paced", rate(50), "server_cpu_util", 0, nil},
+	{"paced 100/s: p50 ms", "paced", rate(100), "p50_ms", 0, nil},
+	{"paced 100/s: p99 ms", "paced", rate(100), "p99_ms", 0, nil},
+	{"paced 100/s: max ms", "paced", rate(100), "max_ms", 0, nil},
+	{"paced 100/s: deliveries/s", "paced", rate(100), "deliveries_per_s", 0, nil},
+	{"paced 100/s: server CPU util", "paced", rate(100), "server_cpu_util", 0, nil},
+	{"paced 200/s: p50 ms", "paced", rate(200), "p50_ms", 0, nil},
+	{"paced 200/s: p99 ms", "paced", rate(200), "p99_ms", 0, nil},
+	{"paced 200/s: max ms", "paced", rate(200), "max_ms", 0, nil},
+	{"paced 200/s: deliveries/s", "paced", rate(200), "deliveries_per_s", 0, nil},
+	{"paced 200/s: server CPU util", "paced", rate(200), "server_cpu_util", 0, nil},
+	{"paced 200/s: load tool CPU util", "paced", rate(200), "load_cpu_util", 0, nil},
 	{"polling: msgs/s", "polling", nil, "msgs_per_s", 0, nil},
 	{"polling: p99 µs", "polling", nil, "p99_us", 0, nil},
 	{"polling: msgs per server CPU s", "polling", nil, "msgs_per_server_cpu_s", 0, nil},
@@ -272,6 +296,17 @@ func targets(rs results) []string {
 	}
 	check("echo JSON server CPU per msg within 1.15× of msgpack", fj <= 1.15, ok1,
 		fmt.Sprintf("ferry %.2f× (%s)", fj, nodeJSON))
+
+	for _, rate := range []string{"50", "100", "200"} {
+		fp, ok1 := get("ferry", "paced "+rate+"/s: p99 ms")
+		rp, ok2 := get("raw", "paced "+rate+"/s: p99 ms")
+		check("paced fanout "+rate+"/s p99 within 1.2× of raw", fp <= 1.2*rp, ok1 && ok2,
+			fmt.Sprintf("%.2f× (ferry %s ms, raw %s ms)", fp/rp, number(fp), number(rp)))
+	}
+
+	fc, ok := get("ferry", "connect polling: server CPU µs/conn")
+	check("polling connect ≤ 150 µs server CPU/conn", fc <= 150, ok,
+		fmt.Sprintf("%s µs", number(fc)))
 
 	for _, n := range []string{"10k", "100k"} {
 		fi, ok := get("ferry", "idle "+n+": server RSS KiB/conn")

@@ -16,6 +16,12 @@ const cutSamples = 3
 // clients that go away at many.
 const cutTolerance = 0.1
 
+// minCutAge is the youngest age at which a cut GET counts: no proxy that
+// ends requests sooner could carry long-polling at all, while clients that
+// go away together (a process of many clients exiting, a network falling)
+// end GETs parked a moment before, at one short age.
+const minCutAge = time.Second
+
 // cutReportInterval is the least time between two reports of cut GETs.
 const cutReportInterval = 10 * time.Minute
 
@@ -41,7 +47,7 @@ type cutDetector struct {
 // the connection, and logs a report when the last cutSamples cuts agree.
 // It reports whether it logged.
 func (d *cutDetector) cut(age time.Duration) bool {
-	if d.pingInterval <= 0 || age >= d.pingInterval {
+	if d.pingInterval <= 0 || age >= d.pingInterval || age < minCutAge {
 		return false
 	}
 	d.mu.Lock()

@@ -157,6 +157,9 @@ func TestScatteredCutsAreNotReported(t *testing.T) {
 	for range 4 {
 		assert.False(t, d.cut(25*time.Second), "a GET held for the whole ping interval was not cut early")
 	}
+	for range 4 {
+		assert.False(t, d.cut(7*time.Millisecond), "clients that went away together, a moment after their GETs")
+	}
 	quiet := cutDetector{logger: slog.New(slog.NewTextHandler(&log, nil)), now: time.Now}
 	for range 4 {
 		assert.False(t, quiet.cut(10*time.Second), "no ping interval given: no reports")

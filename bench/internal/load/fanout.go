@@ -33,33 +33,18 @@ func (t *target) fanout(ctx context.Context, r *Result) error {
 	if err != nil {
 		return err
 	}
-	openJoined := func(ctx context.Context) (*wsConn, error) {
-		c, err := t.open(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := t.request(c, join); err != nil {
-			c.close()
-			return nil, err
-		}
-		return c, nil
-	}
-	o, err := openAll(ctx, n, t.p.ConnectConcurrency, openJoined, (*wsConn).close)
+	conns, control, err := t.openRoom(ctx, n, join)
 	if err != nil {
 		return err
 	}
-	defer closeWS(o.conns)
-	control, err := t.open(ctx)
-	if err != nil {
-		return err
-	}
+	defer closeWS(conns)
 	defer control.close()
 
 	lats := make([][]time.Duration, n)
 	last := make([]time.Time, n)
 	var fe firstError
 	var wg sync.WaitGroup
-	for i, c := range o.conns {
+	for i, c := range conns {
 		lats[i] = make([]time.Duration, 0, m)
 		wg.Go(func() {
 			for range m {
@@ -91,7 +76,7 @@ func (t *target) fanout(ctx context.Context, r *Result) error {
 	}
 	var all []time.Duration
 	end := m0.at
-	for i := range o.conns {
+	for i := range conns {
 		all = append(all, lats[i]...)
 		if last[i].After(end) {
 			end = last[i]
@@ -163,4 +148,31 @@ func (t *target) readTick(c *wsConn) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return time.UnixMicro(us), nil
+}
+
+// openRoom opens n clients that each join the room with the join frame,
+// and a control client that asks for the broadcasts. On error, what was
+// opened is closed.
+func (t *target) openRoom(ctx context.Context, n int, join parser.Frame) (conns []*wsConn, control *wsConn, err error) {
+	openJoined := func(ctx context.Context) (*wsConn, error) {
+		c, err := t.open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := t.request(c, join); err != nil {
+			c.close()
+			return nil, err
+		}
+		return c, nil
+	}
+	o, err := openAll(ctx, n, t.p.ConnectConcurrency, openJoined, (*wsConn).close)
+	if err != nil {
+		return nil, nil, err
+	}
+	control, err = t.open(ctx)
+	if err != nil {
+		closeWS(o.conns)
+		return nil, nil, err
+	}
+	return o.conns, control, nil
 }

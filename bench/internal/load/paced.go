@@ -46,26 +46,11 @@ func (t *target) paced(ctx context.Context, rate int, r *Result) error {
 	if err != nil {
 		return err
 	}
-	openJoined := func(ctx context.Context) (*wsConn, error) {
-		c, err := t.open(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := t.request(c, join); err != nil {
-			c.close()
-			return nil, err
-		}
-		return c, nil
-	}
-	o, err := openAll(ctx, n, t.p.ConnectConcurrency, openJoined, (*wsConn).close)
+	conns, control, err := t.openRoom(ctx, n, join)
 	if err != nil {
 		return err
 	}
-	defer closeWS(o.conns)
-	control, err := t.open(ctx)
-	if err != nil {
-		return err
-	}
+	defer closeWS(conns)
 	defer control.close()
 
 	// Each client reads all m messages; those due from the start of the
@@ -76,7 +61,7 @@ func (t *target) paced(ctx context.Context, rate int, r *Result) error {
 	last := make([]time.Time, n)
 	var fe firstError
 	var wg sync.WaitGroup
-	for i, c := range o.conns {
+	for i, c := range conns {
 		lats[i] = make([]time.Duration, 0, m)
 		wg.Go(func() {
 			<-fromSet
@@ -96,7 +81,7 @@ func (t *target) paced(ctx context.Context, rate int, r *Result) error {
 	}
 	// On failure the readers are ended by closing their connections.
 	abandon := func(err error) error {
-		closeWS(o.conns)
+		closeWS(conns)
 		wg.Wait()
 		return err
 	}
@@ -124,7 +109,7 @@ func (t *target) paced(ctx context.Context, rate int, r *Result) error {
 	}
 	var all []time.Duration
 	end := from
-	for i := range o.conns {
+	for i := range conns {
 		all = append(all, lats[i]...)
 		if last[i].After(end) {
 			end = last[i]

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
-	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -35,113 +33,15 @@ func TestConformance(t *testing.T) {
 // returns it with a peer that speaks GET and POST to it.
 func makeTransport(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
 	tr := New(NewConfig(&Options{Logger: slog.New(slog.DiscardHandler)}), s)
-	p := &peer{closeGET: make(chan struct{}, 1)}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get(closeHeader) != "" {
-			select {
-			case p.closeGET <- struct{}{}:
-			default:
-			}
-		}
+	var p *transporttest.PollingPeer
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.Arrived(r)
 		tr.ServeHTTP(w, r)
 	}))
-	t.Cleanup(p.srv.Close)
-	p.client = &http.Client{Transport: &http.Transport{}}
-	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p = transporttest.NewPollingPeer("http://" + srv.Listener.Addr().String())
+	srv.Start()
+	t.Cleanup(srv.Close)
 	return tr, p
-}
-
-// closeHeader marks the GET that peer.Close sends and drops.
-const closeHeader = "X-Peer-Close"
-
-// peer is a long-polling client: Receive is one GET, Send one POST.
-type peer struct {
-	srv      *httptest.Server
-	client   *http.Client
-	ctx      context.Context // ended by Close
-	cancel   context.CancelFunc
-	closeGET chan struct{} // the GET sent by Close has reached the handler
-	once     sync.Once
-}
-
-// do sends one request, ended by ctx or by Close, and returns the status
-// and body.
-func (p *peer) do(ctx context.Context, method, body string, header ...string) (int, []byte, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stop := context.AfterFunc(p.ctx, cancel)
-	defer stop()
-	var rd io.Reader
-	if method == http.MethodPost {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, p.srv.URL, rd)
-	if err != nil {
-		return 0, nil, err
-	}
-	if method == http.MethodPost {
-		req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-func (p *peer) Send(ctx context.Context, pkts ...transport.Packet) error {
-	status, body, err := p.do(ctx, http.MethodPost, string(transport.EncodePayload(pkts)))
-	if err != nil {
-		return err
-	}
-	if status != http.StatusOK || string(body) != "ok" {
-		return fmt.Errorf("POST: %d %q", status, body)
-	}
-	return nil
-}
-
-func (p *peer) Receive(ctx context.Context) ([]transport.Packet, error) {
-	status, body, err := p.do(ctx, http.MethodGet, "")
-	if err != nil {
-		return nil, err
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("GET: %d %q", status, body)
-	}
-	return transport.DecodePayload(body)
-}
-
-// Close drops every request in flight, then sends a GET and drops its
-// connection once the handler has it, as a closing browser tab would.
-func (p *peer) Close() error {
-	p.once.Do(func() {
-		p.cancel()
-		ctx, cancel := context.WithCancel(context.Background())
-		res := make(chan struct{})
-		go func() {
-			defer close(res)
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.srv.URL, nil)
-			req.Header.Set(closeHeader, "1")
-			if resp, err := p.client.Do(req); err == nil {
-				io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		}()
-		select {
-		case <-p.closeGET:
-		case <-res:
-		case <-time.After(transporttest.Timeout):
-		}
-		cancel()
-		<-res
-		p.client.CloseIdleConnections()
-	})
-	return nil
 }
 
 // fakeSession is a transport.Session that hands out a fixed queue once.

@@ -25,7 +25,7 @@ func TestConformanceDeflate(t *testing.T) {
 	// Every message compressed, both ways.
 	transporttest.Run(t, func(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
 		tr, conn := serve(t, &Options{Deflate: &DeflateOptions{Threshold: -1}}, s, "")
-		return tr, &peer{conn: conn}
+		return tr, &transporttest.WebSocketPeer{Conn: conn}
 	})
 }
 
@@ -36,7 +36,7 @@ func TestConformanceTLS(t *testing.T) {
 	transporttest.Run(t, func(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
 		tr, conn := serveOn(t, nil, s, "", true)
 		require.Nil(t, tr.conn.batch.raw)
-		return tr, &peer{conn: conn}
+		return tr, &transporttest.WebSocketPeer{Conn: conn}
 	})
 }
 
@@ -44,7 +44,7 @@ func TestConformanceTLSDeflate(t *testing.T) {
 	transporttest.Run(t, func(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
 		tr, conn := serveOn(t, &Options{Deflate: &DeflateOptions{Threshold: -1}}, s, "", true)
 		require.Nil(t, tr.conn.batch.raw)
-		return tr, &peer{conn: conn}
+		return tr, &transporttest.WebSocketPeer{Conn: conn}
 	})
 }
 

@@ -1,8 +1,6 @@
 package websocket
 
 import (
-	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -22,7 +20,7 @@ import (
 func TestConformance(t *testing.T) {
 	transporttest.Run(t, func(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
 		tr, conn := serve(t, nil, s, "")
-		return tr, &peer{conn: conn}
+		return tr, &transporttest.WebSocketPeer{Conn: conn}
 	})
 }
 
@@ -31,7 +29,7 @@ func TestConformanceBase64(t *testing.T) {
 	// them back into binary packets, so the suite sees the same stream.
 	transporttest.Run(t, func(t *testing.T, s transport.Session) (transport.Transport, transporttest.Peer) {
 		tr, conn := serve(t, nil, s, "b64=1")
-		return tr, &peer{conn: conn, base64: true}
+		return tr, &transporttest.WebSocketPeer{Conn: conn, Base64: true}
 	})
 }
 
@@ -79,59 +77,6 @@ func serveOn(t *testing.T, opts *Options, s transport.Session, query string, sec
 	tr := <-ready
 	tr.Start()
 	return tr, conn
-}
-
-// peer is a WebSocket client: one frame per packet.
-type peer struct {
-	conn   *gorilla.Conn
-	base64 bool // binary messages arrive as "b" text frames
-}
-
-func (p *peer) Send(ctx context.Context, pkts ...transport.Packet) error {
-	if d, ok := ctx.Deadline(); ok {
-		p.conn.SetWriteDeadline(d)
-	}
-	for _, pk := range pkts {
-		var err error
-		if pk.Binary {
-			err = p.conn.WriteMessage(gorilla.BinaryMessage, pk.Data)
-		} else {
-			err = p.conn.WriteMessage(gorilla.TextMessage, transport.EncodePacket(pk))
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *peer) Receive(ctx context.Context) ([]transport.Packet, error) {
-	if d, ok := ctx.Deadline(); ok {
-		p.conn.SetReadDeadline(d)
-	}
-	stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(time.Now()) })
-	defer stop()
-	mt, data, err := p.conn.ReadMessage()
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, err
-	}
-	if p.base64 && mt == gorilla.BinaryMessage {
-		return nil, errors.New("binary frame on a b64=1 connection")
-	}
-	pk, err := transport.DecodeFrame(data, mt == gorilla.BinaryMessage)
-	if err != nil {
-		return nil, err
-	}
-	return []transport.Packet{pk}, nil
-}
-
-// Close drops the TCP connection without a close frame.
-func (p *peer) Close() error {
-	p.conn.Close()
-	return nil
 }
 
 // recorder is a transport.Session that serves a queue and records what it

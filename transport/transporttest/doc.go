@@ -2,7 +2,8 @@
 // [transport.Transport] implementation must pass, and an in-memory
 // [Session] to drive transports in tests.
 //
-// Layer: test support for the transport layer; it imports only transport.
+// Layer: test support for the transport layer; it imports only transport
+// (and gorilla/websocket, for WebSocketPeer).
 // In: a [MakeTransport] function that starts the transport under test bound
 // to a session, and returns it with a [Peer], its client end. Out: subtests,
 // run by [Run], that fail where the transport breaks the contract below.
@@ -118,6 +119,8 @@
 // acting on packet types. Run calls Send and Receive concurrently with each
 // other, but never two Sends or two Receives at once; Close may come at any
 // time. Receive waits for the server: polling issues one GET per call.
+// [PollingPeer] and [WebSocketPeer] are those of the two Engine.IO
+// transports' wire forms.
 //
 // # What Run checks
 //

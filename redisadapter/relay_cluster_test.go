@@ -47,6 +47,8 @@ type relayChildConfig struct {
 	// Recovery turns connection state recovery on, with the Streams
 	// adapter (see streamsAdapter) in place of the classic one.
 	Recovery bool
+	// HeartbeatTimeout is the Streams adapter's (0: its default).
+	HeartbeatTimeout time.Duration
 }
 
 // streamsAdapter returns the adapter factory that keeps the sessions and
@@ -54,8 +56,8 @@ type relayChildConfig struct {
 // broke recovers, on another server, what it missed. A session is kept
 // when its server finds its client gone: through a relay that died, that
 // is RelayTimeout later, so a restore waits for it that long and more.
-func streamsAdapter(rdb *redis.Client, relayTimeout time.Duration) *redisadapter.Factory {
-	return redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{RestoreWait: 2 * relayTimeout})
+func streamsAdapter(rdb *redis.Client, relayTimeout, heartbeatTimeout time.Duration) *redisadapter.Factory {
+	return redisadapter.NewStreams(rdb, &redisadapter.StreamsOptions{RestoreWait: 2 * relayTimeout, HeartbeatTimeout: heartbeatTimeout})
 }
 
 // runRelayChild serves a Ferry server of a relay cluster on a free
@@ -75,7 +77,7 @@ func runRelayChild(config string) int {
 	relay := redisadapter.NewRelay(rdb, nil)
 	adapters := redisadapter.New(rdb, nil)
 	if cfg.Recovery {
-		adapters = streamsAdapter(rdb, cfg.RelayTimeout)
+		adapters = streamsAdapter(rdb, cfg.RelayTimeout, cfg.HeartbeatTimeout)
 	}
 	opts := &ferry.Options{
 		Parser:       parser.JSON(),
@@ -101,6 +103,13 @@ func runRelayChild(config string) int {
 			}
 		})
 		s.On("final", func(e *ferry.Event) { _ = e.Ack() })
+		s.On("join", func(e *ferry.Event) {
+			var room string
+			if e.Decode(&room) == nil {
+				s.Join(room)
+				_ = e.Ack()
+			}
+		})
 	})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -31,7 +31,6 @@ func startSwitchProxy(t *testing.T, to string) *switchProxy {
 	rp := &httputil.ReverseProxy{
 		Rewrite:   func(r *httputil.ProxyRequest) { r.SetURL(p.upstream.Load()) },
 		Transport: tr,
-		ErrorLog:  nil,
 	}
 	ts := httptest.NewServer(rp)
 	t.Cleanup(func() {
@@ -55,7 +54,7 @@ func (p *switchProxy) to(t *testing.T, raw string) {
 // and recovers, once the dead server's heartbeat is past, with its id, its
 // room, and every event it missed, once each, in order.
 func TestStreamsRecoveryServerKilled(t *testing.T) {
-	for _, mode := range []string{"polling", "websocket"} {
+	for _, mode := range []string{"polling", "websocket", "upgrade"} {
 		t.Run(mode, func(t *testing.T) { testStreamsRecoveryServerKilled(t, mode) })
 	}
 }
@@ -70,8 +69,12 @@ func testStreamsRecoveryServerKilled(t *testing.T, mode string) {
 	}))
 	front := startSwitchProxy(t, a.url)
 
+	var transports []string // upgrade: polling, then WebSocket
+	if mode != "upgrade" {
+		transports = []string{mode}
+	}
 	c, err := client.Dial(bounded(t), front.URL, &client.Options{
-		Transports:           []string{mode},
+		Transports:           transports,
 		Parser:               parser.JSON(),
 		ReconnectionDelay:    20 * time.Millisecond,
 		ReconnectionDelayMax: 100 * time.Millisecond,

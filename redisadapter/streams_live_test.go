@@ -1,14 +1,19 @@
 package redisadapter_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ferryio/ferry"
@@ -133,4 +138,79 @@ func newRecoveringServer(t *testing.T, factory *redisadapter.Factory) *ferryServ
 		ts.Close()
 	})
 	return &ferryServer{Server: srv, URL: ts.URL, factory: factory}
+}
+
+// TestStreamsLiveRecords checks the live records a server keeps in Redis:
+// one per connected socket, its rooms kept current, deleted when it
+// disconnects; a dead server's records set to expire, and a server taken
+// for dead wrongly keeping its own again.
+func TestStreamsLiveRecords(t *testing.T) {
+	const heartbeat = 300 * time.Millisecond
+	r := startRedis(t)
+	rdb := r.Client(t)
+	ctx := bounded(t)
+	srv := newRecoveringServer(t, redisadapter.NewStreams(r.Client(t), &redisadapter.StreamsOptions{HeartbeatTimeout: heartbeat}))
+	c, err := client.Dial(ctx, srv.URL, &client.Options{Transports: []string{"websocket"}, Parser: parser.JSON(), DisableReconnection: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	sock := c.Socket("/", nil)
+	require.NoError(t, sock.Connect(ctx))
+	on := serverSocket(t, srv, "/", sock)
+
+	// The record of the socket, and its rooms as its server sees them.
+	var key string
+	record := func() (owner string, rooms []byte) {
+		keys, err := rdb.Keys(ctx, "ferry:live:s:*").Result()
+		require.NoError(t, err)
+		if len(keys) != 1 {
+			return "", nil
+		}
+		key = keys[0]
+		rec, err := rdb.HGetAll(ctx, key).Result()
+		require.NoError(t, err)
+		session, err := base64.StdEncoding.DecodeString(rec["session"])
+		require.NoError(t, err)
+		require.Equal(t, "/", rec["nsp"])
+		return rec["owner"], session
+	}
+	has := func(session []byte, room string) bool { return bytes.Contains(session, []byte(room)) }
+	require.Eventually(t, func() bool { _, s := record(); return has(s, sock.ID()) }, within, 5*time.Millisecond)
+	on.Join("room-a")
+	require.Eventually(t, func() bool { _, s := record(); return has(s, "room-a") }, within, 5*time.Millisecond)
+	on.Leave("room-a")
+	on.Join("room-b")
+	require.Eventually(t, func() bool { _, s := record(); return has(s, "room-b") && !has(s, "room-a") }, within, 5*time.Millisecond)
+	owner, _ := record()
+	pid := strings.TrimPrefix(key, "ferry:live:s:")
+	require.True(t, rdb.SIsMember(ctx, "ferry:live:server:"+owner, pid).Val())
+	require.Equal(t, time.Duration(-1), rdb.PTTL(ctx, key).Val(), "a live server's record does not expire")
+
+	// A dead server (its heartbeat long past): its records expire after
+	// MaxDisconnectionDuration (2 minutes by default), and its heartbeat is
+	// removed.
+	require.NoError(t, rdb.ZAdd(ctx, "ferry:live:servers", redis.Z{Score: 1, Member: "dead"}).Err())
+	require.NoError(t, rdb.SAdd(ctx, "ferry:live:server:dead", "gone").Err())
+	require.NoError(t, rdb.HSet(ctx, "ferry:live:s:gone", "owner", "dead", "nsp", "/", "session", "").Err())
+	expiring := func(k string) bool {
+		ttl := rdb.PTTL(ctx, k).Val()
+		return ttl > 0 && ttl <= 2*time.Minute
+	}
+	require.Eventually(t, func() bool {
+		return errors.Is(rdb.ZScore(ctx, "ferry:live:servers", "dead").Err(), redis.Nil) &&
+			expiring("ferry:live:s:gone") && expiring("ferry:live:server:dead")
+	}, within, 5*time.Millisecond)
+
+	// This server taken for dead (as if cut off from Redis): at its next
+	// heartbeat it is back, and its record is kept for good again.
+	require.NoError(t, rdb.ZRem(ctx, "ferry:live:servers", owner).Err())
+	require.NoError(t, rdb.PExpire(ctx, key, time.Minute).Err())
+	require.Eventually(t, func() bool {
+		return rdb.ZScore(ctx, "ferry:live:servers", owner).Err() == nil && rdb.PTTL(ctx, key).Val() == -1
+	}, within, 5*time.Millisecond)
+
+	// Disconnected: the record and its membership are gone.
+	require.NoError(t, c.Close())
+	require.Eventually(t, func() bool {
+		return rdb.Exists(ctx, key).Val() == 0 && !rdb.SIsMember(ctx, "ferry:live:server:"+owner, pid).Val()
+	}, within, 5*time.Millisecond)
 }

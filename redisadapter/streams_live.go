@@ -91,7 +91,7 @@ func (a *streams) UntrackSession(_ context.Context, pid string) error {
 	}
 	key, set := a.liveKey(pid), a.liveSetKey()
 	a.h.write(key, func(ctx context.Context) error {
-		pipe := a.f.client.TxPipeline()
+		pipe := a.f.client.Pipeline() // keys of different slots on a Redis Cluster
 		pipe.Del(ctx, key)
 		pipe.SRem(ctx, set, pid)
 		_, err := pipe.Exec(ctx)
@@ -148,7 +148,7 @@ func (a *streams) writeLive(ctx context.Context, sid string, ls *liveSocket) err
 	if err := a.h.beatOnce(ctx); err != nil {
 		return err
 	}
-	pipe := a.f.client.TxPipeline()
+	pipe := a.f.client.Pipeline()
 	pipe.HSet(ctx, a.liveKey(st.PID), "owner", a.h.liveID, "nsp", a.name, "session", base64.StdEncoding.EncodeToString(b))
 	pipe.SAdd(ctx, a.liveSetKey(), st.PID)
 	_, err = pipe.Exec(ctx)
@@ -187,13 +187,14 @@ func (a *streams) takeLive(ctx context.Context, pid string) (string, time.Durati
 	tx := a.f.client.TxPipeline()
 	session := tx.HGet(ctx, key, "session")
 	tx.Del(ctx, key)
-	tx.SRem(ctx, a.opts.liveServer(owner), pid)
 	if _, err := tx.Exec(ctx); err != nil {
 		if errors.Is(err, redis.Nil) {
 			return "", restoreRecheck, nil
 		}
 		return "", 0, err
 	}
+	// Its owner's set expires anyway: a failure here leaks nothing.
+	_ = a.f.client.SRem(ctx, a.opts.liveServer(owner), pid).Err()
 	return session.Val(), 0, nil
 }
 

@@ -101,6 +101,19 @@ func testStreamsRecoveryServerKilled(t *testing.T, mode string) {
 	require.NoError(t, b.To("room").Emit("news", "0"))
 	require.Equal(t, "0", recv(t, news))
 
+	// A writes the client's live record without delaying anything, its
+	// room in it: a server killed before that write loses it.
+	rdb := r.Client(t)
+	require.Eventually(t, func() bool {
+		keys, err := rdb.Keys(bounded(t), "ferry:live:s:*").Result()
+		if err != nil || len(keys) != 1 {
+			return false
+		}
+		raw, _ := rdb.HGet(bounded(t), keys[0], "session").Result()
+		session, _ := base64.StdEncoding.DecodeString(raw)
+		return bytes.Contains(session, []byte("room"))
+	}, within, 5*time.Millisecond, "A never kept the client's live record")
+
 	a.Kill()
 	front.to(t, b.URL)
 	missed := []string{"1", "2", "3"}

@@ -332,8 +332,9 @@ func trailingString(args []any) string {
 
 // track has the namespace's adapter keep the state of the socket, which
 // just connected, when recovery is on and the adapter is a
-// LiveSessionAdapter. It is called under the socket's mu, so that it
-// happens before onClose (which then untracks it) or not at all.
+// LiveSessionAdapter. It calls TrackSession under the socket's mu, so that
+// tracking happens before onClose (which then untracks the socket) or not
+// at all.
 func (s *Socket) track() {
 	if s.rec == nil {
 		return

@@ -367,6 +367,7 @@ func (c *Conn) recover(nsp *Namespace, auth parser.Raw) bool {
 		c.stopConnectTimerLocked()
 	}
 	c.mu.Unlock()
+	sock.track()
 	for _, h := range nsp.connectionHandlers(nil) {
 		h(sock)
 	}

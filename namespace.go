@@ -180,6 +180,7 @@ func (n *Namespace) join(s *Socket) {
 		s.leaveAll()
 		return
 	}
+	s.track()
 	for _, h := range handlers {
 		h(s)
 	}

@@ -144,6 +144,26 @@ type RecoveryAdapter interface {
 	Offset() string
 }
 
+// LiveSessionAdapter is implemented by RecoveryAdapters that also keep
+// the state of connected sockets, so that a socket whose server stops
+// without persisting its session (killed, or cut off) can still be
+// restored on another server. With Options.ConnectionStateRecovery set,
+// the server calls TrackSession once a socket is connected (fresh or
+// restored) and UntrackSession once it disconnects, after PersistSession;
+// the adapter keeps the socket's rooms current itself. RestoreSession then
+// also restores the sessions of sockets tracked by a server known to be
+// dead.
+type LiveSessionAdapter interface {
+	RecoveryAdapter
+	// TrackSession starts keeping s, the state of a socket that just
+	// connected. It must not block on the network, nor call back into the
+	// socket.
+	TrackSession(ctx context.Context, s *SessionState) error
+	// UntrackSession stops keeping the socket with private id pid, which
+	// disconnected. It must not block on the network.
+	UntrackSession(ctx context.Context, pid string) error
+}
+
 // recoverable reports whether a socket that disconnected for reason may
 // recover, as socket.io decides: not when either side asked for it.
 func recoverable(reason DisconnectReason) bool {

@@ -173,6 +173,9 @@ type socketRecovery struct {
 	// reason that allows recovery, so Socket.Emit still sends to its room
 	// through the adapter, which keeps the event for it.
 	away bool
+	// tracked is guarded by the socket's mu: a LiveSessionAdapter keeps
+	// the socket's state while it is connected (see track).
+	tracked bool
 
 	// mu orders the sends that carry an offset, or a string that a client
 	// would take for one, so that each alias names the right offset.
@@ -325,6 +328,32 @@ func trailingString(args []any) string {
 	}
 	str, _ := args[len(args)-1].(string)
 	return str
+}
+
+// track has the namespace's adapter keep the state of the socket, which
+// just connected, when recovery is on and the adapter is a
+// LiveSessionAdapter. It calls TrackSession under the socket's mu, so that
+// tracking happens before onClose (which then untracks the socket) or not
+// at all.
+func (s *Socket) track() {
+	if s.rec == nil {
+		return
+	}
+	la, ok := s.nsp.adapter.(LiveSessionAdapter)
+	if !ok {
+		return
+	}
+	st := s.sessionState()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != socketConnected {
+		return
+	}
+	s.rec.tracked = true
+	if err := la.TrackSession(context.Background(), st); err != nil {
+		s.nsp.server.logger.Warn("connection state recovery: keeping a connected session failed",
+			"namespace", s.nsp.name, "socket", s.id, "err", err)
+	}
 }
 
 // sessionState returns what recovery keeps of the socket.
@@ -784,8 +813,12 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		return
 	}
 	s.state = socketGone
-	if s.rec != nil && recoverable(reason) {
-		_, s.rec.away = s.nsp.adapter.(RecoveryAdapter)
+	tracked := false
+	if s.rec != nil {
+		if recoverable(reason) {
+			_, s.rec.away = s.nsp.adapter.(RecoveryAdapter)
+		}
+		tracked = s.rec.tracked
 	}
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
@@ -801,6 +834,12 @@ func (s *Socket) onClose(reason DisconnectReason) {
 				s.nsp.server.logger.Warn("connection state recovery: keeping a session failed",
 					"namespace", s.nsp.name, "socket", s.id, "err", err)
 			}
+		}
+	}
+	if tracked {
+		if err := s.nsp.adapter.(LiveSessionAdapter).UntrackSession(context.Background(), s.rec.pid); err != nil {
+			s.nsp.server.logger.Warn("connection state recovery: forgetting a connected session failed",
+				"namespace", s.nsp.name, "socket", s.id, "err", err)
 		}
 	}
 	s.leaveAll()

@@ -94,7 +94,40 @@
 //   - a restore waits RestoreWait for a session not kept yet, for a client
 //     that came back before its old server noticed it left;
 //   - volatile broadcasts, and events with an ack id, are not replayed, as
-//     they were delivered without an offset.
+//     they were delivered without an offset;
+//   - the clients of a server that dies (killed, or cut off from Redis)
+//     recover on the others, though it kept no session: see below.
+//
+// # When a server dies
+//
+// A server that dies keeps no session. So that its clients recover too, a
+// Ferry server with recovery keeps in Redis, under keys of its own
+// (LiveKeyPrefix, default "ferry:live:", never the session keys, which a
+// Node server would restore while the socket's server lives), a live record
+// of each socket while it is connected: its id, private id, connect offset
+// and data as when it connected (data it stores later is not kept), and its
+// rooms, which the adapter rewrites after each change of them (writes
+// queued in order with the others, changes made while one is queued
+// coalesced into it; local delivery never waits for them). Each server also
+// refreshes a heartbeat in Redis every third of HeartbeatTimeout (default
+// 10s). A restore that finds no session looks for the socket's live
+// record: once its server's heartbeat is older than HeartbeatTimeout, it
+// takes the record (HGET and DEL in one transaction: one server restores
+// it) and restores the socket from it as from a session, replaying what it
+// missed from the stream. Until then it waits, within RestoreWait: set
+// RestoreWait above HeartbeatTimeout for a dead server's clients to recover
+// (10s and more, as in the README). The first server that finds another
+// dead removes its heartbeat and has its live records expire after
+// MaxDisconnectionDuration, so that none outlives the window unrestored; a
+// server found dead wrongly (cut off from Redis longer than
+// HeartbeatTimeout) keeps its records for good again at its next
+// heartbeat. Node servers neither keep nor restore live records: a dead
+// Node server's clients get fresh sessions, and a dead Ferry server's
+// clients recover on a Ferry server only. A live record keeps no alias
+// (see above): a client whose last event ended in a string that is no
+// offset gets a fresh session if its server dies. A live record whose
+// write failed (Redis down) is written again at its socket's next change of
+// rooms.
 //
 // Each recovery costs what it costs Node: every Socket.Emit and broadcast
 // is an XADD that the sender waits for, and then for its own reader to read
@@ -171,7 +204,9 @@
 // recovers only on the server it was connected to (Node's Redis adapters
 // do not recover at all).
 // NewStreams with recovery: a client that missed more than MaxLen entries
-// (or MaxMissedPackets events) does not recover; a broadcast delivered at
+// (or MaxMissedPackets events) does not recover, nor does the client of a
+// dead server before HeartbeatTimeout, nor after RestoreWait, has passed
+// (see When a server dies); a broadcast delivered at
 // once while Redis was unreachable is not replayed, and one whose XADD
 // Redis applied after it timed out may be replayed to a client that got it
 // already. A Relay needs a single Redis node (or a primary and its

@@ -96,6 +96,15 @@ type hub struct {
 	stopped   bool // guarded by qmu
 	wake      chan struct{}
 
+	// liveID names this server in the heartbeats of a Streams factory
+	// with recovery ("" otherwise), where mdd is its
+	// MaxDisconnectionDuration; beats is closed once its heartbeat
+	// goroutine ends, and beaten is set once a heartbeat is in Redis.
+	liveID string
+	mdd    time.Duration
+	beats  chan struct{}
+	beaten atomic.Bool
+
 	adapters    int         // guarded by f.mu: open adapters
 	dispatching atomic.Bool // a handler is running on the receive goroutine
 	received    chan struct{}
@@ -142,6 +151,10 @@ func newHub(f *Factory, server *ferry.Server) *hub {
 	msgs := h.ps.Channel(redis.WithChannelSize(1024))
 	go h.receive(msgs)
 	go h.run()
+	if rec := server.Recovery(); rec != nil && f.streams != nil {
+		h.liveID, h.mdd, h.beats = hexID(), rec.MaxDisconnectionDuration, make(chan struct{})
+		go h.heartbeat()
+	}
 	return h
 }
 
@@ -334,6 +347,9 @@ func (h *hub) stop() {
 	h.cancel()
 	err := h.ps.Close()
 	<-h.ran
+	if h.beats != nil {
+		<-h.beats
+	}
 	if !h.dispatching.Load() {
 		<-h.received
 	}

@@ -43,6 +43,18 @@ type StreamsOptions struct {
 	// SessionKeyPrefix starts the keys of the sessions kept for
 	// connection state recovery. Default "sio:session:".
 	SessionKeyPrefix string
+	// LiveKeyPrefix starts the keys, Ferry's own, where a server with
+	// connection state recovery keeps the state of its connected sockets
+	// and its heartbeat, so that the clients of a server that dies recover
+	// on the others (see the package documentation). Default
+	// "ferry:live:".
+	LiveKeyPrefix string
+	// HeartbeatTimeout is how long a server with connection state
+	// recovery may go without refreshing its heartbeat in Redis before the
+	// others take it for dead and restore the sessions of its clients;
+	// each server refreshes it every third of HeartbeatTimeout. Set
+	// RestoreWait above it. Default 10s.
+	HeartbeatTimeout time.Duration
 	// OnlyPlaintext writes every entry's data as JSON, even one holding
 	// binary data (which then arrives as {"type":"Buffer","data":[...]}).
 	// Default false.
@@ -73,6 +85,8 @@ const (
 	defaultBlockTime        = 5 * time.Second
 	defaultSessionKeyPrefix = "sio:session:"
 	defaultRestoreWait      = 250 * time.Millisecond
+	defaultLiveKeyPrefix    = "ferry:live:"
+	defaultHeartbeatTimeout = 10 * time.Second
 )
 
 // NewStreams returns a factory of adapters that speak the protocol of
@@ -109,6 +123,12 @@ func NewStreams(client redis.UniversalClient, opts *StreamsOptions) *Factory {
 	if o.SessionKeyPrefix == "" {
 		o.SessionKeyPrefix = defaultSessionKeyPrefix
 	}
+	if o.LiveKeyPrefix == "" {
+		o.LiveKeyPrefix = defaultLiveKeyPrefix
+	}
+	if o.HeartbeatTimeout <= 0 {
+		o.HeartbeatTimeout = defaultHeartbeatTimeout
+	}
 	if o.RestoreWait == 0 {
 		o.RestoreWait = defaultRestoreWait
 	}
@@ -134,6 +154,10 @@ type streams struct {
 	public    string // {prefix}#{nsp}#
 	private   string // {prefix}#{nsp}#{uid}#
 	closeOnce sync.Once
+
+	lmu  sync.Mutex
+	live map[string]*liveSocket // guarded by lmu: the tracked sockets, by socket id
+	pids map[string]string      // guarded by lmu: their ids, by private id
 }
 
 func newStreams(f *Factory, h *hub, nsp *ferry.Namespace) *streams {
@@ -144,6 +168,8 @@ func newStreams(f *Factory, h *hub, nsp *ferry.Namespace) *streams {
 		opts: f.streams,
 		rec:  nsp.Server().Recovery(),
 		name: nsp.Name(),
+		live: make(map[string]*liveSocket),
+		pids: make(map[string]string),
 	}
 	a.cl.tr = a
 	a.mem = a.cl.MemoryAdapter
@@ -160,14 +186,24 @@ func newStreams(f *Factory, h *hub, nsp *ferry.Namespace) *streams {
 	return a
 }
 
-// AddAll implements ferry.Adapter.
-func (a *streams) AddAll(id string, rooms []string) { a.mem.AddAll(id, rooms) }
+// AddAll implements ferry.Adapter; the live record of a tracked socket
+// follows.
+func (a *streams) AddAll(id string, rooms []string) {
+	a.mem.AddAll(id, rooms)
+	a.liveChanged(id)
+}
 
-// Del implements ferry.Adapter.
-func (a *streams) Del(id, room string) { a.mem.Del(id, room) }
+// Del implements ferry.Adapter, as AddAll.
+func (a *streams) Del(id, room string) {
+	a.mem.Del(id, room)
+	a.liveChanged(id)
+}
 
-// DelAll implements ferry.Adapter.
-func (a *streams) DelAll(id string) { a.mem.DelAll(id) }
+// DelAll implements ferry.Adapter, as AddAll.
+func (a *streams) DelAll(id string) {
+	a.mem.DelAll(id)
+	a.liveChanged(id)
+}
 
 // SocketRooms implements ferry.Adapter.
 func (a *streams) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }

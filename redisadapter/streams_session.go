@@ -143,7 +143,7 @@ func (a *streams) RestoreSession(ctx context.Context, pid, offset string, admit 
 	if a.rec == nil {
 		return false, nil
 	}
-	raw, err := a.takeSession(ctx, a.opts.SessionKeyPrefix+pid)
+	raw, err := a.takeSession(ctx, pid)
 	if err != nil || raw == "" {
 		return false, wrapErr("restoring a session", err)
 	}
@@ -176,10 +176,14 @@ func (a *streams) RestoreSession(ctx context.Context, pid, offset string, admit 
 	return a.replay(ctx, st, from, admit)
 }
 
-// takeSession gets and deletes key, waiting up to RestoreWait for it to
-// appear. It returns "" if it did not.
-func (a *streams) takeSession(ctx context.Context, key string) (string, error) {
+// takeSession gets and deletes the session pid, waiting up to RestoreWait
+// for it to appear. Meanwhile, with recovery, it takes the socket's live
+// record instead once the server that kept it is dead (see
+// streams_live.go). It returns "" if neither came.
+func (a *streams) takeSession(ctx context.Context, pid string) (string, error) {
+	key := a.opts.SessionKeyPrefix + pid
 	deadline := time.Now().Add(a.opts.RestoreWait)
+	var liveAt time.Time // when to look at the live record again
 	for {
 		pipe := a.f.client.TxPipeline()
 		get := pipe.Get(ctx, key)
@@ -190,6 +194,13 @@ func (a *streams) takeSession(ctx context.Context, key string) (string, error) {
 		}
 		if !errors.Is(err, redis.Nil) {
 			return "", err
+		}
+		if a.liveOn() && !time.Now().Before(liveAt) {
+			raw, wait, err := a.takeLive(ctx, pid)
+			if err != nil || raw != "" {
+				return raw, err
+			}
+			liveAt = time.Now().Add(wait)
 		}
 		left := time.Until(deadline)
 		if left <= 0 {

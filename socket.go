@@ -583,8 +583,9 @@ func (s *Socket) Disconnect(close bool) {
 	if !s.Connected() {
 		return
 	}
-	s.conn.send(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, false)
-	s.onClose(ReasonServerNamespaceDisconnect)
+	// The socket is gone before its DISCONNECT leaves: a client that
+	// closes its connection on receiving it finds the reason set.
+	s.closeWith(ReasonServerNamespaceDisconnect, &parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name})
 	if close {
 		s.conn.close(ReasonServerNamespaceDisconnect)
 	}
@@ -801,7 +802,11 @@ func (s *Socket) cancelLocked() {
 // socket still joining is refused instead. A panic in a handler is
 // recovered as in an event handler (see Conn.recoverPanic), and the
 // disconnect carries on.
-func (s *Socket) onClose(reason DisconnectReason) {
+func (s *Socket) onClose(reason DisconnectReason) { s.closeWith(reason, nil) }
+
+// closeWith is onClose, sending farewell (if set) to the client once the
+// socket is gone, before its handlers run.
+func (s *Socket) closeWith(reason DisconnectReason, farewell *parser.Packet) {
 	s.mu.Lock()
 	switch s.state {
 	case socketJoining:
@@ -822,6 +827,9 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	}
 	disconnecting := s.onDisconnecting
 	s.mu.Unlock()
+	if farewell != nil {
+		s.conn.send(farewell, false)
+	}
 	if o := s.nsp.server.obs; o != nil {
 		o.Disconnected(s.nsp.name, reason)
 	}

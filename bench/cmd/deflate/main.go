@@ -238,9 +238,12 @@ func measure(ctx context.Context, cfg config, v variant, payload string) (result
 	to := from.Add(cfg.duration)
 	lats := make([][]time.Duration, len(conns))
 	errs := make([]error, len(conns))
+	// Round trips completed, read with the byte and CPU counters, so that
+	// the figures per message divide what was counted in one window.
+	var echoed atomic.Int64
 	var wg sync.WaitGroup
 	for i, c := range conns {
-		wg.Go(func() { lats[i], errs[i] = echo(c, event, len(payload), from, to) })
+		wg.Go(func() { lats[i], errs[i] = echo(c, event, len(payload), from, to, &echoed) })
 	}
 	wait := func(until time.Time) error {
 		select {
@@ -257,7 +260,7 @@ func measure(ctx context.Context, cfg config, v variant, payload string) (result
 	if err != nil {
 		return r, err
 	}
-	read0, written0, t0 := wire.read.Load(), wire.written.Load(), time.Now()
+	read0, written0, echoed0, t0 := wire.read.Load(), wire.written.Load(), echoed.Load(), time.Now()
 	if err := wait(to); err != nil {
 		return r, err
 	}
@@ -265,7 +268,7 @@ func measure(ctx context.Context, cfg config, v variant, payload string) (result
 	if err != nil {
 		return r, err
 	}
-	read1, written1, t1 := wire.read.Load(), wire.written.Load(), time.Now()
+	read1, written1, echoed1, t1 := wire.read.Load(), wire.written.Load(), echoed.Load(), time.Now()
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return r, err
@@ -274,8 +277,8 @@ func measure(ctx context.Context, cfg config, v variant, payload string) (result
 	for _, l := range lats {
 		all = append(all, l...)
 	}
-	n := int64(len(all))
-	if n == 0 {
+	n := echoed1 - echoed0
+	if n == 0 || len(all) == 0 {
 		return r, errors.New("no message was echoed in the measured window")
 	}
 	slices.Sort(all)
@@ -320,10 +323,11 @@ func join(c *gorilla.Conn, connect []byte) error {
 	return err
 }
 
-// echo sends event and reads its ack, one at a time, until to, and returns
-// the round-trip times of those sent from from on. An ack shorter than the
-// payload it carries back means a wrong reply.
-func echo(c *gorilla.Conn, event []byte, payload int, from, to time.Time) ([]time.Duration, error) {
+// echo sends event and reads its ack, one at a time, until to, counting
+// each round trip in echoed, and returns the round-trip times of those sent
+// from from on. An ack shorter than the payload it carries back means a
+// wrong reply.
+func echo(c *gorilla.Conn, event []byte, payload int, from, to time.Time, echoed *atomic.Int64) ([]time.Duration, error) {
 	var lats []time.Duration
 	c.SetReadDeadline(to.Add(10 * time.Second))
 	for {
@@ -352,6 +356,7 @@ func echo(c *gorilla.Conn, event []byte, payload int, from, to time.Time) ([]tim
 			}
 			break
 		}
+		echoed.Add(1)
 		if !t0.Before(from) {
 			lats = append(lats, time.Since(t0))
 		}

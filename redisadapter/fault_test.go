@@ -1,12 +1,9 @@
 package redisadapter_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"log/slog"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -131,52 +128,15 @@ func testRedisRestart(t *testing.T, sharded bool) {
 // child is a Ferry server in a child process (the test binary, see
 // runChild).
 type child struct {
-	cmd   *exec.Cmd
-	URL   string
-	mu    sync.Mutex
-	ended bool // guarded by mu
+	*childProcess
+	URL string
 }
 
 func startChild(t *testing.T, r *redisServer) *child {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childRedisEnv+"="+r.Addr())
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	c := &child{cmd: cmd}
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			line <- sc.Text()
-		}
-		close(line)
-		for sc.Scan() {
-		}
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		c.Kill()
-	})
-	c.URL = recv(t, line)
-	require.True(t, strings.HasPrefix(c.URL, "http://"), "child said %q", c.URL)
-	return c
-}
-
-// Kill kills the child and waits for it.
-func (c *child) Kill() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended {
-		return
-	}
-	c.ended = true
-	_ = c.cmd.Process.Kill()
-	_ = c.cmd.Wait()
+	p, url := startChildProcess(t, childRedisEnv+"="+r.Addr())
+	require.True(t, strings.HasPrefix(url, "http://"), "child said %q", url)
+	return &child{childProcess: p, URL: url}
 }
 
 // TestServerKilled freezes, then kills, one server of two: requests from

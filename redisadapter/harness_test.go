@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -183,4 +184,78 @@ func serverSocket(t testing.TB, s *ferryServer, nsp string, c *client.Socket) *f
 	sock := s.Of(nsp).Socket(c.ID())
 	require.NotNil(t, sock, "socket %s not on this server", c.ID())
 	return sock
+}
+
+// childProcess is a server that the test binary runs in a child process
+// (see runChild and runRelayChild).
+type childProcess struct {
+	cmd   *exec.Cmd
+	mu    sync.Mutex
+	ended bool // guarded by mu
+}
+
+// startChildProcess runs the test binary with env added to its
+// environment, and returns it with the first line it prints. At the test's
+// end its stdin is closed, which stops it, and it is waited for (killed
+// if it takes more than a few seconds).
+func startChildProcess(t *testing.T, env string) (*childProcess, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), env)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Start())
+	c := &childProcess{cmd: cmd}
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			line <- sc.Text()
+		}
+		close(line)
+		for sc.Scan() {
+		}
+	}()
+	t.Cleanup(func() {
+		_ = stdin.Close()
+		c.wait()
+	})
+	return c, recv(t, line)
+}
+
+// Kill kills the child at once (SIGKILL) and waits for it.
+func (c *childProcess) Kill() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	c.ended = true
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
+// wait waits for the child to stop after its stdin closed, killing it if
+// it takes more than a few seconds.
+func (c *childProcess) wait() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ended {
+		return
+	}
+	c.ended = true
+	done := make(chan struct{})
+	go func() {
+		_ = c.cmd.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
 }

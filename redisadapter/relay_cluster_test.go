@@ -13,7 +13,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -160,11 +159,9 @@ func runRelayChild(config string) int {
 
 // relayChild is a server of a relay cluster in a child process.
 type relayChild struct {
-	cmd   *exec.Cmd
-	url   string
-	node  string // its relay's node id, which begins its sessions' ids
-	mu    sync.Mutex
-	ended bool // guarded by mu
+	*childProcess
+	url  string
+	node string // its relay's node id, which begins its sessions' ids
 }
 
 // startRelayChild starts a child server on r with cfg (its Redis field
@@ -174,68 +171,12 @@ func startRelayChild(t *testing.T, r *redisServer, cfg relayChildConfig) *relayC
 	cfg.Redis = r.Addr()
 	b, err := json.Marshal(cfg)
 	require.NoError(t, err)
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), relayChildEnv+"="+string(b))
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	cmd.Stderr = os.Stderr
-	require.NoError(t, cmd.Start())
-	c := &relayChild{cmd: cmd}
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		if sc.Scan() {
-			line <- sc.Text()
-		}
-		close(line)
-		for sc.Scan() {
-		}
-	}()
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		c.wait()
-	})
-	said := recv(t, line)
+	p, said := startChildProcess(t, relayChildEnv+"="+string(b))
+	c := &relayChild{childProcess: p}
 	var ok bool
 	c.url, c.node, ok = strings.Cut(said, " ")
 	require.True(t, ok && strings.HasPrefix(c.url, "http://") && c.node != "", "child said %q", said)
 	return c
-}
-
-// Kill kills the child at once (SIGKILL) and waits for it.
-func (c *relayChild) Kill() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended {
-		return
-	}
-	c.ended = true
-	_ = c.cmd.Process.Kill()
-	_ = c.cmd.Wait()
-}
-
-// wait waits for the child to stop after its stdin closed, killing it if
-// it takes more than a few seconds.
-func (c *relayChild) wait() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.ended {
-		return
-	}
-	c.ended = true
-	done := make(chan struct{})
-	go func() {
-		_ = c.cmd.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-done
-	}
 }
 
 // clusterClients is the summary relay-clients.mjs prints.

@@ -59,6 +59,19 @@ func rawOf(t *testing.T, v any) parser.Raw {
 	return r
 }
 
+// markedSocket serves m, connects a client to the main namespace whose
+// socket answers "marker", and returns the server's socket, the client's,
+// and the client's events in order (for untilMarker).
+func markedSocket(t *testing.T, m mode) (*ferry.Socket, *client.Socket, <-chan *client.Event) {
+	t.Helper()
+	ts := m.serve(t, nil)
+	joined := sockets(ts.Of("/"))
+	ts.OnConnection(answerMarker)
+	cs := ts.connect(t, "/", nil)
+	got := inOrder(cs)
+	return recv(t, joined), cs, got
+}
+
 // answerMarker makes s answer "marker" (see untilMarker).
 func answerMarker(s *ferry.Socket) {
 	s.On("marker", func(*ferry.Event) { s.Emit("marker") })
@@ -69,12 +82,7 @@ func answerMarker(s *ferry.Socket) {
 // Listeners and ListenerCount follow.
 func TestOnOff(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
-		ts := m.serve(t, nil)
-		joined := sockets(ts.Of("/"))
-		ts.OnConnection(answerMarker)
-		cs := ts.connect(t, "/", nil)
-		got := inOrder(cs)
-		s := recv(t, joined)
+		s, cs, got := markedSocket(t, m)
 
 		offA := s.On("count", func(*ferry.Event) { s.Emit("counted", "a") })
 		s.On("count", func(*ferry.Event) { s.Emit("counted", "b") })
@@ -112,12 +120,7 @@ func TestOnOff(t *testing.T) {
 // Node's EventEmitter), only for the next.
 func TestOnOffDuringDispatch(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
-		ts := m.serve(t, nil)
-		joined := sockets(ts.Of("/"))
-		ts.OnConnection(answerMarker)
-		cs := ts.connect(t, "/", nil)
-		got := inOrder(cs)
-		s := recv(t, joined)
+		s, cs, got := markedSocket(t, m)
 
 		var offLater func()
 		s.On("x", func(*ferry.Event) { s.Emit("ran", "first"); offLater() })
@@ -134,12 +137,7 @@ func TestOnOffDuringDispatch(t *testing.T) {
 // that stops it.
 func TestOnce(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
-		ts := m.serve(t, nil)
-		joined := sockets(ts.Of("/"))
-		ts.OnConnection(answerMarker)
-		cs := ts.connect(t, "/", nil)
-		got := inOrder(cs)
-		s := recv(t, joined)
+		s, cs, got := markedSocket(t, m)
 
 		s.On("greet", func(*ferry.Event) { s.Emit("greeted", "always") })
 		s.Once("greet", func(e *ferry.Event) {
@@ -162,12 +160,7 @@ func TestOnce(t *testing.T) {
 // OffAny, and ListenersAny.
 func TestOnAny(t *testing.T) {
 	run(t, func(t *testing.T, m mode) {
-		ts := m.serve(t, nil)
-		joined := sockets(ts.Of("/"))
-		ts.OnConnection(answerMarker)
-		cs := ts.connect(t, "/", nil)
-		got := inOrder(cs)
-		s := recv(t, joined)
+		s, cs, got := markedSocket(t, m)
 
 		any := func(tag string) func(*ferry.Event) {
 			return func(e *ferry.Event) {
